@@ -1,0 +1,67 @@
+package flatten
+
+import (
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	// flattenedCount counts flattened answers by question type.
+	flattenedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "flattened_total",
+		Help:      "Counter of answers flattened, by question type.",
+	}, []string{"server", "type"})
+
+	// loopCount counts questions refused because their CNAME chain loops.
+	loopCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "loops_total",
+		Help:      "Counter of questions answered SERVFAIL because their CNAME chain loops.",
+	}, []string{"server"})
+
+	// tooLongCount counts questions refused because their chain is longer than max_chain.
+	tooLongCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "chain_too_long_total",
+		Help:      "Counter of questions answered SERVFAIL because their CNAME chain is longer than max_chain.",
+	}, []string{"server"})
+
+	// danglingCount counts questions whose alias target does not exist.
+	danglingCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "dangling_total",
+		Help:      "Counter of questions for aliases whose target does not exist (NXDOMAIN).",
+	}, []string{"server"})
+
+	// lookupCount counts target lookups.
+	lookupCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "lookups_total",
+		Help:      "Counter of lookups of chain targets.",
+	}, []string{"server"})
+
+	// lookupFailures counts failed target lookups by cause.
+	lookupFailures = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "lookup_failures_total",
+		Help:      "Counter of failed lookups of chain targets, by cause (error, no_answer, or the rcode).",
+	}, []string{"server", "cause"})
+
+	// lookupDuration is the duration of target lookups.
+	lookupDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "lookup_duration_seconds",
+		Help:      "Histogram of the time lookups of chain targets took.",
+		Buckets:   plugin.TimeBuckets,
+	}, []string{"server"})
+)
