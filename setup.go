@@ -143,4 +143,3 @@ func validName(name string) bool {
 	_, ok := dns.IsDomainName(name)
 	return ok && name != ""
 }
-
