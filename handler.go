@@ -211,15 +211,14 @@ func (f *Flatten) dangling(ctx context.Context, server string, state request.Req
 var errDangling = errors.New("dangling")
 
 // noData builds the NODATA reply, with the SOA of the alias's zone: from the first answer when it
-// carries one, else from a SOA question for the alias name (whose answer or authority holds it).
+// carries one (the file plugin puts it there), else from a SOA question for the zone's apex. The
+// apex, not the alias name: a SOA question at an alias would follow the alias.
 func (f *Flatten) noData(ctx context.Context, state request.Request, captured *dns.Msg, c *chain) *dns.Msg {
 	qname := state.Req.Question[0].Name
 	soa := findSOA(captured.Ns, qname)
-	if soa == nil {
-		if m, err := f.lookup(ctx, state, qname, dns.TypeSOA); err == nil {
-			if soa = findSOA(m.Answer, qname); soa == nil {
-				soa = findSOA(m.Ns, qname)
-			}
+	if zone := plugin.Zones(f.Zones).Matches(qname); soa == nil && zone != "" {
+		if m, err := f.lookup(ctx, state, zone, dns.TypeSOA); err == nil {
+			soa = findSOA(m.Answer, qname)
 		}
 	}
 	return nodata(state.Req, soa, c.ttl)
