@@ -37,11 +37,13 @@ func (c *chain) last() string { return c.names[len(c.names)-1] }
 // hops returns the number of CNAMEs followed so far.
 func (c *chain) hops() int { return len(c.names) - 1 }
 
-// revisits reports whether a new question for name comes back to a name already on the chain,
-// other than the name the chain is waiting on (the one being looked up). Such a question can only be
-// part of a loop that runs through another plugin's own CNAME chasing (file, auto).
+// revisits reports whether a new question for name, asked while this chain is being resolved,
+// comes back to a name already on it. The name the chain has reached is exempt once the chain has
+// left the question's name: that is the name the handler itself is looking up. Such a question can
+// only be part of a loop that runs through another plugin's own CNAME chasing (file, auto).
 func (c *chain) revisits(name string) bool {
-	for _, n := range c.names[:len(c.names)-1] {
+	end := max(len(c.names)-1, 1)
+	for _, n := range c.names[:end] {
 		if equalFold(n, name) {
 			return true
 		}

@@ -1,0 +1,210 @@
+// Package test holds the end-to-end tests: they build the custom CoreDNS from this repository
+// once, start it on 127.0.0.1 with Corefiles of their own, and query it over UDP and TCP.
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// binary is the custom CoreDNS under test.
+var binary string
+
+// TestMain builds cmd/coredns once for the whole package, unless FLATTEN_COREDNS names a binary
+// built already (.ci/run builds it once for every package that needs it).
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if b := os.Getenv("FLATTEN_COREDNS"); b != "" {
+		binary = b
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "flatten-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "coredns")
+	build := exec.Command("go", "build", "-o", binary, "github.com/dnsflatten/flatten/cmd/coredns")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the custom CoreDNS:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// server is one running custom CoreDNS.
+type server struct {
+	addr string // 127.0.0.1:PORT
+	port int
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
+}
+
+// syncBuffer collects a process's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePort returns a port free for both UDP and TCP on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port on 127.0.0.1")
+	return 0
+}
+
+// expand replaces {{PORT}} and {{DIR}} (this package's testdata folder) in a Corefile.
+func expand(t *testing.T, corefile string, port int) string {
+	t.Helper()
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReplacer("{{PORT}}", fmt.Sprint(port), "{{DIR}}", dir)
+	return r.Replace(corefile)
+}
+
+// start runs the custom CoreDNS on corefile ({{PORT}} and {{DIR}} expanded) and waits until it
+// answers. The server is stopped when the test ends.
+func start(t *testing.T, corefile string, args ...string) *server {
+	t.Helper()
+	s := startNoWait(t, corefile, args...)
+	deadline := time.Now().Add(20 * time.Second)
+	c := &dns.Client{Timeout: 200 * time.Millisecond}
+	probe := new(dns.Msg)
+	probe.SetQuestion("probe.invalid.", dns.TypeA)
+	for {
+		if _, _, err := c.Exchange(probe, s.addr); err == nil {
+			return s
+		}
+		if s.exited() || time.Now().After(deadline) {
+			t.Fatalf("CoreDNS did not start answering on %s; its output:\n%s", s.addr, s.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startNoWait runs the custom CoreDNS without waiting for it to answer.
+func startNoWait(t *testing.T, corefile string, args ...string) *server {
+	t.Helper()
+	port := freePort(t)
+	conf := filepath.Join(t.TempDir(), "Corefile")
+	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncBuffer{}}
+	s.cmd = exec.Command(binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(10 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("CoreDNS output:\n%s", s.out)
+		}
+	})
+	return s
+}
+
+// exited reports whether the process has ended.
+func (s *server) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to end by itself and returns its exit status.
+func (s *server) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(20 * time.Second):
+		t.Fatal("CoreDNS did not exit")
+		return nil
+	}
+}
+
+// waitLog waits until the server's output holds substr.
+func (s *server) waitLog(t *testing.T, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.out.String(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log line %q not seen; output:\n%s", substr, s.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// query asks the server one question over network ("udp" or "tcp"), with EDNS (and so room for an
+// extended error) unless noEDNS.
+func (s *server) query(t *testing.T, network, name string, qtype uint16, noEDNS ...bool) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	if len(noEDNS) == 0 || !noEDNS[0] {
+		m.SetEdns0(1232, false)
+	}
+	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, s.addr)
+	if err != nil {
+		t.Fatalf("%s %s over %s: %v", name, dns.TypeToString[qtype], network, err)
+	}
+	return r
+}
