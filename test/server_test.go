@@ -111,7 +111,13 @@ func expand(t *testing.T, corefile string, port int) string {
 // answers. The server is stopped when the test ends.
 func start(t *testing.T, corefile string, args ...string) *server {
 	t.Helper()
-	s := startNoWait(t, corefile, args...)
+	return startIn(t, "", corefile, args...)
+}
+
+// startIn is start with the server's working directory set to dir.
+func startIn(t *testing.T, dir, corefile string, args ...string) *server {
+	t.Helper()
+	s := startNoWaitIn(t, dir, corefile, args...)
 	deadline := time.Now().Add(20 * time.Second)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	probe := new(dns.Msg)
@@ -130,6 +136,11 @@ func start(t *testing.T, corefile string, args ...string) *server {
 // startNoWait runs the custom CoreDNS without waiting for it to answer.
 func startNoWait(t *testing.T, corefile string, args ...string) *server {
 	t.Helper()
+	return startNoWaitIn(t, "", corefile, args...)
+}
+
+func startNoWaitIn(t *testing.T, dir, corefile string, args ...string) *server {
+	t.Helper()
 	port := freePort(t)
 	conf := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
@@ -138,6 +149,7 @@ func startNoWait(t *testing.T, corefile string, args ...string) *server {
 	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncBuffer{}}
 	s.cmd = exec.Command(binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.Dir = dir
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+)
+
+// The order the README promises: after cache (flattened answers are cached) and dnssec (online
+// signing covers synthesized records), before every plugin that produces CNAMEs.
+func TestDirectiveOrder(t *testing.T) {
+	at := slices.Index(dnsserver.Directives, "flatten")
+	if at < 0 {
+		t.Fatal("flatten is not in the directive order")
+	}
+	for _, before := range []string{"cache", "dnssec", "minimal", "rewrite", "prometheus", "errors", "log"} {
+		if i := slices.Index(dnsserver.Directives, before); i < 0 || i > at {
+			t.Errorf("%s must come before flatten (at %d, flatten at %d)", before, i, at)
+		}
+	}
+	for _, after := range []string{"template", "hosts", "route53", "azure", "clouddns", "k8s_external", "kubernetes", "file", "auto", "secondary", "etcd", "forward", "grpc"} {
+		if i := slices.Index(dnsserver.Directives, after); i < at {
+			t.Errorf("%s must come after flatten (at %d, flatten at %d)", after, i, at)
+		}
+	}
+	if n := len(slices.DeleteFunc(slices.Clone(dnsserver.Directives), func(d string) bool { return d != "flatten" })); n != 1 {
+		t.Errorf("flatten appears %d times", n)
+	}
+}
+
+func TestInsertBeforeMissingAnchor(t *testing.T) {
+	_, err := insertBefore([]string{"cache", "file"}, "template", "flatten")
+	if err == nil || err.Error() != `flatten: directive "template" not found in CoreDNS's plugin order; cannot place "flatten"` {
+		t.Errorf("error = %v", err)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	if !slices.Contains(caddy.ListPlugins()["others"], "dns.flatten") {
+		t.Errorf("dns.flatten is not registered: %v", caddy.ListPlugins()["others"])
+	}
+}
