@@ -37,20 +37,6 @@ func (c *chain) last() string { return c.names[len(c.names)-1] }
 // hops returns the number of CNAMEs followed so far.
 func (c *chain) hops() int { return len(c.names) - 1 }
 
-// revisits reports whether a new question for name, asked while this chain is being resolved,
-// comes back to a name already on it. The name the chain has reached is exempt once the chain has
-// left the question's name: that is the name the handler itself is looking up. Such a question can
-// only be part of a loop that runs through another plugin's own CNAME chasing (file, auto).
-func (c *chain) revisits(name string) bool {
-	end := max(len(c.names)-1, 1)
-	for _, n := range c.names[:end] {
-		if equalFold(n, name) {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *chain) has(name string) bool {
 	for _, n := range c.names {
 		if n == name {
@@ -126,6 +112,68 @@ func (c *chain) follow(answer []dns.RR, qtype uint16) ([]dns.RR, error) {
 	}
 }
 
+// extend continues the chain with names, whose first is the name the chain has reached (an entry's
+// chain), checking each new name for a loop and the chain's length, and lowers the chain's TTL to
+// ttl.
+func (c *chain) extend(names []string, ttl uint32) error {
+	for _, next := range names[1:] {
+		if c.has(next) {
+			return &ChainError{Kind: Loop, Names: append(slices.Clip(c.names), next)}
+		}
+		if c.hops() >= c.max {
+			return &ChainError{Kind: TooLong, Names: append(slices.Clip(c.names), next), Max: c.max}
+		}
+		c.names = append(c.names, next)
+	}
+	c.lower(ttl)
+	return nil
+}
+
+// negativeTTL is the TTL of a negative answer that carries no SOA to take one from.
+const negativeTTL = 30
+
+// toEntry reads what the answer m, to a question for name and qtype, says about name's chain: how
+// far the answer takes it, and how it ends there (RFC 6604: the rcode speaks of the chain's last
+// name). The entry's TTL is the lowest on the chain and final RRset; for a negative answer also
+// the SOA's TTL and MINIMUM (RFC 2308 section 5). A broken chain in the answer is a *ChainError;
+// an answer that says nothing of name is a *LookupError.
+func toEntry(name string, qtype uint16, m *dns.Msg, max int) (*entry, error) {
+	c := newChain(name, max)
+	final, err := c.follow(m.Answer, qtype)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry{name: c.names[0], qtype: qtype, names: c.names, signed: hasRRSIG(m.Answer)}
+	progressed := c.hops() > 0
+	if final == nil {
+		// The SOA in a negative answer says how long it may be cached (RFC 2308 section 5), whichever
+		// zone it is from: the file plugin puts its own zone's SOA in the answer for a target it
+		// chased into another zone.
+		e.soa = firstSOA(m.Ns)
+	}
+	switch {
+	case final != nil:
+		e.kind, e.final = kindPositive, final
+	case m.Rcode == dns.RcodeNameError:
+		e.kind = kindNXDOMAIN
+	case m.Rcode == dns.RcodeSuccess && (e.soa != nil || !progressed):
+		e.kind = kindNODATA
+	case !progressed:
+		return nil, &LookupError{Name: c.names[0], Qtype: qtype, Rcode: m.Rcode}
+	default:
+		e.kind = kindContinues
+	}
+	e.ttl = c.ttl
+	if e.kind == kindNXDOMAIN || e.kind == kindNODATA {
+		if e.soa != nil {
+			e.ttl = min(e.ttl, e.soa.Hdr.Ttl, e.soa.Minttl)
+		} else {
+			e.ttl = min(e.ttl, negativeTTL)
+		}
+	}
+	return e, nil
+}
+
 // synthesize builds the flattened answer to r: the final RRset, owned by the question's name as the
 // client spelled it (0x20 mixed case survives), every TTL the lowest on the chain. The records are
 // copies: the message they came from may still be held by another plugin or a cache.
@@ -167,6 +215,16 @@ func nodata(r *dns.Msg, soa *dns.SOA, ttl uint32) *dns.Msg {
 func findSOA(rrs []dns.RR, name string) *dns.SOA {
 	for _, rr := range rrs {
 		if soa, ok := rr.(*dns.SOA); ok && dns.IsSubDomain(soa.Hdr.Name, name) {
+			return soa
+		}
+	}
+	return nil
+}
+
+// firstSOA returns the first SOA record in rrs, or nil.
+func firstSOA(rrs []dns.RR) *dns.SOA {
+	for _, rr := range rrs {
+		if soa, ok := rr.(*dns.SOA); ok {
 			return soa
 		}
 	}

@@ -5,14 +5,18 @@ package flatten
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metrics"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sync/singleflight"
 )
 
 var log = clog.NewWithPlugin(pluginName)
@@ -29,7 +33,8 @@ const (
 	Names
 )
 
-// Flatten is the plugin. Its fields are set by setup and never change while it serves.
+// Flatten is the plugin. Its configuration fields are set by setup and never change while it
+// serves.
 type Flatten struct {
 	Next plugin.Handler
 
@@ -39,26 +44,81 @@ type Flatten struct {
 	Mode Mode
 	// Names are the owner names flattened in Names mode: lower-case, fully qualified.
 	Names map[string]struct{}
+	// Aliases are the declared aliases (alias NAME TARGET): lower-case NAME to fully qualified TARGET.
+	Aliases map[string]string
 	// MaxChain is the number of CNAME hops allowed on one chain.
 	MaxChain int
-	// Lookup resolves a chain's target when an answer stops short of it.
-	Lookup Lookuper
+	// MinTTL and MaxTTL bound the TTLs of cached entries and so of synthesized answers.
+	MinTTL, MaxTTL uint32
+	// MaxStale is how long after expiry an entry may be served when its refresh fails; 0 never.
+	MaxStale time.Duration
+	// CacheSize is the number of entries the cache holds at most.
+	CacheSize int
 
-	logs *limiter
+	// Lookup resolves names through this server; Resolver, when set, resolves names outside Zones.
+	Lookup   Lookuper
+	Resolver Lookuper
+
+	cache *targets
+	group singleflight.Group
+	logs  *limiter
+	now   func() time.Time
+
+	// stopCtx is cancelled on shutdown; wg counts background refreshes.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+	ready   atomic.Bool
 }
+
+// Defaults.
+const (
+	defaultMinTTL    = 5
+	defaultMaxTTL    = 3600
+	defaultMaxStale  = 24 * time.Hour
+	defaultCacheSize = 10000
+)
 
 // New returns a Flatten with the defaults: apex mode, max_chain 10, lookups through this server.
 func New(zones []string) *Flatten {
-	return &Flatten{
-		Zones:    zones,
-		MaxChain: defaultMaxChain,
-		Lookup:   self{up: upstreamNew()},
-		logs:     newLimiter(time.Minute),
+	f := &Flatten{
+		Zones:     zones,
+		MaxChain:  defaultMaxChain,
+		MinTTL:    defaultMinTTL,
+		MaxTTL:    defaultMaxTTL,
+		MaxStale:  defaultMaxStale,
+		CacheSize: defaultCacheSize,
+		Lookup:    self{up: upstreamNew()},
+		logs:      newLimiter(time.Minute),
+		now:       time.Now,
 	}
+	f.init()
+	return f
+}
+
+// init makes the plugin's state from its configuration.
+func (f *Flatten) init() {
+	f.cache = newTargets(f.CacheSize)
+	f.stopCtx, f.stop = context.WithCancel(context.Background())
+}
+
+// shutdown stops background refreshes and waits for them.
+func (f *Flatten) shutdown() {
+	f.stop()
+	f.wg.Wait()
 }
 
 // Name implements plugin.Handler.
 func (f *Flatten) Name() string { return pluginName }
+
+// scope marks the context of a question the plugin itself has sent down the plugin chain: a
+// self-lookup, or the question it is waiting on the next plugin to answer.
+type scope struct {
+	// pending is the name the plugin asked for, which may pass once; "" when nothing may.
+	pending string
+}
+
+type scopeKey struct{}
 
 // ServeDNS implements plugin.Handler.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -70,36 +130,56 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 
-	// A question asked on behalf of a chain walk (ours, or another plugin chasing a CNAME inside
-	// one): the walk that started it does the flattening. A question for a name the chain already
-	// passed is a loop; cut it short here rather than let the other plugin chase it to its own
-	// depth limit.
-	if c, ok := ctx.Value(chainKey{}).(*chain); ok {
-		if c.revisits(q.Name) {
-			return dns.RcodeServerFailure, nil
+	// A question asked while the plugin waits on the plugin chain. The name it asked for passes
+	// once. Anything else is a backend (file, auto, kubernetes, ...) chasing a CNAME target through
+	// this server: refuse it, so that the backend answers with the CNAME alone and the plugin
+	// resolves the target itself, through its cache and with one lookup for any number of
+	// questions. Every lookup is then a leaf that never waits on another.
+	if s, ok := ctx.Value(scopeKey{}).(*scope); ok {
+		if s.pending != "" && equalFold(s.pending, q.Name) {
+			s.pending = ""
+			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
-		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
+		return dns.RcodeRefused, nil
 	}
 
+	state := request.Request{W: w, Req: r}
+	if target, ok := f.Aliases[lowerASCII(q.Name)]; ok {
+		return writeReply(w, f.declared(ctx, state, target))
+	}
 	if !f.eligible(q.Name) {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 
+	// Warm path: the name is known to be an alias and what it leads to is cached.
+	now := f.now()
+	if e := f.cache.get(q.Name, q.Qtype); e != nil && len(e.names) > 1 && e.fresh(now) && !(e.signed && state.Do()) {
+		cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
+		f.maybeRefresh(ctx, state, e, now)
+		m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, nil, nil)
+		return writeReply(w, m)
+	}
+
 	cw := getWriter(w, q.Name)
-	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, ctx, cw, r)
+	ctx1 := context.WithValue(ctx, scopeKey{}, &scope{})
+	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, ctx1, cw, r)
 	captured := cw.msg
 	putWriter(cw)
 	if captured == nil {
 		return rcode, err
 	}
-
-	state := request.Request{W: w, Req: r}
 	// A pre-signed zone's chain is only verifiable as signed (RFC 4035 section 3.1.1); a client
 	// that asks for DNSSEC gets it unchanged, with every CNAME and RRSIG.
 	if state.Do() && hasRRSIG(captured.Answer) {
 		return writeReply(w, captured)
 	}
-	return writeReply(w, f.flatten(ctx, state, captured))
+	e, err := toEntry(q.Name, q.Qtype, captured, f.MaxChain)
+	if err != nil {
+		return writeReply(w, f.refuse(ctx, r, err))
+	}
+	f.store(e)
+	m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, captured, nil)
+	return writeReply(w, m)
 }
 
 // writeReply writes m and returns what the server expects after a plugin has written.
@@ -110,60 +190,109 @@ func writeReply(w dns.ResponseWriter, m *dns.Msg) (int, error) {
 	return dns.RcodeSuccess, nil
 }
 
-// chainKey is the context key of the chain being walked.
-type chainKey struct{}
-
-// flatten walks the chain that starts in captured, looking up what it lacks, and returns the
-// reply to the question in state.
-func (f *Flatten) flatten(ctx context.Context, state request.Request, captured *dns.Msg) *dns.Msg {
+// compose walks the chain c from entry e to its end, fetching the entries it lacks, and returns the
+// reply to the question in state, and whether the chain ended in records of the question's type.
+// captured is the first answer when there was one: it may carry the zone's SOA.
+//
+// stale, when not nil, says e is expired data served because its refresh failed with that error:
+// the reply is then a stale answer (RFC 8767), as it is when any later entry on the chain is.
+func (f *Flatten) compose(ctx context.Context, state request.Request, c *chain, e *entry, captured *dns.Msg, stale error) (*dns.Msg, bool) {
 	r := state.Req
 	qtype := r.Question[0].Qtype
-	server := metrics.WithServer(ctx)
-
-	c := newChain(r.Question[0].Name, f.MaxChain)
-	ctx = context.WithValue(ctx, chainKey{}, c)
-
-	m, fromLookup := captured, false
+	now := f.now()
 	for {
-		before := c.hops()
-		final, err := c.follow(m.Answer, qtype)
+		if err := c.extend(e.names, e.remaining(now)); err != nil {
+			return f.refuse(ctx, r, err), false
+		}
+		switch e.kind {
+		case kindPositive:
+			flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[qtype]).Inc()
+			if stale != nil {
+				return f.staleReply(ctx, r, synthesize(r, e.final, staleTTL), c, stale), true
+			}
+			return synthesize(r, e.final, c.ttl), true
+		case kindNXDOMAIN, kindNODATA:
+			m := f.noData(ctx, state, captured, c, e.kind == kindNXDOMAIN)
+			if stale != nil {
+				for _, rr := range m.Ns {
+					rr.Header().Ttl = min(rr.Header().Ttl, staleTTL)
+				}
+				return f.staleReply(ctx, r, m, c, stale), false
+			}
+			return m, false
+		}
+		next, st, err := f.target(ctx, state, c.last(), qtype)
 		if err != nil {
-			return f.refuse(server, r, err)
+			return f.refuse(ctx, r, err), false
 		}
-		if final != nil {
-			flattenedCount.WithLabelValues(server, dns.TypeToString[qtype]).Inc()
-			return synthesize(r, final, c.ttl)
+		if st != nil {
+			stale = st
 		}
-
-		// The chain ends at c.last() without data in m. RFC 6604: the rcode speaks of that name.
-		switch {
-		case m.Rcode == dns.RcodeNameError:
-			return f.dangling(ctx, server, state, captured, c)
-		case m.Rcode == dns.RcodeSuccess && (findSOA(m.Ns, c.last()) != nil || fromLookup && c.hops() == before):
-			// NODATA: the target exists but has no records of this type.
-			return f.noData(ctx, state, captured, c)
-		case fromLookup && c.hops() == before:
-			// A lookup of the target itself failed.
-			return f.refuse(server, r, &LookupError{Name: c.last(), Qtype: qtype, Rcode: m.Rcode})
-		}
-
-		// The answer stopped short of the chain's end (a backend that does not chase out of its
-		// zone, or stops after a few hops): ask for the rest. Every lookup follows at least one new
-		// hop, so a question costs at most max_chain lookups.
-		var lerr error
-		m, lerr = f.lookup(ctx, state, c.last(), qtype)
-		if lerr != nil {
-			return f.refuse(server, r, lerr)
-		}
-		fromLookup = true
+		e = next
 	}
 }
 
-// lookup resolves name through f.Lookup, timing it and turning "nothing answered" into an error.
+// staleReply adds extended error 3 (Stale Answer, RFC 8914) to a reply built from expired data.
+func (f *Flatten) staleReply(ctx context.Context, r, m *dns.Msg, c *chain, err error) *dns.Msg {
+	staleCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+	addEDE(r, m, dns.ExtendedErrorCodeStaleAnswer, "refresh of "+c.last()+" failed: "+err.Error())
+	if f.logs.allow(c.last(), errStale) {
+		log.Warningf("%s: serving stale data: %s", c.last(), err)
+	}
+	return m
+}
+
+var errStale = errors.New("stale")
+
+// declared answers a question for a declared alias (alias NAME TARGET). When TARGET does not resolve
+// to records of the question's type, the zone's own records at NAME, if any, are the answer (the
+// ANAME draft's sibling address records).
+func (f *Flatten) declared(ctx context.Context, state request.Request, target string) *dns.Msg {
+	q := state.Req.Question[0]
+	c := newChain(q.Name, f.MaxChain)
+	var (
+		m  *dns.Msg
+		ok bool
+	)
+	if err := c.extend([]string{c.last(), target}, maxTTL); err != nil {
+		m = f.refuse(ctx, state.Req, err)
+	} else if e, stale, err := f.target(ctx, state, target, q.Qtype); err != nil {
+		m = f.refuse(ctx, state.Req, err)
+	} else {
+		m, ok = f.compose(ctx, state, c, e, nil, stale)
+	}
+	if ok {
+		return m
+	}
+	nw := nonwriter.New(state.W)
+	plugin.NextOrFailure(f.Name(), f.Next, context.WithValue(ctx, scopeKey{}, &scope{}), nw, state.Req)
+	if nw.Msg != nil && hasType(nw.Msg.Answer, q.Name, q.Qtype) {
+		return nw.Msg
+	}
+	return m
+}
+
+// hasType reports whether rrs hold a record of qtype owned by name.
+func hasType(rrs []dns.RR, name string, qtype uint16) bool {
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == qtype && equalFold(rr.Header().Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup resolves name: through the resolvers when they are set and name is outside the plugin's
+// zones, else through this server. It times the lookup and turns "nothing answered" into an error.
 func (f *Flatten) lookup(ctx context.Context, state request.Request, name string, qtype uint16) (*dns.Msg, error) {
 	server := metrics.WithServer(ctx)
+	via := f.Lookup
+	if f.Resolver != nil && !f.inZones(name) {
+		via = f.Resolver
+	}
+	ctx = context.WithValue(ctx, scopeKey{}, &scope{pending: name})
 	start := time.Now()
-	m, err := f.Lookup.Lookup(ctx, state, name, qtype)
+	m, err := via.Lookup(ctx, state, name, qtype)
 	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
 	lookupCount.WithLabelValues(server).Inc()
 	switch {
@@ -180,7 +309,8 @@ func (f *Flatten) lookup(ctx context.Context, state request.Request, name string
 
 // refuse answers a broken chain or a failed lookup with SERVFAIL and an extended error, logs it
 // (once a minute per question name and problem) and counts it.
-func (f *Flatten) refuse(server string, r *dns.Msg, err error) *dns.Msg {
+func (f *Flatten) refuse(ctx context.Context, r *dns.Msg, err error) *dns.Msg {
+	server := metrics.WithServer(ctx)
 	var ce *ChainError
 	if errors.As(err, &ce) {
 		switch ce.Kind {
@@ -196,33 +326,31 @@ func (f *Flatten) refuse(server string, r *dns.Msg, err error) *dns.Msg {
 	return servfail(r, err)
 }
 
-// dangling answers an alias whose target does not exist (NXDOMAIN): the alias itself exists, so the
-// reply is NODATA; the alias is logged, since a dangling CNAME into a name someone else may
-// register is a subdomain-takeover risk.
-func (f *Flatten) dangling(ctx context.Context, server string, state request.Request, captured *dns.Msg, c *chain) *dns.Msg {
-	danglingCount.WithLabelValues(server).Inc()
+// noData builds the NODATA reply for an alias whose target does not exist (dangling: logged and
+// counted, since a CNAME into a name someone else may register is a subdomain-takeover risk) or has
+// no records of the type. The SOA is the alias zone's: from the first answer when it carries one
+// (the file plugin puts it there), else from the zone's apex (cached like any lookup).
+func (f *Flatten) noData(ctx context.Context, state request.Request, captured *dns.Msg, c *chain, dangling bool) *dns.Msg {
 	qname := state.Req.Question[0].Name
-	if f.logs.allow(qname, errDangling) {
-		log.Warningf("%s: dangling alias: target %s does not exist (NXDOMAIN): %s", qname, c.last(), path(c.names))
+	if dangling {
+		danglingCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+		if f.logs.allow(qname, errDangling) {
+			log.Warningf("%s: dangling alias: target %s does not exist (NXDOMAIN): %s", qname, c.last(), path(c.names))
+		}
 	}
-	return f.noData(ctx, state, captured, c)
-}
-
-var errDangling = errors.New("dangling")
-
-// noData builds the NODATA reply, with the SOA of the alias's zone: from the first answer when it
-// carries one (the file plugin puts it there), else from a SOA question for the zone's apex. The
-// apex, not the alias name: a SOA question at an alias would follow the alias.
-func (f *Flatten) noData(ctx context.Context, state request.Request, captured *dns.Msg, c *chain) *dns.Msg {
-	qname := state.Req.Question[0].Name
-	soa := findSOA(captured.Ns, qname)
+	var soa *dns.SOA
+	if captured != nil {
+		soa = findSOA(captured.Ns, qname)
+	}
 	if zone := plugin.Zones(f.Zones).Matches(qname); soa == nil && zone != "" {
-		if m, err := f.lookup(ctx, state, zone, dns.TypeSOA); err == nil {
-			soa = findSOA(m.Answer, qname)
+		if e, _, err := f.target(ctx, state, zone, dns.TypeSOA); err == nil && e.kind == kindPositive {
+			soa = findSOA(e.final, qname)
 		}
 	}
 	return nodata(state.Req, soa, c.ttl)
 }
+
+var errDangling = errors.New("dangling")
 
 // eligible reports whether a question for qname may be flattened.
 func (f *Flatten) eligible(qname string) bool {
@@ -238,11 +366,16 @@ func (f *Flatten) eligible(qname string) bool {
 		_, ok := f.Names[lowerASCII(qname)]
 		return ok
 	default:
-		for _, z := range f.Zones {
-			if inZone(qname, z) {
-				return true
-			}
-		}
-		return false
+		return f.inZones(qname)
 	}
+}
+
+// inZones reports whether name is inside one of the plugin's zones.
+func (f *Flatten) inZones(name string) bool {
+	for _, z := range f.Zones {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
 }

@@ -65,3 +65,37 @@ var (
 		Buckets:   plugin.TimeBuckets,
 	}, []string{"server"})
 )
+
+var (
+	// cacheHits counts entries served from the cache while fresh.
+	cacheHits = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "cache_hits_total",
+		Help:      "Counter of chain entries served from the cache while fresh.",
+	}, []string{"server"})
+
+	// cacheMisses counts entries not in the cache or expired.
+	cacheMisses = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "cache_misses_total",
+		Help:      "Counter of chain entries not found fresh in the cache.",
+	}, []string{"server"})
+
+	// staleCount counts stale answers served (RFC 8767).
+	staleCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "stale_answers_total",
+		Help:      "Counter of answers served from expired data because a refresh failed (RFC 8767).",
+	}, []string{"server"})
+
+	// refreshCount counts background refreshes started.
+	refreshCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "refreshes_total",
+		Help:      "Counter of background refreshes of entries about to expire.",
+	}, []string{"server"})
+)

@@ -1,8 +1,10 @@
 package flatten
 
 import (
+	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -30,6 +32,15 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	c.OnStartup(func() error {
+		f.ready.Store(true)
+		return nil
+	})
+	// Every reload builds a new plugin: stop this one's background refreshes with it.
+	c.OnShutdown(func() error {
+		f.shutdown()
+		return nil
+	})
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next
 		return f
@@ -42,6 +53,11 @@ func setup(c *caddy.Controller) error {
 //	flatten [ZONES...] {
 //	    apex | all | names NAME...
 //	    max_chain N
+//	    alias NAME TARGET
+//	    resolver ADDRESS...
+//	    ttl [MIN] MAX
+//	    cache SIZE
+//	    stale DURATION
 //	}
 func parse(c *caddy.Controller) (*Flatten, error) {
 	var f *Flatten
@@ -72,12 +88,147 @@ func parse(c *caddy.Controller) (*Flatten, error) {
 					return nil, err
 				}
 				f.MaxChain = n
+			case "alias":
+				if err := parseAlias(c, f); err != nil {
+					return nil, err
+				}
+			case "resolver":
+				if err := parseResolver(c, f); err != nil {
+					return nil, err
+				}
+			case "ttl":
+				if err := parseTTL(c, f); err != nil {
+					return nil, err
+				}
+			case "cache":
+				n, err := parseCount(c, "cache", "the number of entries the cache holds", 1, 10_000_000, defaultCacheSize)
+				if err != nil {
+					return nil, err
+				}
+				f.CacheSize = n
+			case "stale":
+				d, err := parseStale(c)
+				if err != nil {
+					return nil, err
+				}
+				f.MaxStale = d
 			default:
-				return nil, c.Errf("unknown property '%s': expected apex, all, names or max_chain", prop)
+				return nil, c.Errf("unknown property '%s': expected one of %s", prop, properties)
 			}
 		}
 	}
+	if f == nil {
+		return nil, c.ArgErr()
+	}
+	f.init()
 	return f, nil
+}
+
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale"
+
+// parseAlias reads 'alias NAME TARGET': NAME inside the block's zones, TARGET any domain name.
+func parseAlias(c *caddy.Controller, f *Flatten) error {
+	args := c.RemainingArgs()
+	if len(args) != 2 {
+		return c.Err("'alias' takes a name and its target, e.g. 'alias example.org www.example.net'")
+	}
+	name, target := strings.ToLower(dns.Fqdn(args[0])), dns.Fqdn(args[1])
+	if !validName(name) || !validName(target) {
+		return c.Errf("'alias %s %s': both must be domain names", args[0], args[1])
+	}
+	if !plugin.Zones(f.Zones).Contains(name) {
+		return c.Errf("alias name '%s' is not inside this block's zones (%s): write the full name", args[0], strings.Join(f.Zones, " "))
+	}
+	if equalFold(name, target) {
+		return c.Errf("'alias %s %s' points at itself", args[0], args[1])
+	}
+	if _, dup := f.Aliases[name]; dup {
+		return c.Errf("'%s' is declared an alias twice: keep one 'alias' line for it", args[0])
+	}
+	if f.Aliases == nil {
+		f.Aliases = map[string]string{}
+	}
+	f.Aliases[name] = target
+	return nil
+}
+
+// parseResolver reads 'resolver ADDRESS...' (host or host:port; port 53 by default).
+func parseResolver(c *caddy.Controller, f *Flatten) error {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.Err("'resolver' needs at least one address, e.g. 'resolver 127.0.0.1:5301'")
+	}
+	if f.Resolver != nil {
+		return c.Err("'resolver' given twice: list every address on one line")
+	}
+	addrs := make([]string, 0, len(args))
+	for _, a := range args {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			host, port = a, "53"
+		}
+		p, perr := strconv.Atoi(port)
+		if net.ParseIP(host) == nil || perr != nil || p < 1 || p > 65535 {
+			return c.Errf("resolver address '%s' is not an IP address with an optional port, e.g. 127.0.0.1:5301 or [::1]:53", a)
+		}
+		addrs = append(addrs, net.JoinHostPort(host, port))
+	}
+	f.Resolver = newResolver(addrs)
+	return nil
+}
+
+// parseTTL reads 'ttl [MIN] MAX', in seconds.
+func parseTTL(c *caddy.Controller, f *Flatten) error {
+	args := c.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return c.Errf("'ttl' takes [MIN] MAX in seconds, e.g. 'ttl 30 3600' (default %d %d)", defaultMinTTL, defaultMaxTTL)
+	}
+	var n [2]uint32
+	for i, a := range args {
+		v, err := strconv.ParseUint(a, 10, 32)
+		if err != nil || v > maxTTL {
+			return c.Errf("ttl '%s' is not a number of seconds from 0 to %d", a, maxTTL)
+		}
+		n[i] = uint32(v)
+	}
+	lo, hi := f.MinTTL, n[0]
+	if len(args) == 2 {
+		lo, hi = n[0], n[1]
+	}
+	if hi == 0 || lo > hi {
+		return c.Errf("ttl MIN %d and MAX %d: MAX must be at least 1 and not below MIN", lo, hi)
+	}
+	f.MinTTL, f.MaxTTL = lo, hi
+	return nil
+}
+
+// parseCount reads a property with one whole number in [lo, hi].
+func parseCount(c *caddy.Controller, prop, what string, lo, hi, def int) (int, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.Errf("'%s' takes one number, %s (default %d)", prop, what, def)
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < lo || n > hi {
+		return 0, c.Errf("%s '%s' is out of range: write a whole number from %d to %d (default %d)", prop, args[0], lo, hi, def)
+	}
+	return n, nil
+}
+
+// parseStale reads 'stale DURATION': how long expired data may be served (0 never).
+func parseStale(c *caddy.Controller) (time.Duration, error) {
+	args := c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.Err("'stale' takes one duration, how long expired data may be served, e.g. 'stale 24h' (0 disables)")
+	}
+	d, err := time.ParseDuration(args[0])
+	if args[0] == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d < 0 || d > 7*24*time.Hour {
+		return 0, c.Errf("stale '%s' is not a duration from 0 to 168h, e.g. 24h or 30m", args[0])
+	}
+	return d, nil
 }
 
 // parseZones reads the zones after the directive, or takes the server block's.
@@ -127,15 +278,7 @@ func parseSelector(c *caddy.Controller, f *Flatten, prop string) error {
 }
 
 func parseMaxChain(c *caddy.Controller) (int, error) {
-	args := c.RemainingArgs()
-	if len(args) != 1 {
-		return 0, c.Errf("'max_chain' takes one number, the CNAME hops allowed (1 to %d, default %d)", maxMaxChain, defaultMaxChain)
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil || n < 1 || n > maxMaxChain {
-		return 0, c.Errf("max_chain '%s' is out of range: write a whole number from 1 to %d (default %d)", args[0], maxMaxChain, defaultMaxChain)
-	}
-	return n, nil
+	return parseCount(c, "max_chain", "the CNAME hops allowed", 1, maxMaxChain, defaultMaxChain)
 }
 
 // validName reports whether name is a syntactically valid domain name.
