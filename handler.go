@@ -60,7 +60,8 @@ type Flatten struct {
 	Resolver Lookuper
 
 	cache *targets
-	group singleflight.Group
+	// group shares lookups; firsts shares questions down the plugin chain.
+	group, firsts singleflight.Group
 	logs  *limiter
 	now   func() time.Time
 
@@ -153,33 +154,87 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 
 	// Warm path: the name is known to be an alias and what it leads to is cached.
 	now := f.now()
-	if e := f.cache.get(q.Name, q.Qtype); e != nil && len(e.names) > 1 && e.fresh(now) && !(e.signed && state.Do()) {
+	e := f.cache.get(q.Name, q.Qtype)
+	if e != nil && (len(e.names) < 2 || e.signed && state.Do()) {
+		e = nil
+	}
+	if e != nil && e.fresh(now) {
 		cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
 		f.maybeRefresh(ctx, state, e, now)
 		m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, nil, nil)
 		return writeReply(w, m)
 	}
 
-	cw := getWriter(w, q.Name)
-	ctx1 := context.WithValue(ctx, scopeKey{}, &scope{})
-	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, ctx1, cw, r)
-	captured := cw.msg
-	putWriter(cw)
-	if captured == nil {
-		return rcode, err
+	// Cold path: ask the rest of the chain. Questions for a name known to be an alias (or that
+	// may be one: apex, names) share one question down the chain while it runs.
+	dedupe := f.Mode != All || e != nil
+	first, err := f.firstAnswer(ctx, w, r, dedupe)
+	if first.msg == nil {
+		return first.rcode, err
 	}
 	// A pre-signed zone's chain is only verifiable as signed (RFC 4035 section 3.1.1); a client
 	// that asks for DNSSEC gets it unchanged, with every CNAME and RRSIG.
-	if state.Do() && hasRRSIG(captured.Answer) {
-		return writeReply(w, captured)
+	if first.entry == nil && first.err == nil {
+		m := first.msg.Copy()
+		m.Id, m.Question = r.Id, r.Question
+		return writeReply(w, m)
 	}
-	e, err := toEntry(q.Name, q.Qtype, captured, f.MaxChain)
-	if err != nil {
-		return writeReply(w, f.refuse(ctx, r, err))
+	if first.err != nil {
+		return writeReply(w, f.refuse(ctx, r, first.err))
 	}
-	f.store(e)
-	m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, captured, nil)
+	m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), first.entry, first.msg, nil)
 	return writeReply(w, m)
+}
+
+// first is the first answer to a question from the rest of the plugin chain.
+type first struct {
+	msg   *dns.Msg // the answer when it starts a chain; nil when it was written to the client
+	entry *entry   // what msg says of the chain; nil for a pre-signed chain asked with DO
+	err   error    // a chain broken inside msg
+	rcode int      // what the chain returned, when msg is nil
+}
+
+// firstAnswer sends the question down the plugin chain, writing any answer that does not start a
+// chain straight to the client. With dedupe, concurrent questions for one name, type and DO bit
+// share one question down the chain, so that a backend's CNAME chase (the file plugin asking a
+// forward block for the target) happens once however many clients ask at once; the entry is cached
+// before the flight lands, so no later question starts another.
+func (f *Flatten) firstAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, dedupe bool) (first, error) {
+	q := r.Question[0]
+	o := r.IsEdns0()
+	do := o != nil && o.Do()
+	call := func() (first, error) {
+		cw := getWriter(w, q.Name)
+		rcode, err := plugin.NextOrFailure(f.Name(), f.Next, context.WithValue(ctx, scopeKey{}, &scope{}), cw, r)
+		res := first{msg: cw.msg, rcode: rcode}
+		putWriter(cw)
+		if res.msg == nil || (do && hasRRSIG(res.msg.Answer)) {
+			return res, err
+		}
+		res.entry, res.err = toEntry(q.Name, q.Qtype, res.msg, f.MaxChain)
+		if res.err == nil {
+			f.store(res.entry)
+		}
+		return res, nil
+	}
+	if !dedupe {
+		return call()
+	}
+	leader := false
+	k := lowerASCII(q.Name) + " " + dns.TypeToString[q.Qtype]
+	if do {
+		k += " do"
+	}
+	v, err, _ := f.firsts.Do(k, func() (any, error) {
+		leader = true
+		return call()
+	})
+	res := v.(first)
+	if !leader && res.msg == nil {
+		// The leader's answer was no chain, and went to the leader's client: ask for ours.
+		return call()
+	}
+	return res, err
 }
 
 // writeReply writes m and returns what the server expects after a plugin has written.
