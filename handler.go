@@ -62,8 +62,8 @@ type Flatten struct {
 	cache *targets
 	// group shares lookups; firsts shares questions down the plugin chain.
 	group, firsts singleflight.Group
-	logs  *limiter
-	now   func() time.Time
+	logs          *limiter
+	now           func() time.Time
 
 	// stopCtx is cancelled on shutdown; wg counts background refreshes.
 	stopCtx context.Context
