@@ -165,7 +165,7 @@ func parseResolver(c *caddy.Controller, f *Flatten) error {
 	for _, a := range args {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil {
-			host, port = a, "53"
+			host, port = strings.TrimSuffix(strings.TrimPrefix(a, "["), "]"), "53"
 		}
 		p, perr := strconv.Atoi(port)
 		if net.ParseIP(host) == nil || perr != nil || p < 1 || p > 65535 {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 )
@@ -18,6 +19,7 @@ func TestSetup(t *testing.T) {
 		wantMode  Mode
 		wantNames []string
 		wantMax   int
+		check     func(*testing.T, *Flatten)
 	}{
 		{name: "defaults", input: "flatten", wantZones: []string{"example.org."}, wantMode: Apex, wantMax: 10},
 		{name: "zones from arguments", input: "flatten example.org example.net.", keys: []string{"."},
@@ -50,6 +52,48 @@ func TestSetup(t *testing.T) {
 		{name: "max_chain not a number", input: "flatten {\n max_chain ten\n}", wantErr: "max_chain 'ten' is out of range"},
 		{name: "max_chain without number", input: "flatten {\n max_chain\n}",
 			wantErr: "'max_chain' takes one number, the CNAME hops allowed (default 10)"},
+		{name: "resolver, alias, ttl, cache, stale", input: "flatten {\n resolver 127.0.0.1:5301 [::1] 127.0.0.2\n alias example.org www.example.net\n alias shop.example.org shops.example.com.\n ttl 30 600\n cache 5000\n stale 1h\n}",
+			wantZones: []string{"example.org."}, wantMode: Apex, wantMax: 10,
+			check: func(t *testing.T, f *Flatten) {
+				r := f.Resolver.(*resolver)
+				if !reflect.DeepEqual(r.addrs, []string{"127.0.0.1:5301", "[::1]:53", "127.0.0.2:53"}) {
+					t.Errorf("resolver addresses %v", r.addrs)
+				}
+				if !reflect.DeepEqual(f.Aliases, map[string]string{"example.org.": "www.example.net.", "shop.example.org.": "shops.example.com."}) {
+					t.Errorf("aliases %v", f.Aliases)
+				}
+				if f.MinTTL != 30 || f.MaxTTL != 600 || f.CacheSize != 5000 || f.MaxStale != time.Hour {
+					t.Errorf("ttl %d-%d cache %d stale %s", f.MinTTL, f.MaxTTL, f.CacheSize, f.MaxStale)
+				}
+			}},
+		{name: "ttl max only", input: "flatten {\n ttl 60\n stale 0\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, f *Flatten) {
+				if f.MinTTL != 5 || f.MaxTTL != 60 || f.MaxStale != 0 {
+					t.Errorf("ttl %d-%d stale %s", f.MinTTL, f.MaxTTL, f.MaxStale)
+				}
+			}},
+		{name: "resolver without address", input: "flatten {\n resolver\n}",
+			wantErr: "Testfile:2 - Error during parsing: 'resolver' needs at least one address, e.g. 'resolver 127.0.0.1:5301'"},
+		{name: "resolver hostname", input: "flatten {\n resolver dns.example.net\n}",
+			wantErr: "resolver address 'dns.example.net' is not an IP address with an optional port, e.g. 127.0.0.1:5301 or [::1]:53"},
+		{name: "resolver twice", input: "flatten {\n resolver 127.0.0.1\n resolver 127.0.0.2\n}",
+			wantErr: "Testfile:3 - Error during parsing: 'resolver' given twice: list every address on one line"},
+		{name: "alias one argument", input: "flatten {\n alias example.org\n}",
+			wantErr: "'alias' takes a name and its target, e.g. 'alias example.org www.example.net'"},
+		{name: "alias outside zones", input: "flatten {\n alias www www.example.net\n}",
+			wantErr: "alias name 'www' is not inside this block's zones (example.org.): write the full name"},
+		{name: "alias to itself", input: "flatten {\n alias example.org EXAMPLE.org.\n}",
+			wantErr: "'alias example.org EXAMPLE.org.' points at itself"},
+		{name: "alias twice", input: "flatten {\n alias example.org a.example.net\n alias example.org. b.example.net\n}",
+			wantErr: "Testfile:3 - Error during parsing: 'example.org.' is declared an alias twice: keep one 'alias' line for it"},
+		{name: "ttl min above max", input: "flatten {\n ttl 600 30\n}",
+			wantErr: "ttl MIN 600 and MAX 30: MAX must be at least 1 and not below MIN"},
+		{name: "ttl not a number", input: "flatten {\n ttl 1h\n}",
+			wantErr: "ttl '1h' is not a number of seconds from 0 to 2147483647"},
+		{name: "cache zero", input: "flatten {\n cache 0\n}",
+			wantErr: "cache '0' is out of range: write a whole number from 1 to 10000000 (default 10000)"},
+		{name: "stale bad", input: "flatten {\n stale forever\n}",
+			wantErr: "stale 'forever' is not a duration from 0 to 168h, e.g. 24h or 30m"},
 		{name: "twice in a block", input: "flatten\nflatten",
 			wantErr: "Testfile:2 - Error during parsing: flatten may appear once per server block"},
 	}
@@ -80,6 +124,9 @@ func TestSetup(t *testing.T) {
 			}
 			if len(f.Names) != len(tc.wantNames) {
 				t.Errorf("names = %v, want %v", f.Names, tc.wantNames)
+			}
+			if tc.check != nil {
+				tc.check(t, f)
 			}
 		})
 	}
