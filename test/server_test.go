@@ -118,13 +118,20 @@ func start(t *testing.T, corefile string, args ...string) *server {
 func startIn(t *testing.T, dir, corefile string, args ...string) *server {
 	t.Helper()
 	s := startNoWaitIn(t, dir, corefile, args...)
+	s.waitReady(t)
+	return s
+}
+
+// waitReady waits until the server answers a question.
+func (s *server) waitReady(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	probe := new(dns.Msg)
 	probe.SetQuestion("probe.invalid.", dns.TypeA)
 	for {
 		if _, _, err := c.Exchange(probe, s.addr); err == nil {
-			return s
+			return
 		}
 		if s.exited() || time.Now().After(deadline) {
 			t.Fatalf("CoreDNS did not start answering on %s; its output:\n%s", s.addr, s.out)
@@ -141,7 +148,20 @@ func startNoWait(t *testing.T, corefile string, args ...string) *server {
 
 func startNoWaitIn(t *testing.T, dir, corefile string, args ...string) *server {
 	t.Helper()
-	port := freePort(t)
+	return launch(t, dir, freePort(t), corefile, args...)
+}
+
+// startOn runs the custom CoreDNS on a given port (to restart a server where its clients expect it)
+// and waits until it answers.
+func startOn(t *testing.T, port int, corefile string) *server {
+	t.Helper()
+	s := launch(t, "", port, corefile)
+	s.waitReady(t)
+	return s
+}
+
+func launch(t *testing.T, dir string, port int, corefile string, args ...string) *server {
+	t.Helper()
 	conf := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
 		t.Fatal(err)
@@ -156,18 +176,23 @@ func startNoWaitIn(t *testing.T, dir, corefile string, args ...string) *server {
 	s.done = make(chan struct{})
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
+		s.stop()
 		if t.Failed() {
 			t.Logf("CoreDNS output:\n%s", s.out)
 		}
 	})
 	return s
+}
+
+// stop ends the server (SIGTERM, then SIGKILL after 10 s) and waits for it.
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
 }
 
 // exited reports whether the process has ended.
@@ -190,6 +215,30 @@ func (s *server) wait(t *testing.T) error {
 		t.Fatal("CoreDNS did not exit")
 		return nil
 	}
+}
+
+// metric returns the sum of every sample of the named metric on the server's prometheus endpoint
+// at addr (host:port), whose labels contain all of labels.
+func metric(t *testing.T, addr, name string, labels ...string) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, line := range strings.Split(get(t, "http://"+addr+"/metrics"), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if !ok {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }
 
 // waitLog waits until the server's output holds substr.

@@ -1,0 +1,256 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+)
+
+// target is a second real server, serving example.net, that a test can stop, change and restart.
+type target struct {
+	dir, corefile string
+	port          int
+	metrics       string
+	s             *server
+}
+
+func newTarget(t *testing.T, wwwAddr string) *target {
+	t.Helper()
+	tg := &target{dir: t.TempDir(), port: freePort(t), metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	tg.corefile = fmt.Sprintf("example.net:{{PORT}} {\n    bind 127.0.0.1\n    prometheus %s\n    file %s\n}\n",
+		tg.metrics, filepath.Join(tg.dir, "db.example.net"))
+	tg.write(t, wwwAddr)
+	tg.s = startOn(t, tg.port, tg.corefile)
+	return tg
+}
+
+// write sets the address of www.example.net (TTL 2) in the target's zone file.
+func (tg *target) write(t *testing.T, wwwAddr string) {
+	t.Helper()
+	zone := `$ORIGIN example.net.
+@      3600 IN SOA ns1.example.net. hostmaster.example.net. 1 7200 3600 1209600 300
+@      3600 IN NS  ns1.example.net.
+www       2 IN A   ` + wwwAddr + `
+shops    60 IN A   192.0.2.40
+`
+	if err := os.WriteFile(filepath.Join(tg.dir, "db.example.net"), []byte(zone), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tg *target) restart(t *testing.T) {
+	t.Helper()
+	tg.s.stop()
+	tg.s = startOn(t, tg.port, tg.corefile)
+}
+
+func (tg *target) requests(t *testing.T) float64 {
+	return metric(t, tg.metrics, "coredns_dns_requests_total")
+}
+
+// eventually polls f until it returns nil, failing the test with its last error after timeout.
+func eventually(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func edeOf(m *dns.Msg) string {
+	if o := m.IsEdns0(); o != nil {
+		for _, opt := range o.Option {
+			if e, ok := opt.(*dns.EDNS0_EDE); ok {
+				return fmt.Sprintf("%d: %s", e.InfoCode, e.ExtraText)
+			}
+		}
+	}
+	return ""
+}
+
+// answer summarises an A answer as "owner ttl address ..." for comparisons in polls.
+func answer(m *dns.Msg) string {
+	var b strings.Builder
+	b.WriteString(dns.RcodeToString[m.Rcode])
+	for _, rr := range m.Answer {
+		fmt.Fprintf(&b, " %s %d %s", rr.Header().Name, rr.Header().Ttl, strings.Join(strings.Fields(rr.String())[3:], " "))
+	}
+	return b.String()
+}
+
+const resolverCorefile = `example.org:{{PORT}} {
+    bind 127.0.0.1
+    prometheus %s
+    flatten {
+        resolver 127.0.0.1:%d
+        alias shop.example.org shops.example.net
+        alias fallback.example.org down.example.net
+        ttl 1 3600
+    }
+    file {{DIR}}/db.aliases.example.org example.org
+}
+`
+
+// The apex alias resolved through 'resolver' against a real server that the test changes, stops
+// and restarts: the answer, its TTL counting down, the change followed within the TTL, the stale
+// answer with extended error 3 while the target is down, and recovery when it returns.
+func TestResolverTarget(t *testing.T) {
+	tg := newTarget(t, "192.0.2.10")
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := start(t, fmt.Sprintf(resolverCorefile, metrics, tg.port))
+
+	check(t, s.query(t, "udp", "example.org.", dns.TypeA),
+		test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. 2 IN A 192.0.2.10")}}, "")
+	// The TTL counts down from the cache.
+	eventually(t, 3*time.Second, func() error {
+		if got := answer(s.query(t, "udp", "example.org.", dns.TypeA)); got != "NOERROR example.org. 1 A 192.0.2.10" {
+			return fmt.Errorf("answer %q, want the TTL counted down to 1", got)
+		}
+		return nil
+	})
+
+	// The target changes: the answer follows once the 2 s TTL has run out.
+	tg.write(t, "192.0.2.20")
+	tg.restart(t)
+	eventually(t, 5*time.Second, func() error {
+		if got := answer(s.query(t, "tcp", "example.org.", dns.TypeA)); got != "NOERROR example.org. 2 A 192.0.2.20" &&
+			got != "NOERROR example.org. 1 A 192.0.2.20" {
+			return fmt.Errorf("answer %q, want the new address", got)
+		}
+		return nil
+	})
+
+	// The target goes down: the last answer is served stale, TTL 30, with extended error 3.
+	tg.s.stop()
+	eventually(t, 5*time.Second, func() error {
+		m := s.query(t, "udp", "example.org.", dns.TypeA)
+		if got, e := answer(m), edeOf(m); got != "NOERROR example.org. 30 A 192.0.2.20" ||
+			!strings.HasPrefix(e, "3: refresh of www.example.net. failed: ") {
+			return fmt.Errorf("answer %q with extended error %q, want a stale answer", got, e)
+		}
+		return nil
+	})
+	s.waitLog(t, "[WARNING] plugin/flatten: www.example.net.: serving stale data: ")
+	if n := metric(t, metrics, "coredns_flatten_stale_answers_total"); n < 1 {
+		t.Errorf("coredns_flatten_stale_answers_total = %v, want at least 1", n)
+	}
+
+	// The declared alias whose target is cached is served stale too; the one whose target never
+	// resolved falls back to the zone's own address.
+	check(t, s.query(t, "udp", "fallback.example.org.", dns.TypeA), test.Case{Qname: "fallback.example.org.", Qtype: dns.TypeA,
+		Answer: []dns.RR{test.A("fallback.example.org. 3600 IN A 198.51.100.9")},
+		Ns:     []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")},
+	}, "")
+
+	// The target returns: after RFC 8767's 30 s failure recheck time, fresh answers again.
+	tg.restart(t)
+	eventually(t, 40*time.Second, func() error {
+		m := s.query(t, "udp", "example.org.", dns.TypeA)
+		if got, e := answer(m), edeOf(m); e != "" || !strings.HasPrefix(got, "NOERROR example.org. ") || !strings.HasSuffix(got, " A 192.0.2.20") {
+			return fmt.Errorf("answer %q with extended error %q, want a fresh answer", got, e)
+		}
+		return nil
+	})
+	for _, m := range []string{"coredns_flatten_cache_hits_total", "coredns_flatten_cache_misses_total", "coredns_flatten_lookups_total",
+		"coredns_flatten_lookup_failures_total", "coredns_flatten_flattened_total", "coredns_flatten_lookup_duration_seconds_count"} {
+		if n := metric(t, metrics, m); n < 1 {
+			t.Errorf("%s = %v, want at least 1", m, n)
+		}
+	}
+}
+
+// Declared aliases: A from the target, other types from the zone, the zone's own address when the
+// target does not exist.
+func TestDeclaredAliases(t *testing.T) {
+	tg := newTarget(t, "192.0.2.10")
+	s := start(t, fmt.Sprintf(resolverCorefile, fmt.Sprintf("127.0.0.1:%d", freePort(t)), tg.port))
+	for _, network := range []string{"udp", "tcp"} {
+		check(t, s.query(t, network, "Shop.Example.Org.", dns.TypeA), test.Case{Qname: "Shop.Example.Org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("Shop.Example.Org. 60 IN A 192.0.2.40")}}, "")
+		check(t, s.query(t, network, "shop.example.org.", dns.TypeMX), test.Case{Qname: "shop.example.org.", Qtype: dns.TypeMX,
+			Answer: []dns.RR{test.MX("shop.example.org. 3600 IN MX 10 mx.example.net.")},
+			Ns:     []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, "")
+		check(t, s.query(t, network, "fallback.example.org.", dns.TypeA), test.Case{Qname: "fallback.example.org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("fallback.example.org. 3600 IN A 198.51.100.9")},
+			Ns:     []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, "")
+	}
+}
+
+// 1,000 concurrent questions for a cold alias cost the target server one question: through
+// 'resolver', and through a forward block that the file plugin's own chase goes to.
+func TestOneUpstreamQuery(t *testing.T) {
+	for _, tc := range []struct{ name, corefile string }{
+		{"resolver", `example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        resolver 127.0.0.1:%d
+    }
+    file {{DIR}}/db.aliases.example.org example.org
+}
+`},
+		{"forward", `example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten
+    file {{DIR}}/db.aliases.example.org example.org
+}
+.:{{PORT}} {
+    bind 127.0.0.1
+    forward . 127.0.0.1:%d
+}
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newTarget(t, "192.0.2.10")
+			s := start(t, fmt.Sprintf(tc.corefile, tg.port))
+			before := tg.requests(t)
+
+			const n = 1000
+			var (
+				wg   sync.WaitGroup
+				mu   sync.Mutex
+				bad  []string
+				sent = make(chan struct{}, n) // all in flight at once
+			)
+			for range n {
+				wg.Go(func() {
+					sent <- struct{}{}
+					defer func() { <-sent }()
+					m := new(dns.Msg)
+					m.SetQuestion("example.org.", dns.TypeA)
+					c := &dns.Client{Timeout: 3 * time.Second}
+					r, _, err := c.Exchange(m, s.addr)
+					if err != nil {
+						r, _, err = c.Exchange(m, s.addr) // one retry for a dropped datagram
+					}
+					if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.10" {
+						mu.Lock()
+						bad = append(bad, fmt.Sprint(r, err))
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			if len(bad) > 0 {
+				t.Fatalf("%d of %d questions got a wrong answer, e.g. %s", len(bad), n, bad[0])
+			}
+			if got := tg.requests(t) - before; got != 1 {
+				t.Errorf("%d questions cost the target server %v questions, want 1", n, got)
+			}
+		})
+	}
+}
