@@ -1,0 +1,241 @@
+package test
+
+import (
+	"crypto"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// writeKey makes a KSK for zone in dir, in the BIND files CoreDNS's dnssec plugin reads, and returns
+// the files' base name and the public key.
+func writeKey(t *testing.T, dir, zone string) (string, *dns.DNSKEY) {
+	t.Helper()
+	k := &dns.DNSKEY{
+		Hdr:       dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags:     257,
+		Protocol:  3,
+		Algorithm: dns.ECDSAP256SHA256,
+	}
+	priv, err := k.Generate(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, fmt.Sprintf("K%s+%03d+%05d", zone, k.Algorithm, k.KeyTag()))
+	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return base, k
+}
+
+// startUnbound runs a validating Unbound on 127.0.0.1 that trusts anchor and reaches example.org and
+// example.net at addr; it is stopped when the test ends.
+func startUnbound(t *testing.T, addr string, anchor dns.RR) *server {
+	t.Helper()
+	bin := lookPath(t, "unbound")
+	dir := t.TempDir()
+	port := freePort(t)
+	host, p := "127.0.0.1", addr[len("127.0.0.1:"):]
+	conf := fmt.Sprintf(`server:
+    interface: 127.0.0.1
+    port: %d
+    do-ip6: no
+    do-not-query-localhost: no
+    username: ""
+    chroot: ""
+    directory: "%s"
+    pidfile: "%s/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    val-log-level: 2
+    access-control: 127.0.0.0/8 allow
+    module-config: "validator iterator"
+    trust-anchor: "%s"
+remote-control:
+    control-enable: no
+stub-zone:
+    name: "example.org."
+    stub-addr: %s@%s
+stub-zone:
+    name: "example.net."
+    stub-addr: %s@%s
+`, port, dir, dir, anchor.String(), host, p, host, p)
+	cf := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncBuffer{}}
+	s.cmd = exec.Command(bin, "-d", "-c", cf)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("unbound output:\n%s", s.out)
+		}
+	})
+	s.waitReady(t)
+	return s
+}
+
+// In a zone signed online by CoreDNS's dnssec plugin, the flattened records come out signed: a
+// validating resolver holding the zone's key as trust anchor gets an authenticated answer.
+func TestDNSSECOnlineSigning(t *testing.T) {
+	dir := t.TempDir()
+	base, key := writeKey(t, dir, "example.org.")
+	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    dnssec {
+        key file %s
+    }
+    flatten
+    file {{DIR}}/db.example.org
+}
+example.net:{{PORT}} {
+    bind 127.0.0.1
+    file {{DIR}}/db.example.net
+}
+`, base))
+	u := startUnbound(t, s.addr, key)
+
+	m := new(dns.Msg)
+	m.SetQuestion("example.org.", dns.TypeA)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, u.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+		t.Fatalf("validating resolver: rcode %s, AD %v; want an authenticated answer:\n%s", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r)
+	}
+	var addrs, sigs int
+	for _, rr := range r.Answer {
+		switch rr := rr.(type) {
+		case *dns.A:
+			if rr.Hdr.Name != "example.org." {
+				t.Errorf("answer owned by %s", rr.Hdr.Name)
+			}
+			addrs++
+		case *dns.RRSIG:
+			if rr.TypeCovered != dns.TypeA || rr.KeyTag != key.KeyTag() {
+				t.Errorf("unexpected signature %s", rr)
+			}
+			sigs++
+		case *dns.CNAME:
+			t.Errorf("CNAME in a flattened answer: %s", rr)
+		}
+	}
+	if addrs != 2 || sigs != 1 {
+		t.Errorf("answer has %d addresses and %d signatures, want 2 and 1:\n%s", addrs, sigs, r)
+	}
+
+	// Control: a resolver trusting another key must not authenticate the same answer.
+	_, other := writeKey(t, t.TempDir(), "example.org.")
+	u2 := startUnbound(t, s.addr, other)
+	r, _, err = c.Exchange(m, u2.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeServerFailure || r.AuthenticatedData {
+		t.Errorf("resolver with a wrong trust anchor: rcode %s, AD %v; want SERVFAIL", dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+	}
+}
+
+// signedZone writes example.org, signed with a fresh key, to dir and returns its path.
+func signedZone(t *testing.T, dir string) string {
+	t.Helper()
+	k := &dns.DNSKEY{
+		Hdr:   dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
+	}
+	priv, err := k.Generate(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rrsets := [][]dns.RR{
+		{mustRR(t, "example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")},
+		{mustRR(t, "example.org. 3600 IN NS ns1.example.net.")},
+		{mustRR(t, "example.org. 300 IN CNAME www.example.net.")},
+		{k},
+	}
+	var zone []byte
+	now := time.Now().UTC()
+	for _, set := range rrsets {
+		sig := &dns.RRSIG{
+			Hdr:       dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: set[0].Header().Ttl},
+			Algorithm: k.Algorithm, SignerName: "example.org.", KeyTag: k.KeyTag(),
+			Inception: uint32(now.Add(-time.Hour).Unix()), Expiration: uint32(now.Add(24 * time.Hour).Unix()),
+		}
+		if err := sig.Sign(priv.(crypto.Signer), set); err != nil {
+			t.Fatal(err)
+		}
+		for _, rr := range append(set, sig) {
+			zone = append(zone, rr.String()+"\n"...)
+		}
+	}
+	path := filepath.Join(dir, "db.example.org.signed")
+	if err := os.WriteFile(path, zone, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mustRR(t *testing.T, s string) dns.RR {
+	t.Helper()
+	rr, err := dns.NewRR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}
+
+// In a pre-signed zone, a DO=1 question gets the signed CNAME chain unflattened (a synthesized
+// record has no signature a validator could check), a DO=0 question the flattened answer.
+func TestPreSignedZone(t *testing.T) {
+	zone := signedZone(t, t.TempDir())
+	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten
+    file %s example.org
+}
+example.net:{{PORT}} {
+    bind 127.0.0.1
+    file {{DIR}}/db.example.net
+}
+`, zone))
+	c := &dns.Client{Timeout: 5 * time.Second}
+	for _, do := range []bool{true, false} {
+		m := new(dns.Msg)
+		m.SetQuestion("example.org.", dns.TypeA)
+		m.SetEdns0(1232, do)
+		r, _, err := c.Exchange(m, s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, rr := range r.Answer {
+			types = append(types, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
+		}
+		want := "[example.org. A example.org. A]"
+		if do {
+			want = "[example.org. CNAME example.org. RRSIG www.example.net. A www.example.net. A]"
+		}
+		if got := fmt.Sprint(types); got != want {
+			t.Errorf("DO=%v: answer %s, want %s", do, got, want)
+		}
+	}
+}
