@@ -77,3 +77,26 @@ func TestResolverNextAddress(t *testing.T) {
 		t.Errorf("error = %v, want the mismatch", err)
 	}
 }
+
+// A reply that does not parse is an error, and the next address is asked.
+func TestResolverMalformedReply(t *testing.T) {
+	garbage := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		b, _ := r.Pack()
+		b[2] |= 0x80                        // QR: a response, with the question's ID
+		w.Write(append(b[:12], 0xc0, 0x0c)) // then a compression pointer to itself
+	})
+	good := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}
+		w.WriteMsg(m)
+	})
+	_, err := newResolver([]string{garbage}).Lookup(context.Background(), request.Request{}, "www.example.net.", dns.TypeA)
+	if err == nil {
+		t.Fatal("a malformed reply was accepted")
+	}
+	m, err := newResolver([]string{garbage, good}).Lookup(context.Background(), request.Request{}, "www.example.net.", dns.TypeA)
+	if err != nil || len(m.Answer) != 1 {
+		t.Fatalf("got %v, %v; want the good server's answer", m, err)
+	}
+}

@@ -94,9 +94,14 @@ func TestCorefileExample(t *testing.T) {
 		t.Error("README's dig example differs from what the server answers")
 	}
 
+	// A second question is answered from the cache.
+	if _, err := exec.Command(dig, "@127.0.0.1", "-p", fmt.Sprint(s.port), "example.org", "A").Output(); err != nil {
+		t.Fatalf("dig: %v", err)
+	}
 	body := get(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
 	for _, m := range []string{
-		fmt.Sprintf(`coredns_flatten_flattened_total{server="dns://127.0.0.1:%d",type="A"} 1`, s.port),
+		fmt.Sprintf(`coredns_flatten_flattened_total{server="dns://127.0.0.1:%d",type="A"} 2`, s.port),
+		fmt.Sprintf(`coredns_flatten_cache_hits_total{server="dns://127.0.0.1:%d"} 1`, s.port),
 	} {
 		if !strings.Contains(body, m) {
 			t.Errorf("metrics lack %s", m)

@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,11 +167,39 @@ func TestResolverTarget(t *testing.T) {
 		}
 		return nil
 	})
-	for _, m := range []string{"coredns_flatten_cache_hits_total", "coredns_flatten_cache_misses_total", "coredns_flatten_lookups_total",
+	for _, m := range []string{"coredns_flatten_cache_hits_total", "coredns_flatten_cache_misses_total", "coredns_flatten_lookups_total", "coredns_flatten_refreshes_total",
 		"coredns_flatten_lookup_failures_total", "coredns_flatten_flattened_total", "coredns_flatten_lookup_duration_seconds_count"} {
 		if n := metric(t, metrics, m); n < 1 {
 			t.Errorf("%s = %v, want at least 1", m, n)
 		}
+	}
+}
+
+// A slow target: answers that come within the resolver's 2 s are used; slower ones time out, and
+// the last answer is served stale meanwhile.
+func TestSlowTarget(t *testing.T) {
+	tg := newTarget(t, "192.0.2.10")
+	proxy := newDelayProxy(t, tg.s.addr)
+	port := proxy.conn.LocalAddr().(*net.UDPAddr).Port
+	s := start(t, fmt.Sprintf(resolverCorefile, fmt.Sprintf("127.0.0.1:%d", freePort(t)), port))
+
+	proxy.setDelay(300 * time.Millisecond)
+	check(t, s.query(t, "udp", "example.org.", dns.TypeA),
+		test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. 2 IN A 192.0.2.10")}}, "")
+
+	proxy.setDelay(3 * time.Second)
+	time.Sleep(2100 * time.Millisecond) // let the 2 s entry expire (and any refresh in flight fail)
+	start := time.Now()
+	eventually(t, 10*time.Second, func() error {
+		m := s.query(t, "udp", "example.org.", dns.TypeA)
+		if got, e := answer(m), edeOf(m); got != "NOERROR example.org. 30 A 192.0.2.10" ||
+			!strings.HasPrefix(e, "3: refresh of www.example.net. failed: ") {
+			return fmt.Errorf("answer %q with extended error %q, want a stale answer", got, e)
+		}
+		return nil
+	})
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("the stale answer took %s: more than the resolver's timeout", waited)
 	}
 }
 
