@@ -153,16 +153,17 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	}
 
 	// Warm path: the name is known to be an alias and what it leads to is cached.
-	now := f.now()
 	e := f.cache.get(q.Name, q.Qtype)
 	if e != nil && (len(e.names) < 2 || e.signed && state.Do()) {
 		e = nil
 	}
-	if e != nil && e.fresh(now) {
-		cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
-		f.maybeRefresh(ctx, state, e, now)
-		m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, nil, nil)
-		return writeReply(w, m)
+	if e != nil {
+		if now := f.now(); e.fresh(now) {
+			cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
+			f.maybeRefresh(ctx, state, e, now)
+			m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), e, nil, nil)
+			return writeReply(w, m)
+		}
 	}
 
 	// Cold path: ask the rest of the chain. Questions for a name known to be an alias (or that
@@ -204,8 +205,8 @@ func (f *Flatten) firstAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.
 	o := r.IsEdns0()
 	do := o != nil && o.Do()
 	call := func() (first, error) {
-		cw := getWriter(w, q.Name)
-		rcode, err := plugin.NextOrFailure(f.Name(), f.Next, context.WithValue(ctx, scopeKey{}, &scope{}), cw, r)
+		cw := getWriter(ctx, w, q.Name)
+		rcode, err := plugin.NextOrFailure(f.Name(), f.Next, &cw.ctx, cw, r)
 		res := first{msg: cw.msg, rcode: rcode}
 		putWriter(cw)
 		if res.msg == nil || (do && hasRRSIG(res.msg.Answer)) {
@@ -320,7 +321,7 @@ func (f *Flatten) declared(ctx context.Context, state request.Request, target st
 		return m
 	}
 	nw := nonwriter.New(state.W)
-	plugin.NextOrFailure(f.Name(), f.Next, context.WithValue(ctx, scopeKey{}, &scope{}), nw, state.Req)
+	plugin.NextOrFailure(f.Name(), f.Next, context.WithValue(ctx, scopeKey{}, closed), nw, state.Req)
 	if nw.Msg != nil && hasType(nw.Msg.Answer, q.Name, q.Qtype) {
 		return nw.Msg
 	}

@@ -1,0 +1,83 @@
+package flatten
+
+import (
+	"context"
+	"testing"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+)
+
+// plainNext answers every question with one A record, as a zone answers an ordinary name.
+var plainNext = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 300}}}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+})
+
+// discard is a ResponseWriter that drops what is written.
+type discard struct{ test.ResponseWriter }
+
+func (*discard) WriteMsg(*dns.Msg) error { return nil }
+
+func benchServe(b *testing.B, h interface {
+	ServeDNS(context.Context, dns.ResponseWriter, *dns.Msg) (int, error)
+}, name string) {
+	r := new(dns.Msg)
+	r.SetQuestion(name, dns.TypeA)
+	ctx := context.Background()
+	w := &discard{}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeDNS(ctx, w, r)
+	}
+}
+
+// The baseline: a bare plugin that only calls the next one, as CoreDNS calls every plugin.
+func BenchmarkBareNext(b *testing.B) {
+	bare := handlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		return plugin.NextOrFailure("bare", plainNext, ctx, w, r)
+	})
+	benchServe(b, bare, "www.example.org.")
+}
+
+// Pass-through of a non-CNAME answer under 'all': every question is eligible and captured.
+func BenchmarkPassThroughAll(b *testing.B) {
+	f := New([]string{"example.org."})
+	f.Mode, f.Next = All, plainNext
+	benchServe(b, f, "www.example.org.")
+}
+
+// Pass-through of a name that is not eligible (apex mode, not the apex).
+func BenchmarkPassThroughApex(b *testing.B) {
+	f := New([]string{"example.org."})
+	f.Next = plainNext
+	benchServe(b, f, "www.example.org.")
+}
+
+// A flattened answer from the cache (the warm path).
+func BenchmarkWarmFlattened(b *testing.B) {
+	u := &targetServer{rrs: []dns.RR{test.A("www.example.net. 3600 IN A 192.0.2.10")}}
+	f := New([]string{"example.org."})
+	f.Next, f.Lookup = apexNext, u
+	benchServe(b, f, "example.org.")
+	if u.calls.Load() != 1 {
+		b.Errorf("lookups = %d, want 1", u.calls.Load())
+	}
+}
+
+// The chain walk over a 4-hop answer.
+func BenchmarkChainWalk(b *testing.B) {
+	answer := append(hops(4), test.A("h4.example.org. 300 IN A 192.0.2.1"))
+	b.ReportAllocs()
+	for b.Loop() {
+		c := newChain("h0.example.org.", defaultMaxChain)
+		if final, err := c.follow(answer, dns.TypeA); err != nil || len(final) != 1 {
+			b.Fatal(final, err)
+		}
+	}
+}
