@@ -1,0 +1,152 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// fakeOracle answers from a fixed set of external names: what a resolver would say of them.
+type fakeOracle map[string][]string // name -> records (presentation format); absent: NXDOMAIN
+
+func (o fakeOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	rrs, ok := o[dns.CanonicalName(name)]
+	if !ok {
+		m.Rcode = dns.RcodeNameError
+		return m, nil
+	}
+	for _, s := range rrs {
+		rr, err := dns.NewRR(s)
+		if err != nil {
+			return nil, err
+		}
+		if rr.Header().Rrtype == qtype {
+			m.Answer = append(m.Answer, rr)
+		}
+	}
+	return m, nil
+}
+
+var oracle = fakeOracle{
+	"www.example.net.":     {"www.example.net. 60 IN A 192.0.2.10"},
+	"mx.example.net.":      {"mx.example.net. 60 IN A 192.0.2.25"},
+	"sip.example.net.":     {"sip.example.net. 60 IN A 192.0.2.26"},
+	"ns1.example.net.":     {"ns1.example.net. 60 IN A 192.0.2.53"},
+	"a.example.net.":       {"a.example.net. 60 IN A 192.0.2.1"},
+	"b.example.net.":       {"b.example.net. 60 IN A 192.0.2.2"},
+	"s1.dkim.example.net.": {`s1.dkim.example.net. 60 IN TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="`},
+	"s2.dkim.example.net.": {`s2.dkim.example.net. 60 IN TXT "v=spf1 -all"`},
+	"nohost.example.net.":  {`nohost.example.net. 60 IN TXT "no addresses here"`},
+	"bimi.example.net.":    {`bimi.example.net. 60 IN TXT "not a bimi record"`},
+}
+
+// want is the findings expected of each test zone, as "severity rule owner".
+var want = map[string][]string{
+	"siblings.example.org": {"error cname-and-other-data www.example.org."},
+	"apex.example.org":     {"error cname-and-other-data example.org.", "error cname-at-apex example.org."},
+	"multiple.example.org": {"error multiple-cnames www.example.org."},
+	"loop.example.org":     {"warning chain-too-long c0.example.org.", "error cname-loop loop1.example.org."},
+	"dangling.example.org": {"critical takeover-risk app.example.org.", "warning dangling-cname cdn.example.org.", "warning dangling-cname gone.example.org."},
+	"relative.example.org": {
+		"warning dangling-cname shops.example.org.", "error relative-name shops.example.org.",
+		"warning dangling-cname twice.example.org.", "error relative-name twice.example.org.",
+	},
+	"pointers.example.org":       {"error target-is-alias _sip._tcp.example.org.", "error target-is-alias example.org.", "error target-is-alias sub.example.org."},
+	"email.example.org":          {"error bimi-target logo._bimi.example.org.", "error mta-sts-target mta-sts.example.org.", "error dkim-target s2._domainkey.example.org."},
+	"clean-wildcard.example.org": nil,
+	"clean-external.example.org": nil,
+	"clean-signed.example.org":   nil,
+}
+
+func summary(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s %s %s", f.Severity, f.Rule, f.Owner))
+	}
+	return out
+}
+
+func TestRules(t *testing.T) {
+	for file, expected := range want {
+		t.Run(file, func(t *testing.T) {
+			z, err := ParseZoneFile("testdata/"+file, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := summary(Check(context.Background(), []Zone{z}, Config{Oracle: oracle}))
+			if !slices.Equal(got, expected) {
+				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(expected, "\n  "))
+			}
+		})
+	}
+}
+
+// Without an oracle, checks that need one are skipped, never guessed.
+func TestRulesWithoutOracle(t *testing.T) {
+	for file, expected := range map[string][]string{
+		"dangling.example.org": {"warning dangling-cname gone.example.org."},
+		"email.example.org":    nil,
+		"pointers.example.org": {"error target-is-alias _sip._tcp.example.org.", "error target-is-alias example.org.", "error target-is-alias sub.example.org."},
+	} {
+		z, err := ParseZoneFile("testdata/"+file, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := summary(Check(context.Background(), []Zone{z}, Config{})); !slices.Equal(got, expected) {
+			t.Errorf("%s: findings %v, want %v", file, got, expected)
+		}
+	}
+}
+
+// A loop across two zones is found when they are checked together, and reported once.
+func TestLoopAcrossZones(t *testing.T) {
+	a, _ := ParseZone(strings.NewReader("@ 3600 IN SOA ns. h. 1 2 3 4 5\n@ 3600 IN CNAME b.test.\n"), "a.test.", "a")
+	b, _ := ParseZone(strings.NewReader("@ 3600 IN SOA ns. h. 1 2 3 4 5\n@ 3600 IN CNAME a.test.\n"), "b.test.", "b")
+	got := Check(context.Background(), []Zone{a, b}, Config{})
+	var loops []string
+	for _, f := range got {
+		if f.Rule == RuleLoop {
+			loops = append(loops, f.Message)
+		}
+	}
+	if !slices.Equal(loops, []string{"CNAME loop: a.test. -> b.test. -> a.test."}) {
+		t.Errorf("loops %v", loops)
+	}
+}
+
+func TestFindingText(t *testing.T) {
+	z, _ := ParseZoneFile("testdata/relative.example.org", "")
+	for _, f := range Check(context.Background(), []Zone{z}, Config{}) {
+		if f.Rule == RuleRelative && f.Owner == "shops.example.org." {
+			want := "error relative-name shops.example.org.: target shops.myplatform.com.example.org. looks like shops.myplatform.com. written without its trailing dot: the zone's origin example.org. was appended (RFC 1035 5.1); fix: write the target as 'shops.myplatform.com.', with the trailing dot"
+			if f.String() != want {
+				t.Errorf("finding text\n%s\nwant\n%s", f, want)
+			}
+			return
+		}
+	}
+	t.Error("no relative-name finding for shops")
+}
+
+func TestTakeoverTable(t *testing.T) {
+	for name, want := range map[string]Claim{
+		"x.azurewebsites.net.":               Vulnerable,
+		"x.cloudapp.net.":                    Edge,
+		"d123.cloudfront.net.":               NotVulnerable,
+		"x.web.core.windows.net.":            Vulnerable,
+		"myapp.eu-west-1.elb.amazonaws.com.": NotVulnerable,
+		"www.example.net.":                   Unknown,
+		"azurewebsites.net.":                 Unknown, // the provider's own name is not an abandoned one
+	} {
+		p, _ := DefaultSuffixes.Match(name)
+		if p.Claim != want {
+			t.Errorf("%s: claim %d, want %d", name, p.Claim, want)
+		}
+	}
+}
