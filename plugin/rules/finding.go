@@ -48,18 +48,18 @@ func ParseSeverity(name string) (Severity, error) {
 
 // Rule identifiers, as they appear in findings, logs and metric labels.
 const (
-	RuleSiblings     = "cname-and-other-data"
-	RuleApex         = "cname-at-apex"
-	RuleMultiple     = "multiple-cnames"
-	RuleLoop         = "cname-loop"
-	RuleTooLong      = "chain-too-long"
-	RuleDangling     = "dangling-cname"
-	RuleTakeover     = "takeover-risk"
-	RuleRelative     = "relative-name"
-	RuleTargetAlias  = "target-is-alias"
-	RuleDKIM         = "dkim-target"
-	RuleMTASTS       = "mta-sts-target"
-	RuleBIMI         = "bimi-target"
+	RuleSiblings    = "cname-and-other-data"
+	RuleApex        = "cname-at-apex"
+	RuleMultiple    = "multiple-cnames"
+	RuleLoop        = "cname-loop"
+	RuleTooLong     = "chain-too-long"
+	RuleDangling    = "dangling-cname"
+	RuleTakeover    = "takeover-risk"
+	RuleRelative    = "relative-name"
+	RuleTargetAlias = "target-is-alias"
+	RuleDKIM        = "dkim-target"
+	RuleMTASTS      = "mta-sts-target"
+	RuleBIMI        = "bimi-target"
 )
 
 // Finding is one broken rule: where, what, why (the RFC) and how to fix it.
