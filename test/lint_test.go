@@ -1,0 +1,190 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const lintZones = "../plugin/rules/testdata"
+
+var (
+	linterOnce sync.Once
+	linter     string
+	linterErr  error
+)
+
+// cnamelint builds the linter once for the package's tests.
+func cnamelint(t *testing.T) string {
+	t.Helper()
+	linterOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cnamelint")
+		if err != nil {
+			linterErr = err
+			return
+		}
+		linter = filepath.Join(dir, "cnamelint")
+		out, err := exec.Command("go", "build", "-o", linter, "github.com/dnsflatten/flatten/cmd/cnamelint").CombinedOutput()
+		if err != nil {
+			linterErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	if linterErr != nil {
+		t.Fatal(linterErr)
+	}
+	return linter
+}
+
+// oracleServer is a real CoreDNS on loopback serving what the linter's resolver is to find outside
+// the zones under test.
+func oracleServer(t *testing.T) *server {
+	return start(t, `example.net:{{PORT}} azurewebsites.net:{{PORT}} cloudfront.net:{{PORT}} {
+    bind 127.0.0.1
+    file {{DIR}}/db.oracle.example.net example.net
+    file {{DIR}}/db.azurewebsites.net azurewebsites.net
+    file {{DIR}}/db.cloudfront.net cloudfront.net
+}
+`)
+}
+
+// lintWant is what cnamelint must report of each test zone, as "severity rule owner".
+var lintWant = map[string][]string{
+	"siblings.example.org": {"error cname-and-other-data www.example.org."},
+	"apex.example.org":     {"error cname-and-other-data example.org.", "error cname-at-apex example.org."},
+	"multiple.example.org": {"error multiple-cnames www.example.org."},
+	"loop.example.org":     {"warning chain-too-long c0.example.org.", "error cname-loop loop1.example.org."},
+	"dangling.example.org": {"critical takeover-risk app.example.org.", "warning dangling-cname cdn.example.org.", "warning dangling-cname gone.example.org."},
+	"relative.example.org": {
+		"warning dangling-cname shops.example.org.", "error relative-name shops.example.org.",
+		"warning dangling-cname twice.example.org.", "error relative-name twice.example.org.",
+	},
+	"pointers.example.org":       {"error target-is-alias _sip._tcp.example.org.", "error target-is-alias example.org.", "error target-is-alias sub.example.org."},
+	"email.example.org":          {"error bimi-target logo._bimi.example.org.", "error mta-sts-target mta-sts.example.org.", "error dkim-target s2._domainkey.example.org."},
+	"clean-wildcard.example.org": nil,
+	"clean-external.example.org": nil,
+	"clean-signed.example.org":   nil,
+}
+
+type lintFinding struct {
+	File, Severity, Rule, Owner, Message, RFC, Fix string
+}
+
+func lint(t *testing.T, args ...string) ([]lintFinding, int) {
+	t.Helper()
+	cmd := exec.Command(cnamelint(t), append([]string{"-json"}, args...)...)
+	out, err := cmd.Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var fs []lintFinding
+	if err := json.Unmarshal(out, &fs); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	return fs, code
+}
+
+// Every rule through the linter, with dangling and email checks resolved against a real server on
+// loopback; clean zones (DNSSEC-signed CNAMEs, wildcard CNAMEs, CNAMEs to names that exist in other
+// zones) give nothing and exit 0.
+func TestLinter(t *testing.T) {
+	s := oracleServer(t)
+	for file, want := range lintWant {
+		t.Run(file, func(t *testing.T) {
+			fs, code := lint(t, "-resolver", s.addr, filepath.Join(lintZones, file))
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Severity+" "+f.Rule+" "+f.Owner)
+				if f.File != filepath.Join(lintZones, file) || f.RFC == "" || f.Fix == "" || f.Message == "" {
+					t.Errorf("incomplete finding %+v", f)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+			if wantCode := map[bool]int{true: 1, false: 0}[len(want) > 0]; code != wantCode {
+				t.Errorf("exit code %d, want %d", code, wantCode)
+			}
+		})
+	}
+}
+
+// The exit code gates a CI pipeline on a chosen severity; the text output names file, rule and fix.
+func TestLinterExitCodesAndText(t *testing.T) {
+	dangling := filepath.Join(lintZones, "dangling.example.org")
+	if _, code := lint(t, "-fail-on", "error", dangling); code != 0 {
+		t.Errorf("only a warning without resolver, -fail-on error: exit %d, want 0", code)
+	}
+	if _, code := lint(t, "-fail-on", "warning", dangling); code != 1 {
+		t.Errorf("-fail-on warning: exit %d, want 1", code)
+	}
+	out, err := exec.Command(cnamelint(t), filepath.Join(lintZones, "siblings.example.org")).Output()
+	if err == nil {
+		t.Error("exit 0 with an error finding")
+	}
+	want := filepath.Join(lintZones, "siblings.example.org") + ": error cname-and-other-data www.example.org.: CNAME beside TXT: only DNSSEC records may share a name with a CNAME; resolvers see the CNAME and never the TXT (RFC 1034 3.6.2, RFC 2181 10.1, RFC 4035 2.5); fix: move the TXT records to the target name, or replace the CNAME with addresses\n1 zone(s), 1 finding(s): 1 error\n"
+	if string(out) != want {
+		t.Errorf("text output\n%s\nwant\n%s", out, want)
+	}
+	for _, args := range [][]string{{"-fail-on", "fatal", dangling}, {"no-such-file"}, {}} {
+		if code := exec.Command(cnamelint(t), args...).Run().(*exec.ExitError).ExitCode(); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+var checkzoneLine = []struct {
+	re   *regexp.Regexp
+	rule string
+}{
+	{regexp.MustCompile(`: ([^ :]+): CNAME and other data$`), "cname-and-other-data"},
+	{regexp.MustCompile(`: ([^ :]+): multiple RRs of singleton type$`), "multiple-cnames"},
+	{regexp.MustCompile(`zone [^ ]+: ([^ /]+)/(MX|NS|SRV) '[^']+' is a CNAME \(illegal\)$`), "target-is-alias"},
+}
+
+// The linter finds everything named-checkzone (BIND's reference checker) reports about CNAMEs in
+// the same files, and more.
+func TestLinterCoversNamedCheckzone(t *testing.T) {
+	checkzone := lookPath(t, "named-checkzone")
+	s := oracleServer(t)
+	ours, theirs := 0, 0
+	for file := range lintWant {
+		path := filepath.Join(lintZones, file)
+		out, _ := exec.Command(checkzone, "example.org", path).CombinedOutput()
+		fs, _ := lint(t, "-resolver", s.addr, path)
+		ours += len(fs)
+		for _, line := range strings.Split(string(out), "\n") {
+			for _, m := range checkzoneLine {
+				sub := m.re.FindStringSubmatch(line)
+				if sub == nil {
+					continue
+				}
+				theirs++
+				owner := strings.TrimSuffix(sub[1], ".") + "."
+				if !slices.ContainsFunc(fs, func(f lintFinding) bool { return f.Rule == m.rule && f.Owner == owner }) {
+					t.Errorf("%s: named-checkzone reports %q; cnamelint has no %s at %s", file, line, m.rule, owner)
+				}
+			}
+			if strings.Contains(line, "CNAME") && !slices.ContainsFunc(checkzoneLine, func(m struct {
+				re   *regexp.Regexp
+				rule string
+			}) bool {
+				return m.re.MatchString(line)
+			}) && !strings.Contains(line, "failed:") {
+				t.Errorf("%s: named-checkzone line about CNAMEs this test does not map: %q", file, line)
+			}
+		}
+	}
+	if theirs < 5 || ours <= theirs {
+		t.Errorf("named-checkzone reported %d CNAME problems, cnamelint %d findings: want cnamelint to find more", theirs, ours)
+	}
+}
