@@ -112,3 +112,13 @@ func key(name string, qtype uint16) uint64 {
 	h ^= uint64(qtype >> 8)
 	return h * prime
 }
+
+// purge drops every entry for a name in zone: the zone changed, and its aliases may have.
+func (t *targets) purge(zone string) {
+	t.c.Walk(func(items map[uint64]*entry, k uint64) bool {
+		if e, ok := items[k]; ok && inZone(e.name, zone) {
+			delete(items, k)
+		}
+		return true
+	})
+}

@@ -5,6 +5,7 @@ package flatten
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/coredns/coredns/plugin/metrics"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
+	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/coredns/coredns/request"
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 	"golang.org/x/sync/singleflight"
@@ -54,6 +57,12 @@ type Flatten struct {
 	MaxStale time.Duration
 	// CacheSize is the number of entries the cache holds at most.
 	CacheSize int
+	// Dangling is the reply to an alias whose target does not exist: dns.RcodeSuccess (NODATA, the
+	// default), dns.RcodeNameError or dns.RcodeServerFailure.
+	Dangling int
+	// AuditInterval is how often the zones' serials are checked for a new audit; 0 audits at
+	// start-up only.
+	AuditInterval time.Duration
 
 	// Lookup resolves names through this server; Resolver, when set, resolves names outside Zones.
 	Lookup   Lookuper
@@ -70,6 +79,12 @@ type Flatten struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 	ready   atomic.Bool
+
+	// The audit's state: only its goroutine touches transferers and audited; apexes is read by
+	// every question.
+	transferers []transfer.Transferer
+	audited     map[string]auditZone
+	apexes      atomic.Pointer[map[string]apexRecords]
 }
 
 // Defaults.
@@ -83,15 +98,17 @@ const (
 // New returns a Flatten with the defaults: apex mode, max_chain 10, lookups through this server.
 func New(zones []string) *Flatten {
 	f := &Flatten{
-		Zones:     zones,
-		MaxChain:  defaultMaxChain,
-		MinTTL:    defaultMinTTL,
-		MaxTTL:    defaultMaxTTL,
-		MaxStale:  defaultMaxStale,
-		CacheSize: defaultCacheSize,
-		Lookup:    self{up: upstreamNew()},
-		logs:      newLimiter(time.Minute),
-		now:       time.Now,
+		Zones:         zones,
+		MaxChain:      defaultMaxChain,
+		MinTTL:        defaultMinTTL,
+		MaxTTL:        defaultMaxTTL,
+		MaxStale:      defaultMaxStale,
+		CacheSize:     defaultCacheSize,
+		Lookup:        self{up: upstreamNew()},
+		Dangling:      dns.RcodeSuccess,
+		AuditInterval: defaultAuditInterval,
+		logs:          newLimiter(time.Minute),
+		now:           time.Now,
 	}
 	f.init()
 	return f
@@ -128,6 +145,13 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	}
 	q := r.Question[0]
 	if (q.Qtype != dns.TypeA && q.Qtype != dns.TypeAAAA) || q.Qclass != dns.ClassINET {
+		// An apex that holds a CNAME beside other data (known from the audit): its other records
+		// are the answer, not the CNAME that the file plugin gives for every type.
+		if idx := f.apexes.Load(); idx != nil && q.Qclass == dns.ClassINET && !apexNative(q.Qtype) {
+			if at, ok := (*idx)[lowerASCII(q.Name)]; ok {
+				return writeReply(w, apexReply(r, at))
+			}
+		}
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 
@@ -369,12 +393,14 @@ func (f *Flatten) refuse(ctx context.Context, r *dns.Msg, err error) *dns.Msg {
 	server := metrics.WithServer(ctx)
 	var ce *ChainError
 	if errors.As(err, &ce) {
+		rule := map[Kind]string{Loop: rules.RuleLoop, TooLong: rules.RuleTooLong, MultipleCNAME: rules.RuleMultiple}[ce.Kind]
 		switch ce.Kind {
 		case Loop:
 			loopCount.WithLabelValues(server).Inc()
 		case TooLong:
 			tooLongCount.WithLabelValues(server).Inc()
 		}
+		findingCount.WithLabelValues(rule, ruleSeverity[rule].String()).Inc()
 	}
 	if f.logs.allow(r.Question[0].Name, err) {
 		log.Warningf("%s %s: %s", r.Question[0].Name, dns.TypeToString[r.Question[0].Qtype], err)
@@ -388,10 +414,20 @@ func (f *Flatten) refuse(ctx context.Context, r *dns.Msg, err error) *dns.Msg {
 // (the file plugin puts it there), else from the zone's apex (cached like any lookup).
 func (f *Flatten) noData(ctx context.Context, state request.Request, captured *dns.Msg, c *chain, dangling bool) *dns.Msg {
 	qname := state.Req.Question[0].Name
+	rcode := dns.RcodeSuccess
 	if dangling {
 		danglingCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+		rule, risk := rules.RuleDangling, ""
+		if p, ok := rules.DefaultSuffixes.Match(c.last()); ok && (p.Claim == rules.Vulnerable || p.Claim == rules.Edge) {
+			rule, risk = rules.RuleTakeover, ": subdomain-takeover risk, names under "+p.Suffix+" can be claimed by anyone"
+		}
+		findingCount.WithLabelValues(rule, ruleSeverity[rule].String()).Inc()
 		if f.logs.allow(qname, errDangling) {
-			log.Warningf("%s: dangling alias: target %s does not exist (NXDOMAIN): %s", qname, c.last(), path(c.names))
+			log.Warningf("%s: dangling alias: target %s does not exist (NXDOMAIN)%s: %s", qname, c.last(), risk, path(c.names))
+		}
+		rcode = f.Dangling
+		if rcode == dns.RcodeServerFailure {
+			return servfail(state.Req, fmt.Errorf("dangling alias: target %s does not exist: %s", c.last(), path(c.names)))
 		}
 	}
 	var soa *dns.SOA
@@ -403,7 +439,40 @@ func (f *Flatten) noData(ctx context.Context, state request.Request, captured *d
 			soa = findSOA(e.final, qname)
 		}
 	}
-	return nodata(state.Req, soa, c.ttl)
+	m := nodata(state.Req, soa, c.ttl)
+	m.Rcode = rcode
+	return m
+}
+
+// ruleSeverity is the severity of the findings the plugin sees in live answers, as the rules give
+// them.
+var ruleSeverity = map[string]rules.Severity{
+	rules.RuleLoop: rules.Error, rules.RuleTooLong: rules.Warning, rules.RuleMultiple: rules.Error,
+	rules.RuleDangling: rules.Warning, rules.RuleTakeover: rules.Critical,
+}
+
+// apexReply answers a question at an apex that holds a CNAME beside other data from the audit's
+// copy of the apex: its records of the type, or NODATA with its SOA.
+func apexReply(r *dns.Msg, at apexRecords) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.Authoritative = true
+	qtype := r.Question[0].Qtype
+	if rrs := at[qtype]; len(rrs) > 0 {
+		m.Answer = rrs
+		if o := r.IsEdns0(); o != nil && o.Do() {
+			for _, sig := range at[dns.TypeRRSIG] {
+				if sig.(*dns.RRSIG).TypeCovered == qtype {
+					m.Answer = append(m.Answer, sig)
+				}
+			}
+		}
+		return m
+	}
+	if soa := at[dns.TypeSOA]; len(soa) > 0 {
+		m.Ns = []dns.RR{nodata(r, soa[0].(*dns.SOA), maxTTL).Ns[0]}
+	}
+	return m
 }
 
 var errDangling = errors.New("dangling")

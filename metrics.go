@@ -99,3 +99,11 @@ var (
 		Help:      "Counter of background refreshes of entries about to expire.",
 	}, []string{"server"})
 )
+
+// findingCount counts validation findings, from the zone audit and from live answers.
+var findingCount = promauto.NewCounterVec(prometheus.CounterOpts{
+	Namespace: plugin.Namespace,
+	Subsystem: pluginName,
+	Name:      "findings_total",
+	Help:      "Counter of CNAME validation findings, from zone audits and live answers, by rule and severity.",
+}, []string{"rule", "severity"})

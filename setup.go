@@ -10,6 +10,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/upstream"
+	"github.com/coredns/coredns/plugin/transfer"
 
 	"github.com/miekg/dns"
 )
@@ -33,7 +34,15 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	c.OnStartup(func() error {
-		f.ready.Store(true)
+		// The plugins of this server block that can hand over whole zones (file, auto, secondary,
+		// kubernetes, ...): the audit reads the zones from them, without any transfer directive.
+		var trs []transfer.Transferer
+		for _, h := range dnsserver.GetConfig(c).Handlers() {
+			if tr, ok := h.(transfer.Transferer); ok {
+				trs = append(trs, tr)
+			}
+		}
+		f.startAudit(trs)
 		return nil
 	})
 	// Every reload builds a new plugin: stop this one's background refreshes with it.
@@ -107,11 +116,24 @@ func parse(c *caddy.Controller) (*Flatten, error) {
 				}
 				f.CacheSize = n
 			case "stale":
-				d, err := parseStale(c)
+				d, err := parseDuration(c, "stale", "how long expired data may be served, e.g. 'stale 24h' (0 disables)")
 				if err != nil {
 					return nil, err
 				}
 				f.MaxStale = d
+			case "audit":
+				d, err := parseDuration(c, "audit", "how often the zones' serials are checked for a new audit, e.g. 'audit 15s' (0: at start-up only)")
+				if err != nil {
+					return nil, err
+				}
+				f.AuditInterval = d
+			case "dangling":
+				args := c.RemainingArgs()
+				rc, ok := map[string]int{"nodata": dns.RcodeSuccess, "nxdomain": dns.RcodeNameError, "servfail": dns.RcodeServerFailure}[strings.ToLower(strings.Join(args, " "))]
+				if !ok {
+					return nil, c.Errf("'dangling %s': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'", strings.Join(args, " "))
+				}
+				f.Dangling = rc
 			default:
 				return nil, c.Errf("unknown property '%s': expected one of %s", prop, properties)
 			}
@@ -124,7 +146,7 @@ func parse(c *caddy.Controller) (*Flatten, error) {
 	return f, nil
 }
 
-const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale"
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit"
 
 // parseAlias reads 'alias NAME TARGET': NAME inside the block's zones, TARGET any domain name.
 func parseAlias(c *caddy.Controller, f *Flatten) error {
@@ -215,18 +237,18 @@ func parseCount(c *caddy.Controller, prop, what string, lo, hi, def int) (int, e
 	return n, nil
 }
 
-// parseStale reads 'stale DURATION': how long expired data may be served (0 never).
-func parseStale(c *caddy.Controller) (time.Duration, error) {
+// parseDuration reads a property with one duration from 0 to a week.
+func parseDuration(c *caddy.Controller, prop, what string) (time.Duration, error) {
 	args := c.RemainingArgs()
 	if len(args) != 1 {
-		return 0, c.Err("'stale' takes one duration, how long expired data may be served, e.g. 'stale 24h' (0 disables)")
+		return 0, c.Errf("'%s' takes one duration, %s", prop, what)
 	}
 	d, err := time.ParseDuration(args[0])
 	if args[0] == "0" {
 		d, err = 0, nil
 	}
 	if err != nil || d < 0 || d > 7*24*time.Hour {
-		return 0, c.Errf("stale '%s' is not a duration from 0 to 168h, e.g. 24h or 30m", args[0])
+		return 0, c.Errf("%s '%s' is not a duration from 0 to 168h, e.g. 24h, 30m or 15s", prop, args[0])
 	}
 	return d, nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coredns/caddy"
+
+	"github.com/miekg/dns"
 )
 
 func TestSetup(t *testing.T) {
@@ -31,7 +33,7 @@ func TestSetup(t *testing.T) {
 			wantZones: []string{"example.org."}, wantMode: Names, wantNames: []string{"www.example.org.", "www2.example.org."}, wantMax: 10},
 
 		{name: "unknown property", input: "flatten {\n flatten_all\n}",
-			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale"},
+			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit"},
 		{name: "conflicting selectors", input: "flatten {\n apex\n all\n}",
 			wantErr: "Testfile:3 - Error during parsing: 'all' conflicts with 'apex' given before it: use one of apex, all or names"},
 		{name: "selector twice", input: "flatten {\n names a.example.org\n names b.example.org\n}",
@@ -93,7 +95,17 @@ func TestSetup(t *testing.T) {
 		{name: "cache zero", input: "flatten {\n cache 0\n}",
 			wantErr: "cache '0' is out of range: write a whole number from 1 to 10000000 (default 10000)"},
 		{name: "stale bad", input: "flatten {\n stale forever\n}",
-			wantErr: "stale 'forever' is not a duration from 0 to 168h, e.g. 24h or 30m"},
+			wantErr: "stale 'forever' is not a duration from 0 to 168h, e.g. 24h, 30m or 15s"},
+		{name: "dangling and audit", input: "flatten {\n dangling servfail\n audit 1m\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, f *Flatten) {
+				if f.Dangling != dns.RcodeServerFailure || f.AuditInterval != time.Minute {
+					t.Errorf("dangling %d audit %s", f.Dangling, f.AuditInterval)
+				}
+			}},
+		{name: "dangling bad", input: "flatten {\n dangling refuse\n}",
+			wantErr: "Testfile:2 - Error during parsing: 'dangling refuse': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'"},
+		{name: "audit bad", input: "flatten {\n audit often\n}",
+			wantErr: "audit 'often' is not a duration from 0 to 168h"},
 		{name: "twice in a block", input: "flatten\nflatten",
 			wantErr: "Testfile:2 - Error during parsing: flatten may appear once per server block"},
 	}

@@ -1,0 +1,167 @@
+package test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+)
+
+const auditCorefile = `example.org:{{PORT}} {
+    bind 127.0.0.1
+    prometheus %s
+    ready %s
+    flatten {
+        resolver %s
+        audit 1s
+        %s
+    }
+    file %s {
+        reload 1s
+    }
+}
+`
+
+// auditServer serves a copy of db.audit.example.org (which the test may change) with flatten
+// resolving outside names through a real oracle server. It returns the server, the zone file and
+// the metrics and ready addresses.
+func auditServer(t *testing.T, extra string) (s *server, zone, metrics, ready string) {
+	t.Helper()
+	oracle := oracleServer(t)
+	zone = filepath.Join(t.TempDir(), "db.example.org")
+	b, err := os.ReadFile("testdata/db.audit.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(zone, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ready = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s = start(t, fmt.Sprintf(auditCorefile, metrics, ready, oracle.addr, extra, zone))
+	return s, zone, metrics, ready
+}
+
+// At start-up the plugin reads the zone from the file plugin (no transfer directive), checks every
+// rule, logs a summary and each finding, counts them, and only then reports ready.
+func TestAuditAtStartup(t *testing.T) {
+	s, _, metrics, ready := auditServer(t, "")
+	s.waitLog(t, "[INFO] plugin/flatten: audit of example.org. (serial 1, 11 records): 7 finding(s): 1 critical, 5 error, 1 warning")
+	for _, line := range []string{
+		"[ERROR] plugin/flatten: audit: critical takeover-risk app.example.org.: subdomain-takeover risk: abandoned.azurewebsites.net. does not exist and names under azurewebsites.net. can be claimed by anyone",
+		"[WARNING] plugin/flatten: audit: error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS",
+		"[WARNING] plugin/flatten: audit: error cname-and-other-data example.org.: CNAME beside MX, TXT: only DNSSEC records may share a name with a CNAME",
+		"[WARNING] plugin/flatten: audit: error cname-and-other-data txt.example.org.: CNAME beside TXT",
+		"[WARNING] plugin/flatten: audit: error cname-loop loop1.example.org.: CNAME loop: loop1.example.org. -> loop2.example.org. -> loop1.example.org. (RFC 1034 3.6.2)",
+		"[WARNING] plugin/flatten: audit: error relative-name shops.example.org.: target shops.myplatform.com.example.org. looks like shops.myplatform.com. written without its trailing dot",
+		"[WARNING] plugin/flatten: audit: warning dangling-cname shops.example.org.: dangling CNAME: shops.myplatform.com.example.org. does not exist (NXDOMAIN)",
+	} {
+		s.waitLog(t, line)
+	}
+	for rule, want := range map[string]float64{
+		`rule="takeover-risk",severity="critical"`:     1,
+		`rule="cname-at-apex",severity="error"`:        1,
+		`rule="cname-and-other-data",severity="error"`: 2,
+		`rule="cname-loop",severity="error"`:           1,
+		`rule="relative-name",severity="error"`:        1,
+		`rule="dangling-cname",severity="warning"`:     1,
+		`rule="multiple-cnames",severity="error"`:      0,
+		`rule="target-is-alias",severity="error"`:      0,
+	} {
+		if got := metric(t, metrics, "coredns_flatten_findings_total", rule); got != want {
+			t.Errorf("coredns_flatten_findings_total{%s} = %v, want %v", rule, got, want)
+		}
+	}
+	eventually(t, 5*time.Second, func() error {
+		resp, err := http.Get("http://" + ready + "/ready")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/ready answered %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+// An apex with a CNAME beside MX and TXT: A is flattened; MX and TXT come from the zone, not the
+// CNAME the file plugin gives for every type; a type the apex lacks is NODATA.
+func TestApexSiblingsServed(t *testing.T) {
+	s, _, _, _ := auditServer(t, "")
+	s.waitLog(t, "audit of example.org.")
+	for _, network := range []string{"udp", "tcp"} {
+		check(t, s.query(t, network, "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}}, "")
+		check(t, s.query(t, network, "example.org.", dns.TypeMX), test.Case{Qname: "example.org.", Qtype: dns.TypeMX,
+			Answer: []dns.RR{test.MX("example.org. 3600 IN MX 10 mx.example.net.")}}, "")
+		check(t, s.query(t, network, "Example.Org.", dns.TypeTXT), test.Case{Qname: "Example.Org.", Qtype: dns.TypeTXT,
+			Answer: []dns.RR{test.TXT(`example.org. 3600 IN TXT "v=spf1 mx -all"`)}}, "")
+		check(t, s.query(t, network, "example.org.", dns.TypeCAA), test.Case{Qname: "example.org.", Qtype: dns.TypeCAA,
+			Ns: []dns.RR{test.SOA("example.org. 300 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, "")
+		// SOA and NS are the file plugin's, as always.
+		check(t, s.query(t, network, "example.org.", dns.TypeNS), test.Case{Qname: "example.org.", Qtype: dns.TypeNS,
+			Answer: []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, "")
+	}
+}
+
+// A new serial starts a new audit; a fixed zone audits clean and the apex index goes with it.
+func TestAuditOnSerialChange(t *testing.T) {
+	s, zone, _, _ := auditServer(t, "")
+	s.waitLog(t, "audit of example.org. (serial 1, 11 records): 7 finding(s)")
+	fixed := `$ORIGIN example.org.
+@ 3600 IN SOA ns1.example.net. hostmaster.example.org. 2 7200 3600 1209600 300
+@ 3600 IN NS  ns1.example.net.
+@ 3600 IN MX  10 mx.example.net.
+@ 3600 IN A   192.0.2.99
+`
+	if err := os.WriteFile(zone, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "[INFO] plugin/flatten: audit of example.org. (serial 2, 4 records): no findings")
+	// The apex is no alias any more: its own records answer.
+	eventually(t, 5*time.Second, func() error {
+		if got := answer(s.query(t, "udp", "example.org.", dns.TypeA)); got != "NOERROR example.org. 3600 A 192.0.2.99" {
+			return fmt.Errorf("answer %q after the zone changed", got)
+		}
+		return nil
+	})
+}
+
+// Findings in live answers: a dangling alias into a claimable provider's namespace is logged as a
+// takeover risk and counted; the dangling option chooses its reply.
+func TestLiveFindingsAndDanglingOption(t *testing.T) {
+	for _, tc := range []struct {
+		option string
+		want   test.Case
+		ede    string
+	}{
+		{"dangling nodata", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA,
+			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, ""},
+		{"dangling nxdomain", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
+			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, ""},
+		{"dangling servfail", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+			"0: dangling alias: target abandoned.azurewebsites.net. does not exist: app.example.org. -> abandoned.azurewebsites.net."},
+	} {
+		t.Run(tc.option, func(t *testing.T) {
+			s, _, metrics, _ := auditServer(t, "all\n        "+tc.option)
+			s.waitLog(t, "audit of example.org.")
+			before := metric(t, metrics, "coredns_flatten_findings_total", `rule="takeover-risk"`)
+			check(t, s.query(t, "udp", "app.example.org.", dns.TypeA), tc.want, tc.ede)
+			s.waitLog(t, "[WARNING] plugin/flatten: app.example.org.: dangling alias: target abandoned.azurewebsites.net. does not exist (NXDOMAIN): subdomain-takeover risk, names under azurewebsites.net. can be claimed by anyone: app.example.org. -> abandoned.azurewebsites.net.")
+			if got := metric(t, metrics, "coredns_flatten_findings_total", `rule="takeover-risk"`) - before; got != 1 {
+				t.Errorf("live takeover-risk findings counted %v, want 1", got)
+			}
+			if !strings.Contains(s.out.String(), "audit:") {
+				t.Error("no audit log lines")
+			}
+		})
+	}
+}
