@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +163,31 @@ func TestLiveFindingsAndDanglingOption(t *testing.T) {
 			}
 			if !strings.Contains(s.out.String(), "audit:") {
 				t.Error("no audit log lines")
+			}
+		})
+	}
+}
+
+var auditLine = regexp.MustCompile(`\] plugin/flatten: audit: (\w+) ([a-z-]+) (\S+):`)
+
+// Every rule through the audit at start-up: each test zone, served by the file plugin, gives in
+// the server's log exactly the findings the linter gives for the file.
+func TestAuditEveryRule(t *testing.T) {
+	oracle := oracleServer(t)
+	for file, want := range lintWant {
+		t.Run(file, func(t *testing.T) {
+			path, err := filepath.Abs(filepath.Join(lintZones, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := start(t, fmt.Sprintf("example.org:{{PORT}} {\n    bind 127.0.0.1\n    flatten {\n        resolver %s\n        audit 0\n    }\n    file %s\n}\n", oracle.addr, path))
+			s.waitLog(t, "plugin/flatten: audit of example.org. (serial 1, ")
+			var got []string
+			for _, m := range auditLine.FindAllStringSubmatch(s.out.String(), -1) {
+				got = append(got, m[1]+" "+m[2]+" "+m[3])
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("audit findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 			}
 		})
 	}
