@@ -33,8 +33,6 @@ func newDelayProxy(t *testing.T, to string) *delayProxy {
 	return p
 }
 
-func (p *delayProxy) addr() string { return p.conn.LocalAddr().String() }
-
 func (p *delayProxy) setDelay(d time.Duration) { p.delay.Store(int64(d)) }
 
 func (p *delayProxy) serve() {
