@@ -79,6 +79,9 @@ func (e *LookupError) Error() string {
 func (e *LookupError) cause() string {
 	switch {
 	case e.Err != nil:
+		if _, busy := e.Err.(errBusy); busy {
+			return "busy"
+		}
 		return "error"
 	case e.Rcode < 0:
 		return "no_answer"
@@ -92,6 +95,9 @@ func (e *LookupError) cause() string {
 // is "No Reachable Authority" (22); a transport failure is "Network Error" (23).
 func infoCode(err error) uint16 {
 	if le, ok := err.(*LookupError); ok {
+		if _, busy := le.Err.(errBusy); busy {
+			return dns.ExtendedErrorCodeOther
+		}
 		if le.Err != nil || le.Rcode < 0 {
 			return dns.ExtendedErrorCodeNetworkError
 		}

@@ -60,6 +60,9 @@ type Flatten struct {
 	// Dangling is the reply to an alias whose target does not exist: dns.RcodeSuccess (NODATA, the
 	// default), dns.RcodeNameError or dns.RcodeServerFailure.
 	Dangling int
+	// MaxLookups bounds the target lookups in flight at once; a question that needs one more gets
+	// SERVFAIL (or a stale answer) at once instead of piling up.
+	MaxLookups int
 	// AuditInterval is how often the zones' serials are checked for a new audit; 0 audits at
 	// start-up only.
 	AuditInterval time.Duration
@@ -69,6 +72,7 @@ type Flatten struct {
 	Resolver Lookuper
 
 	cache *targets
+	slots chan struct{} // one per lookup in flight, MaxLookups in all
 	// group shares lookups; firsts shares questions down the plugin chain.
 	group, firsts singleflight.Group
 	logs          *limiter
@@ -93,6 +97,8 @@ const (
 	defaultMaxTTL    = 3600
 	defaultMaxStale  = 24 * time.Hour
 	defaultCacheSize = 10000
+	// defaultMaxLookups: lookups take a few milliseconds; 256 at once is thousands a second.
+	defaultMaxLookups = 256
 )
 
 // New returns a Flatten with the defaults: apex mode, max_chain 10, lookups through this server.
@@ -106,6 +112,7 @@ func New(zones []string) *Flatten {
 		CacheSize:     defaultCacheSize,
 		Lookup:        self{up: upstreamNew()},
 		Dangling:      dns.RcodeSuccess,
+		MaxLookups:    defaultMaxLookups,
 		AuditInterval: defaultAuditInterval,
 		logs:          newLimiter(time.Minute),
 		now:           time.Now,
@@ -117,6 +124,7 @@ func New(zones []string) *Flatten {
 // init makes the plugin's state from its configuration.
 func (f *Flatten) init() {
 	f.cache = newTargets(f.CacheSize)
+	f.slots = make(chan struct{}, max(f.MaxLookups, 1))
 	f.stopCtx, f.stop = context.WithCancel(context.Background())
 }
 
@@ -370,6 +378,13 @@ func (f *Flatten) lookup(ctx context.Context, state request.Request, name string
 	if f.Resolver != nil && !f.inZones(name) {
 		via = f.Resolver
 	}
+	select {
+	case f.slots <- struct{}{}:
+		defer func() { <-f.slots }()
+	default:
+		lookupFailures.WithLabelValues(server, "busy").Inc()
+		return nil, &LookupError{Name: name, Qtype: qtype, Err: errBusy{f.MaxLookups}}
+	}
 	ctx = context.WithValue(ctx, scopeKey{}, &scope{pending: name})
 	start := time.Now()
 	m, err := via.Lookup(ctx, state, name, qtype)
@@ -476,6 +491,13 @@ func apexReply(r *dns.Msg, at apexRecords) *dns.Msg {
 }
 
 var errDangling = errors.New("dangling")
+
+// errBusy is a lookup refused because max_lookups are in flight.
+type errBusy struct{ max int }
+
+func (e errBusy) Error() string {
+	return fmt.Sprintf("%d lookups in flight, the max_lookups limit: not started", e.max)
+}
 
 // eligible reports whether a question for qname may be flattened.
 func (f *Flatten) eligible(qname string) bool {

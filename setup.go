@@ -121,6 +121,12 @@ func parse(c *caddy.Controller) (*Flatten, error) {
 					return nil, err
 				}
 				f.MaxStale = d
+			case "max_lookups":
+				n, err := parseCount(c, "max_lookups", "the target lookups allowed in flight at once", 1, 100_000, defaultMaxLookups)
+				if err != nil {
+					return nil, err
+				}
+				f.MaxLookups = n
 			case "audit":
 				d, err := parseDuration(c, "audit", "how often the zones' serials are checked for a new audit, e.g. 'audit 15s' (0: at start-up only)")
 				if err != nil {
@@ -146,7 +152,7 @@ func parse(c *caddy.Controller) (*Flatten, error) {
 	return f, nil
 }
 
-const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit"
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups"
 
 // parseAlias reads 'alias NAME TARGET': NAME inside the block's zones, TARGET any domain name.
 func parseAlias(c *caddy.Controller, f *Flatten) error {

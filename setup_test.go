@@ -33,7 +33,7 @@ func TestSetup(t *testing.T) {
 			wantZones: []string{"example.org."}, wantMode: Names, wantNames: []string{"www.example.org.", "www2.example.org."}, wantMax: 10},
 
 		{name: "unknown property", input: "flatten {\n flatten_all\n}",
-			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit"},
+			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups"},
 		{name: "conflicting selectors", input: "flatten {\n apex\n all\n}",
 			wantErr: "Testfile:3 - Error during parsing: 'all' conflicts with 'apex' given before it: use one of apex, all or names"},
 		{name: "selector twice", input: "flatten {\n names a.example.org\n names b.example.org\n}",
@@ -104,6 +104,14 @@ func TestSetup(t *testing.T) {
 			}},
 		{name: "dangling bad", input: "flatten {\n dangling refuse\n}",
 			wantErr: "Testfile:2 - Error during parsing: 'dangling refuse': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'"},
+		{name: "max_lookups", input: "flatten {\n max_lookups 8\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, f *Flatten) {
+				if f.MaxLookups != 8 || cap(f.slots) != 8 {
+					t.Errorf("max_lookups %d, slots %d", f.MaxLookups, cap(f.slots))
+				}
+			}},
+		{name: "max_lookups zero", input: "flatten {\n max_lookups 0\n}",
+			wantErr: "max_lookups '0' is out of range: write a whole number from 1 to 100000 (default 256)"},
 		{name: "audit bad", input: "flatten {\n audit often\n}",
 			wantErr: "audit 'often' is not a duration from 0 to 168h"},
 		{name: "twice in a block", input: "flatten\nflatten",

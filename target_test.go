@@ -290,3 +290,34 @@ func TestDeclaredAlias(t *testing.T) {
 		t.Error("the target was never looked up")
 	}
 }
+
+// With max_lookups in flight, a question that needs another lookup gets SERVFAIL at once, with an
+// extended error, instead of waiting.
+func TestMaxLookups(t *testing.T) {
+	f, u, _ := newCached(t)
+	f.MaxLookups = 1
+	f.init()
+	f.Mode = All
+	u.gate = make(chan struct{})
+	f.Next = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		target := "www.example.net."
+		if r.Question[0].Name == "other.example.org." {
+			target = "other.example.net."
+		}
+		m.Answer = []dns.RR{test.CNAME(r.Question[0].Name + " 300 IN CNAME " + target)}
+		w.WriteMsg(m)
+		return dns.RcodeSuccess, nil
+	})
+	done := make(chan *dns.Msg)
+	go func() { done <- ask(t, f, "example.org.", dns.TypeA) }()
+	for u.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	expect(t, ask(t, f, "other.example.org.", dns.TypeA),
+		test.Case{Qname: "other.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+		"0: lookup of target other.example.net. A failed: 1 lookups in flight, the max_lookups limit: not started")
+	close(u.gate)
+	expect(t, <-done, apexA(60, "192.0.2.10"), "")
+}
