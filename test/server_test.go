@@ -177,6 +177,10 @@ func launch(t *testing.T, dir string, port int, corefile string, args ...string)
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
 		s.stop()
+		// A server built with -race reports data races on its output.
+		if strings.Contains(s.out.String(), "WARNING: DATA RACE") {
+			t.Errorf("the server reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("CoreDNS output:\n%s", s.out)
 		}
