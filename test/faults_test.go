@@ -1,0 +1,195 @@
+package test
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+)
+
+// faultServer is a DNS server on 127.0.0.1 (UDP and TCP) that answers www.example.net well or badly,
+// as the test sets it.
+type faultServer struct {
+	addr  string
+	mode  atomic.Value // string
+	count atomic.Int64
+	udp   *dns.Server
+	tcp   *dns.Server
+}
+
+func newFaultServer(t *testing.T) *faultServer {
+	t.Helper()
+	fs := &faultServer{}
+	fs.mode.Store("ok")
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.addr = pc.LocalAddr().String()
+	l, err := net.Listen("tcp", fs.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := dns.HandlerFunc(fs.serve)
+	fs.udp = &dns.Server{PacketConn: pc, Handler: h}
+	fs.tcp = &dns.Server{Listener: l, Handler: h}
+	var wg sync.WaitGroup
+	for _, s := range []*dns.Server{fs.udp, fs.tcp} {
+		wg.Go(func() { s.ActivateAndServe() })
+	}
+	t.Cleanup(func() {
+		fs.udp.Shutdown()
+		fs.tcp.Shutdown()
+		wg.Wait()
+	})
+	return fs
+}
+
+func (fs *faultServer) set(mode string) { fs.mode.Store(mode) }
+
+func (fs *faultServer) serve(w dns.ResponseWriter, r *dns.Msg) {
+	n := fs.count.Add(1)
+	mode := fs.mode.Load().(string)
+	tcp := w.RemoteAddr().Network() == "tcp"
+	m := new(dns.Msg)
+	m.SetReply(r)
+	good := func() {
+		if r.Question[0].Qtype == dns.TypeA {
+			m.Answer = []dns.RR{test.A(r.Question[0].Name + " 60 IN A 192.0.2.10")}
+		}
+	}
+	switch mode {
+	case "ok":
+		good()
+	case "timeout":
+		return
+	case "servfail", "refused", "formerr":
+		m.Rcode = map[string]int{"servfail": dns.RcodeServerFailure, "refused": dns.RcodeRefused, "formerr": dns.RcodeFormatError}[mode]
+	case "tc-then-tcp-fails":
+		if tcp {
+			w.Close()
+			return
+		}
+		m.Truncated = true
+	case "drop-half":
+		if n%2 == 0 {
+			return
+		}
+		good()
+	case "slow":
+		time.Sleep(3 * time.Second)
+		good()
+	case "hostile":
+		// Records off the chain, for the alias itself and for other names, beside the real answer.
+		good()
+		m.Answer = append(m.Answer,
+			test.A("example.org. 86400 IN A 203.0.113.66"),
+			test.A("evil.example.org. 86400 IN A 203.0.113.66"),
+			test.CNAME("victim.example.org. 86400 IN CNAME evil.example.com."))
+		m.Extra = []dns.RR{test.A("ns.example.org. 86400 IN A 203.0.113.66")}
+	case "wrong-question":
+		m.Question[0].Name = "evil.example.com."
+		m.Answer = []dns.RR{test.A("www.example.net. 60 IN A 203.0.113.66")}
+	case "wrong-id":
+		good()
+		for _, rr := range m.Answer {
+			rr.(*dns.A).A = net.ParseIP("203.0.113.66")
+		}
+		m.Id++
+	}
+	w.WriteMsg(m)
+}
+
+const faultCorefile = `example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        all
+        resolver %s
+        ttl 1 3600
+        %s
+    }
+    file {{DIR}}/db.aliases.example.org example.org
+}
+`
+
+// Every question gets a reply within a bounded time with the right rcode and extended error,
+// whatever the target's server does: nothing, errors, truncation then a failing TCP, lost
+// datagrams, slowness beyond the client's patience.
+func TestFaults(t *testing.T) {
+	fs := newFaultServer(t)
+	for _, tc := range []struct {
+		mode, rcode, ede string
+	}{
+		{"timeout", "SERVFAIL", "23: lookup of target www.example.net. A failed: " + "127.0.0.1"},
+		{"servfail", "SERVFAIL", "22: lookup of target www.example.net. A answered SERVFAIL"},
+		{"refused", "SERVFAIL", "22: lookup of target www.example.net. A was refused"},
+		{"formerr", "SERVFAIL", "22: lookup of target www.example.net. A answered FORMERR"},
+		{"tc-then-tcp-fails", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},
+		{"slow", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},
+		{"wrong-question", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},
+		{"wrong-id", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			fs.set(tc.mode)
+			s := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+			began := time.Now()
+			m := s.query(t, "udp", "example.org.", dns.TypeA)
+			if took := time.Since(began); took > 4*time.Second {
+				t.Errorf("reply took %s", took)
+			}
+			if got, e := dns.RcodeToString[m.Rcode], edeOf(m); got != tc.rcode || !strings.HasPrefix(e, tc.ede) || len(m.Answer) != 0 {
+				t.Errorf("rcode %s, extended error %q, answer %v; want %s with %q...", got, e, m.Answer, tc.rcode, tc.ede)
+			}
+		})
+	}
+	t.Run("drop-half", func(t *testing.T) {
+		fs.set("drop-half")
+		s := start(t, fmt.Sprintf(faultCorefile, fs.addr, "stale 0\n        ttl 1 1"))
+		answered, failed := 0, 0
+		for i := range 6 {
+			m := s.query(t, "udp", "example.org.", dns.TypeA)
+			switch got := answer(m); {
+			case got == "NOERROR example.org. 1 A 192.0.2.10":
+				answered++
+			case m.Rcode == dns.RcodeServerFailure && strings.HasPrefix(edeOf(m), "23: "):
+				failed++
+			default:
+				t.Errorf("question %d: %s %q", i, got, edeOf(m))
+			}
+			time.Sleep(1100 * time.Millisecond) // let the 1 s entry expire
+		}
+		if answered == 0 {
+			t.Errorf("no question answered (%d failed) with half the datagrams lost", failed)
+		}
+	})
+}
+
+// Records off the chain, answers to another question or with another ID never reach a client or
+// the cache.
+func TestNoPoisoning(t *testing.T) {
+	fs := newFaultServer(t)
+	fs.set("hostile")
+	s := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	for _, network := range []string{"udp", "tcp"} {
+		check(t, s.query(t, network, "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}}, "")
+	}
+	// The injected names are not in the cache: they are answered by the zone (NXDOMAIN), as before.
+	for _, name := range []string{"evil.example.org.", "victim.example.org.", "ns.example.org."} {
+		if m := s.query(t, "udp", name, dns.TypeA); m.Rcode != dns.RcodeNameError || len(m.Answer) != 0 {
+			t.Errorf("%s: %s", name, answer(m))
+		}
+	}
+	fs.set("wrong-id")
+	s2 := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	if m := s2.query(t, "udp", "example.org.", dns.TypeA); strings.Contains(answer(m), "203.0.113.66") {
+		t.Errorf("a reply with another ID was used: %s", answer(m))
+	}
+}
