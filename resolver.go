@@ -21,6 +21,10 @@ type resolver struct {
 // resolverTimeout bounds one exchange with one address.
 const resolverTimeout = 2 * time.Second
 
+// resolverBudget bounds one lookup across all addresses: a client gets its reply (or a stale
+// answer) well within the 5 s most stub resolvers wait.
+const resolverBudget = 4 * time.Second
+
 // resolverBufSize is the EDNS buffer size of questions to resolvers (the DNS flag day 2020 value,
 // which avoids fragmentation; larger answers come over TCP).
 const resolverBufSize = 1232
@@ -36,6 +40,8 @@ func newResolver(addrs []string) *resolver {
 // Lookup implements Lookuper. It returns the first usable reply; a SERVFAIL or REFUSED makes it try
 // the next address, and is returned when every address gave one.
 func (r *resolver) Lookup(ctx context.Context, _ request.Request, name string, qtype uint16) (*dns.Msg, error) {
+	ctx, cancel := context.WithTimeout(ctx, resolverBudget)
+	defer cancel()
 	req := new(dns.Msg)
 	req.SetQuestion(dns.Fqdn(name), qtype)
 	req.SetEdns0(resolverBufSize, false)
@@ -54,7 +60,7 @@ func (r *resolver) Lookup(ctx context.Context, _ request.Request, name string, q
 			return m, nil
 		}
 		if ctx.Err() != nil {
-			break
+			break // the budget is spent
 		}
 	}
 	if last != nil {

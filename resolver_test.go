@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
@@ -98,5 +99,18 @@ func TestResolverMalformedReply(t *testing.T) {
 	m, err := newResolver([]string{garbage, good}).Lookup(context.Background(), request.Request{}, "www.example.net.", dns.TypeA)
 	if err != nil || len(m.Answer) != 1 {
 		t.Fatalf("got %v, %v; want the good server's answer", m, err)
+	}
+}
+
+// However many addresses fail slowly, one lookup ends within its budget.
+func TestResolverBudget(t *testing.T) {
+	var silent []string
+	for range 5 {
+		silent = append(silent, fakeServer(t, func(dns.ResponseWriter, *dns.Msg) {}))
+	}
+	start := time.Now()
+	_, err := newResolver(silent).Lookup(context.Background(), request.Request{}, "www.example.net.", dns.TypeA)
+	if took := time.Since(start); err == nil || took > resolverBudget+500*time.Millisecond {
+		t.Errorf("5 silent servers: %v after %s, want an error within %s", err, took, resolverBudget)
 	}
 }
