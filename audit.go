@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (f *Flatten) audit(ctx context.Context, first bool) {
 		counts[fd.Severity]++
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
 	}
-	for _, origin := range slices.Sorted(mapKeys(zones)) {
+	for _, origin := range slices.Sorted(maps.Keys(zones)) {
 		z := zones[origin]
 		log.Infof("audit of %s (serial %d, %d records): %s", origin, z.serial, len(z.zone.Records), summarize(findings, origin, zones))
 	}
@@ -150,16 +151,6 @@ func zoneOf(name string, zones map[string]auditZone) string {
 		}
 	}
 	return best
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // logFinding logs one finding at a level that fits its severity.

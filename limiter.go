@@ -27,7 +27,7 @@ func newLimiter(every time.Duration) *limiter {
 
 // allow reports whether a line about name and what may be logged now.
 func (l *limiter) allow(name string, what error) bool {
-	k := limiterKey{lowerASCII(name), what.Error()}
+	k := limiterKey{lowerASCII(name), problem(what)}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -39,4 +39,13 @@ func (l *limiter) allow(name string, what error) bool {
 	}
 	l.last[k] = now
 	return true
+}
+
+// problem names the kind of problem err is, without the details that change from one occurrence
+// to the next (a transport error's local port, say), so that one problem is one key.
+func problem(err error) string {
+	if le, ok := err.(*LookupError); ok {
+		return "lookup " + lowerASCII(le.Name) + " " + le.cause()
+	}
+	return err.Error()
 }
