@@ -202,6 +202,10 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	// may be one: apex, names) share one question down the chain while it runs.
 	dedupe := f.Mode != All || e != nil
 	first, err := f.firstAnswer(ctx, w, r, dedupe)
+	if first.cached != nil {
+		m, _ := f.compose(ctx, state, newChain(q.Name, f.MaxChain), first.cached, nil, nil)
+		return writeReply(w, m)
+	}
 	if first.msg == nil {
 		return first.rcode, err
 	}
@@ -225,6 +229,9 @@ type first struct {
 	entry *entry   // what msg says of the chain; nil for a pre-signed chain asked with DO
 	err   error    // a chain broken inside msg
 	rcode int      // what the chain returned, when msg is nil
+	// cached is a fresh entry that an earlier flight stored just before this one started: the
+	// answer comes from it, and nothing was asked.
+	cached *entry
 }
 
 // firstAnswer sends the question down the plugin chain, writing any answer that does not start a
@@ -260,6 +267,9 @@ func (f *Flatten) firstAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.
 	}
 	v, err, _ := f.firsts.Do(k, func() (any, error) {
 		leader = true
+		if e := f.cache.get(q.Name, q.Qtype); e != nil && len(e.names) > 1 && !(e.signed && do) && e.fresh(f.now()) {
+			return first{cached: e}, nil
+		}
 		return call()
 	})
 	res := v.(first)

@@ -38,7 +38,7 @@ func (f *Flatten) target(ctx context.Context, state request.Request, name string
 	if old != nil && old.failedRecently(now, staleRetry) && old.staleUsable(now, f.MaxStale) {
 		return old, errStaleRecent, nil
 	}
-	e, err = f.fetch(ctx, state, name, qtype)
+	e, err = f.fetch(ctx, state, name, qtype, false)
 	if err == nil {
 		return e, nil, nil
 	}
@@ -55,9 +55,16 @@ var errStaleRecent = errors.New("the last refresh failed less than 30s ago")
 // fetch looks name up, makes an entry of the answer and caches it. Concurrent fetches of one name and
 // type share one lookup (singleflight). A fetch never waits for another fetch (a lookup's nested
 // questions are refused, see ServeDNS), so these flights cannot deadlock.
-func (f *Flatten) fetch(ctx context.Context, state request.Request, name string, qtype uint16) (*entry, error) {
+//
+// A refresh (force) always looks up; any other fetch first looks in the cache again inside the
+// flight, so that a question that missed the cache just before an earlier flight landed does not
+// start a second lookup.
+func (f *Flatten) fetch(ctx context.Context, state request.Request, name string, qtype uint16, force bool) (*entry, error) {
 	k := lowerASCII(name) + " " + dns.TypeToString[qtype]
 	v, err, _ := f.group.Do(k, func() (any, error) {
+		if e := f.cache.get(name, qtype); !force && e != nil && e.fresh(f.now()) {
+			return e, nil
+		}
 		m, err := f.lookup(ctx, state, name, qtype)
 		if err != nil {
 			return nil, err
@@ -98,7 +105,7 @@ func (f *Flatten) maybeRefresh(ctx context.Context, state request.Request, e *en
 		defer f.wg.Done()
 		defer stop()
 		defer cancel()
-		if _, err := f.fetch(rctx, state, e.name, e.qtype); err != nil {
+		if _, err := f.fetch(rctx, state, e.name, e.qtype, true); err != nil {
 			e.failedAt.Store(f.now().UnixNano())
 			e.refreshing.Store(false)
 		}

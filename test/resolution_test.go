@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/internal/delayproxy"
 
 	"github.com/miekg/dns"
 )
@@ -179,15 +179,19 @@ func TestResolverTarget(t *testing.T) {
 // the last answer is served stale meanwhile.
 func TestSlowTarget(t *testing.T) {
 	tg := newTarget(t, "192.0.2.10")
-	proxy := newDelayProxy(t, tg.s.addr)
-	port := proxy.conn.LocalAddr().(*net.UDPAddr).Port
+	proxy, err := delayproxy.New(tg.s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	port := proxy.Addr().Port
 	s := start(t, fmt.Sprintf(resolverCorefile, fmt.Sprintf("127.0.0.1:%d", freePort(t)), port))
 
-	proxy.setDelay(300 * time.Millisecond)
+	proxy.SetDelay(300 * time.Millisecond)
 	check(t, s.query(t, "udp", "example.org.", dns.TypeA),
 		test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. 2 IN A 192.0.2.10")}}, "")
 
-	proxy.setDelay(3 * time.Second)
+	proxy.SetDelay(3 * time.Second)
 	time.Sleep(2100 * time.Millisecond) // let the 2 s entry expire (and any refresh in flight fail)
 	start := time.Now()
 	eventually(t, 10*time.Second, func() error {

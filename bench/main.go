@@ -1,0 +1,333 @@
+// Command bench measures the custom CoreDNS with and without flatten, and PowerDNS ALIAS, on
+// loopback with dnsperf, and writes BENCHMARKS.md and bench/qps.svg. Run it from the repository's
+// root (it needs nsd, dnsperf, pdns-server and pdns-backend-bind from Debian):
+//
+//	go run ./bench [-duration 10s] [-rounds 3] [-clients 8]
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dnsflatten/flatten/internal/delayproxy"
+
+	"github.com/miekg/dns"
+)
+
+var (
+	duration = flag.Duration("duration", 10*time.Second, "length of one dnsperf run")
+	rounds   = flag.Int("rounds", 3, "interleaved rounds; the table gives medians")
+	clients  = flag.Int("clients", 8, "dnsperf clients")
+	flood    = flag.Int("flood", 1_000_000, "distinct alias names for the memory bound")
+	write    = flag.Bool("write", true, "write BENCHMARKS.md and bench/qps.svg")
+)
+
+func main() {
+	flag.Parse()
+	b := &bench{}
+	defer b.stopAll()
+	if err := b.run(); err != nil {
+		b.stopAll()
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  syncBuffer
+}
+
+// syncBuffer collects a process's output while the bench reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type bench struct {
+	dir   string
+	procs []*proc
+	mu    sync.Mutex
+}
+
+// scenario is one server answering one question under load.
+type scenario struct {
+	key, title string
+	port       int
+	proc       *proc
+	qname      string
+	want       string // the address the answer must hold
+	runs       []result
+}
+
+type result struct {
+	qps, mean, p99 float64 // queries/s, seconds
+	lost           int
+}
+
+func (b *bench) run() error {
+	var err error
+	if b.dir, err = os.MkdirTemp("", "flatten-bench"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.dir)
+	coredns := filepath.Join(b.dir, "coredns")
+	fmt.Println("building the custom CoreDNS...")
+	if out, err := exec.Command("go", "build", "-o", coredns, "./cmd/coredns").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v: %s", err, out)
+	}
+
+	// The target zone, on NSD, directly and behind a 5 ms delay.
+	nsdPort := freePort()
+	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\n")
+	b.file("nsd.conf", fmt.Sprintf(`server:
+    ip-address: 127.0.0.1@%d
+    username: ""
+    chroot: ""
+    database: ""
+    zonesdir: "%[2]s"
+    pidfile: "%[2]s/nsd.pid"
+    xfrdfile: "%[2]s/xfrd.state"
+    zonelistfile: "%[2]s/zone.list"
+    xfrdir: "%[2]s"
+    logfile: "%[2]s/nsd.log"
+    rrl-ratelimit: 0
+    server-count: 1
+remote-control:
+    control-enable: no
+zone:
+    name: example.net
+    zonefile: example.net.zone
+`, nsdPort, b.dir))
+	if _, err := b.start("nsd", "nsd", "-d", "-c", filepath.Join(b.dir, "nsd.conf")); err != nil {
+		return err
+	}
+	nsd := fmt.Sprintf("127.0.0.1:%d", nsdPort)
+	slow, err := delayproxy.New(nsd)
+	if err != nil {
+		return err
+	}
+	defer slow.Close()
+	slow.SetDelay(5 * time.Millisecond)
+
+	// example.org for CoreDNS: a plain name, an apex alias, a 4-hop chain, a wildcard alias.
+	b.file("db.example.org", `$ORIGIN example.org.
+$TTL 300
+@ IN SOA ns1.example.net. h.example.org. 1 7200 3600 1209600 300
+@ IN NS ns1.example.net.
+@ IN CNAME www.example.net.
+plain IN A 192.0.2.1
+h0 IN CNAME h1
+h1 IN CNAME h2
+h2 IN CNAME h3
+h3 IN CNAME www.example.net.
+*.flood IN CNAME www.example.net.
+`)
+	zone := filepath.Join(b.dir, "db.example.org")
+	core := func(key, title, flatten, qname, want string) (*scenario, error) {
+		s := &scenario{key: key, title: title, port: freePort(), qname: qname, want: want}
+		conf := fmt.Sprintf("example.org:%d {\n    bind 127.0.0.1\n    %s\n    file %s\n}\n", s.port, flatten, zone)
+		b.file("Corefile."+key, conf)
+		var err error
+		s.proc, err = b.start("coredns "+key, coredns, "-conf", filepath.Join(b.dir, "Corefile."+key))
+		return s, err
+	}
+	var scenarios []*scenario
+	for _, c := range []struct{ key, title, flatten, qname, want string }{
+		{"a", "CoreDNS without flatten, plain A", "", "plain.example.org.", "192.0.2.1"},
+		{"b", "flatten all, plain A (pass-through)", "flatten {\n        all\n    }", "plain.example.org.", "192.0.2.1"},
+		{"c", "flatten, apex alias (warm)", "flatten {\n        resolver " + nsd + "\n    }", "example.org.", "192.0.2.10"},
+		{"d", "flatten all, 4-hop chain", "flatten {\n        all\n        resolver " + nsd + "\n    }", "h0.example.org.", "192.0.2.10"},
+		{"c5", "flatten, apex alias, target 5 ms away", fmt.Sprintf("flatten {\n        resolver 127.0.0.1:%d\n    }", slow.Addr().Port), "example.org.", "192.0.2.10"},
+	} {
+		s, err := core(c.key, c.title, c.flatten, c.qname, c.want)
+		if err != nil {
+			return err
+		}
+		scenarios = append(scenarios, s)
+	}
+	for _, e := range []struct{ key, title, resolver string }{
+		{"e", "PowerDNS ALIAS", nsd},
+		{"e5", "PowerDNS ALIAS, target 5 ms away", fmt.Sprintf("127.0.0.1:%d", slow.Addr().Port)},
+	} {
+		s, err := b.pdns(e.key, e.title, e.resolver)
+		if err != nil {
+			return err
+		}
+		scenarios = append(scenarios, s)
+	}
+
+	// Every answer is checked before anything is timed; the first answer of each flatten server is
+	// its cold answer.
+	cold := map[string]time.Duration{}
+	for _, s := range scenarios {
+		took, err := check(s)
+		if err != nil {
+			return err
+		}
+		cold[s.key] = took
+	}
+
+	for r := 1; r <= *rounds; r++ {
+		for _, s := range scenarios {
+			res, err := b.dnsperf(s)
+			if err != nil {
+				return err
+			}
+			s.runs = append(s.runs, res)
+			fmt.Printf("round %d %-3s %8.0f q/s  mean %.3f ms  p99 %.3f ms  lost %d\n", r, s.key, res.qps, res.mean*1e3, res.p99*1e3, res.lost)
+		}
+	}
+
+	one, err := b.oneLookup(coredns, zone)
+	if err != nil {
+		return err
+	}
+	floodRSS, floodLost, err := b.flood(coredns, zone, nsd)
+	if err != nil {
+		return err
+	}
+	allocs, err := goAllocs()
+	if err != nil {
+		return err
+	}
+	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs)
+	fmt.Print(report)
+	if *write {
+		if err := os.WriteFile("BENCHMARKS.md", []byte(report), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile("bench/qps.svg", []byte(chart(scenarios)), 0o644)
+	}
+	return nil
+}
+
+func (b *bench) file(name, content string) {
+	if err := os.WriteFile(filepath.Join(b.dir, name), []byte(content), 0o644); err != nil {
+		panic(err)
+	}
+}
+
+func (b *bench) start(name, bin string, args ...string) (*proc, error) {
+	p := &proc{name: name, cmd: exec.Command(bin, args...)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	b.mu.Lock()
+	b.procs = append(b.procs, p)
+	b.mu.Unlock()
+	return p, nil
+}
+
+func (b *bench) stopAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.procs {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { p.cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				p.cmd.Process.Kill()
+				<-done
+			}
+		}
+	}
+	b.procs = nil
+}
+
+// pdns starts PowerDNS Authoritative serving example.org with an ALIAS at the apex.
+func (b *bench) pdns(key, title, resolver string) (*scenario, error) {
+	s := &scenario{key: key, title: title, port: freePort(), qname: "example.org.", want: "192.0.2.10"}
+	dir := filepath.Join(b.dir, "pdns-"+key)
+	os.MkdirAll(dir, 0o755)
+	b.file("pdns-"+key+"/example.org.zone", "$ORIGIN example.org.\n$TTL 300\n@ IN SOA ns1.example.net. h.example.org. 1 7200 3600 1209600 300\n@ IN NS ns1.example.net.\n@ IN ALIAS www.example.net.\n")
+	b.file("pdns-"+key+"/named.conf", fmt.Sprintf("zone \"example.org\" { type master; file \"%s/example.org.zone\"; };\n", dir))
+	b.file("pdns-"+key+"/pdns.conf", fmt.Sprintf(`launch=bind
+bind-config=%[1]s/named.conf
+local-address=127.0.0.1:%[2]d
+guardian=no
+daemon=no
+webserver=no
+api=no
+socket-dir=%[1]s
+security-poll-suffix=
+expand-alias=yes
+resolver=%[3]s
+loglevel=3
+`, dir, s.port, resolver))
+	var err error
+	s.proc, err = b.start("pdns "+key, "pdns_server", "--config-dir="+dir)
+	return s, err
+}
+
+func freePort() int {
+	for {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+}
+
+// check waits for s to answer, checks its answer, and returns how long the first answer took.
+func check(s *scenario) (time.Duration, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(s.qname, dns.TypeA)
+	c := &dns.Client{Timeout: time.Second}
+	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
+	deadline := time.Now().Add(20 * time.Second)
+	probe := new(dns.Msg)
+	probe.SetQuestion("probe.invalid.", dns.TypeA)
+	for {
+		if _, _, err := c.Exchange(probe, addr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("%s does not answer on %s: %s", s.title, addr, s.proc.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	start := time.Now()
+	r, _, err := c.Exchange(m, addr)
+	took := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", s.title, err)
+	}
+	if len(r.Answer) != 1 || r.Answer[0].Header().Rrtype != dns.TypeA || !strings.EqualFold(r.Answer[0].Header().Name, s.qname) ||
+		r.Answer[0].(*dns.A).A.String() != s.want {
+		return 0, fmt.Errorf("%s answers wrong: %v", s.title, r)
+	}
+	return took, nil
+}
