@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dnsflatten/flatten/internal/delayproxy"
+	"github.com/dnsflatten/flatten/internal/syncbuf"
 
 	"github.com/miekg/dns"
 )
@@ -45,25 +45,7 @@ func main() {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  syncBuffer
-}
-
-// syncBuffer collects a process's output while the bench reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out  syncbuf.Buffer
 }
 
 type bench struct {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsflatten/flatten/internal/syncbuf"
+
 	"github.com/miekg/dns"
 )
 
@@ -73,7 +75,7 @@ stub-zone:
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncBuffer{}}
+	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(bin, "-d", "-c", cf)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {

@@ -250,6 +250,9 @@ func TestOneUpstreamQuery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := newTarget(t, "192.0.2.10")
 			s := start(t, fmt.Sprintf(tc.corefile, tg.port))
+			// The start-up audit asks the resolver its own questions (is the SOA MNAME an alias? does
+			// the chain's end exist?); they are all asked before its summary is logged.
+			s.waitLog(t, "plugin/flatten: audit of example.org.")
 			before := tg.requests(t)
 
 			const n = 1000

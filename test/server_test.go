@@ -3,17 +3,17 @@
 package test
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dnsflatten/flatten/internal/syncbuf"
 
 	"github.com/miekg/dns"
 )
@@ -53,27 +53,9 @@ type server struct {
 	addr string // 127.0.0.1:PORT
 	port int
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, once done is closed
-}
-
-// syncBuffer collects a process's output while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // freePort returns a port free for both UDP and TCP on 127.0.0.1.
@@ -166,7 +148,7 @@ func launch(t *testing.T, dir string, port int, corefile string, args ...string)
 	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncBuffer{}}
+	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = dir

@@ -182,13 +182,17 @@ func TestAuditEveryRule(t *testing.T) {
 			}
 			s := start(t, fmt.Sprintf("example.org:{{PORT}} {\n    bind 127.0.0.1\n    flatten {\n        resolver %s\n        audit 0\n    }\n    file %s\n}\n", oracle.addr, path))
 			s.waitLog(t, "plugin/flatten: audit of example.org. (serial 1, ")
-			var got []string
-			for _, m := range auditLine.FindAllStringSubmatch(s.out.String(), -1) {
-				got = append(got, m[1]+" "+m[2]+" "+m[3])
-			}
-			if !slices.Equal(got, want) {
-				t.Errorf("audit findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-			}
+			// The findings are logged after the summary: wait for them.
+			eventually(t, 5*time.Second, func() error {
+				var got []string
+				for _, m := range auditLine.FindAllStringSubmatch(s.out.String(), -1) {
+					got = append(got, m[1]+" "+m[2]+" "+m[3])
+				}
+				if !slices.Equal(got, want) {
+					return fmt.Errorf("audit findings:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				}
+				return nil
+			})
 		})
 	}
 }
