@@ -4,12 +4,9 @@ import (
 	"crypto"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/dnsflatten/flatten/internal/syncbuf"
 
 	"github.com/miekg/dns"
 )
@@ -75,20 +72,7 @@ stub-zone:
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
-	s.cmd = exec.Command(bin, "-d", "-c", cf)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.done = make(chan struct{})
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("unbound output:\n%s", s.out)
-		}
-	})
+	s := runServer(t, "", port, bin, "-d", "-c", cf)
 	s.waitReady(t)
 	return s
 }

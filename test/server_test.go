@@ -148,8 +148,15 @@ func launch(t *testing.T, dir string, port int, corefile string, args ...string)
 	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return runServer(t, dir, port, binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
+}
+
+// runServer starts a server process (the custom CoreDNS, or a peer such as Unbound) listening on port,
+// collecting its output, and stops it when the test ends; a data race it reports fails the test.
+func runServer(t *testing.T, dir string, port int, bin string, args ...string) *server {
+	t.Helper()
 	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
-	s.cmd = exec.Command(binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = dir
 	if err := s.cmd.Start(); err != nil {
@@ -161,10 +168,10 @@ func launch(t *testing.T, dir string, port int, corefile string, args ...string)
 		s.stop()
 		// A server built with -race reports data races on its output.
 		if strings.Contains(s.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("the server reported a data race")
+			t.Errorf("%s reported a data race", filepath.Base(bin))
 		}
 		if t.Failed() {
-			t.Logf("CoreDNS output:\n%s", s.out)
+			t.Logf("%s output:\n%s", filepath.Base(bin), s.out)
 		}
 	})
 	return s
