@@ -79,6 +79,9 @@ type Flatten struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 	ready   atomic.Bool
+	// unhiding is set when a backend of the server block may hide a CNAME behind NODATA (see
+	// hidden.go).
+	unhiding atomic.Bool
 
 	// The audit's state: only its goroutine touches transferers and audited; apexes is read by
 	// every question.
@@ -167,6 +170,9 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if s, ok := ctx.Value(scopeKey{}).(*scope); ok {
 		if s.pending != "" && equalFold(s.pending, q.Name) {
 			s.pending = ""
+			if f.unhiding.Load() {
+				return f.nextUnhidden(ctx, w, r)
+			}
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 		}
 		return dns.RcodeRefused, nil
@@ -241,8 +247,16 @@ func (f *Flatten) firstAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.
 	do := o != nil && o.Do()
 	call := func() (first, error) {
 		cw := getWriter(ctx, w, q.Name)
+		cw.holdNoData = f.unhiding.Load()
 		rcode, err := plugin.NextOrFailure(f.Name(), f.Next, &cw.ctx, cw, r)
 		res := first{msg: cw.msg, rcode: rcode}
+		if cw.nodata != nil {
+			if m := f.unhide(&cw.ctx, w, r, cw.nodata); m != nil {
+				res.msg = m
+			} else {
+				res.rcode, err = writeReply(w, cw.nodata)
+			}
+		}
 		putWriter(cw)
 		if res.msg == nil || (do && hasRRSIG(res.msg.Answer)) {
 			return res, err

@@ -41,6 +41,9 @@ func setup(c *caddy.Controller) error {
 			if tr, ok := h.(transfer.Transferer); ok {
 				trs = append(trs, tr)
 			}
+			if hidesCNAMEs(h) {
+				f.unhiding.Store(true)
+			}
 		}
 		f.startAudit(trs)
 		return nil

@@ -13,6 +13,9 @@ type captureWriter struct {
 	dns.ResponseWriter
 	qname string
 	msg   *dns.Msg
+	// holdNoData keeps a NODATA reply in nodata instead of writing it, for unhide.
+	holdNoData bool
+	nodata     *dns.Msg
 	// ctx is the context the next plugin gets: the question's, marked with a scope that lets no
 	// nested question pass. It lives here so that it is recycled with the writer.
 	ctx scopedContext
@@ -44,6 +47,10 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		w.msg = m
 		return nil
 	}
+	if w.holdNoData && isNoData(m) {
+		w.nodata = m
+		return nil
+	}
 	return w.ResponseWriter.WriteMsg(m)
 }
 
@@ -52,7 +59,7 @@ var writers = sync.Pool{New: func() any { return new(captureWriter) }}
 
 func getWriter(ctx context.Context, w dns.ResponseWriter, qname string) *captureWriter {
 	cw := writers.Get().(*captureWriter)
-	cw.ResponseWriter, cw.qname, cw.msg = w, qname, nil
+	cw.ResponseWriter, cw.qname, cw.msg, cw.nodata = w, qname, nil, nil
 	cw.ctx = scopedContext{Context: ctx, s: closed}
 	return cw
 }

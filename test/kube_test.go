@@ -1,0 +1,188 @@
+package test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// apiserverVersion is the kube-apiserver the tests run: the version of the client-go that CoreDNS
+// 1.15.0 is built with.
+const apiserverVersion = "1.37.1"
+
+// controlPlane is a real Kubernetes control plane on 127.0.0.1: etcd from Debian's etcd-server and
+// kube-apiserver built from the Go module proxy (test/kube/apiserver.sh), with RBAC on.
+type controlPlane struct {
+	url    string // https://127.0.0.1:PORT
+	caFile string // the API server's self-signed certificate, which is its own CA
+	admin  *kubernetes.Clientset
+}
+
+// apiserverBinary finds kube-apiserver: FLATTEN_KUBE_APISERVER, or where test/kube/apiserver.sh
+// caches it. Outside CI a missing binary skips the test; under CI it fails it.
+func apiserverBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("FLATTEN_KUBE_APISERVER"); b != "" {
+		return b
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
+	}
+	b := filepath.Join(cache, "flatten", "kube-apiserver-v"+apiserverVersion)
+	if _, err := os.Stat(b); err != nil {
+		msg := "kube-apiserver is not built: run test/kube/apiserver.sh (a few minutes, once)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return b
+}
+
+// startControlPlane starts etcd and kube-apiserver, waits until the API server is ready and
+// returns a cluster-admin client. Both are stopped when the test ends, the API server first; start
+// every CoreDNS that watches it afterwards, so that CoreDNS is stopped before it.
+func startControlPlane(t *testing.T) *controlPlane {
+	t.Helper()
+	apiserver := apiserverBinary(t)
+	etcd := lookPath(t, "etcd")
+	dir := t.TempDir()
+
+	clientPort, peerPort, metricsPort := freePort(t), freePort(t), freePort(t)
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	runServer(t, "", clientPort, etcd, "--name", "t", "--data-dir", filepath.Join(dir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "t="+peerURL, "--listen-metrics-urls", fmt.Sprintf("http://127.0.0.1:%d", metricsPort))
+	waitHTTP(t, http.DefaultClient, etcdURL+"/health", "")
+
+	// Service-account signing keys, and a static token for the test itself (system:masters).
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "sa.key"), string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
+	writeFile(t, filepath.Join(dir, "sa.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	token := randomHex(t)
+	writeFile(t, filepath.Join(dir, "tokens.csv"), token+",admin,admin-uid,system:masters\n")
+
+	port := freePort(t)
+	certs := filepath.Join(dir, "certs")
+	runServer(t, "", port, apiserver,
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
+		"--cert-dir="+certs,
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-account-key-file="+filepath.Join(dir, "sa.pub"),
+		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
+		"--token-auth-file="+filepath.Join(dir, "tokens.csv"),
+		"--authorization-mode=RBAC",
+		"--service-cluster-ip-range=10.96.0.0/16",
+		// Endpoint validation rejects loopback addresses.
+		"--endpoint-reconciler-type=none",
+		"--profiling=false")
+
+	cp := &controlPlane{url: fmt.Sprintf("https://127.0.0.1:%d", port), caFile: filepath.Join(certs, "apiserver.crt")}
+	cfg := &rest.Config{Host: cp.url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: cp.caFile}}
+	// The certificate is written at start-up: wait for it before building a client that trusts it.
+	eventually(t, 30*time.Second, func() error {
+		_, err := os.Stat(cp.caFile)
+		return err
+	})
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, hc, cp.url+"/readyz", token)
+	if cp.admin, err = kubernetes.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cp
+}
+
+// waitHTTP polls url until it answers 200.
+func waitHTTP(t *testing.T, c *http.Client, url, token string) {
+	t.Helper()
+	eventually(t, 60*time.Second, func() error {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return nil
+	})
+}
+
+// kubeconfig writes a kubeconfig for the API server with the given bearer token and returns its path.
+func (cp *controlPlane) kubeconfig(t *testing.T, token string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	writeFile(t, path, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority: %s
+users:
+- name: coredns
+  user:
+    token: %s
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: coredns
+current-context: test
+`, cp.url, cp.caFile, token))
+	return path
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func randomHex(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// ctx is a context for one API call.
+func apiCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

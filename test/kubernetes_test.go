@@ -1,0 +1,300 @@
+package test
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/coredns/plugin/test"
+
+	"github.com/miekg/dns"
+	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// externalZone is served by a real DNS server on loopback: the targets of the ExternalName services.
+const externalZone = `$ORIGIN example.net.
+@        3600 IN SOA   ns1.example.net. hostmaster.example.net. 1 7200 3600 1209600 300
+@        3600 IN NS    ns1.example.net.
+www        60 IN A     192.0.2.10
+www        60 IN AAAA  2001:db8::10
+shops      60 IN A     192.0.2.40
+alias      60 IN CNAME edge.example.net.
+edge       20 IN CNAME www.example.net.
+`
+
+// clusterDNS is the custom CoreDNS running the Corefile of deploy/kubernetes against the test's
+// control plane.
+type clusterDNS struct {
+	*server
+	health, ready, metrics string // host:port
+}
+
+// startClusterDNS starts the custom CoreDNS on the ConfigMap's Corefile, changed only where a
+// cluster and this machine differ: loopback ports instead of 53, 8080, 8181 and 9153, a
+// kubeconfig instead of the in-cluster service account, the test's DNS server instead of
+// /etc/resolv.conf, and the given flatten line. It waits until the ready plugin reports ready.
+func startClusterDNS(t *testing.T, corefile, kubeconfig, forward, flatten string) *clusterDNS {
+	t.Helper()
+	hp, rp, mp := freePort(t), freePort(t), freePort(t)
+	c := &clusterDNS{
+		health:  fmt.Sprintf("127.0.0.1:%d", hp),
+		ready:   fmt.Sprintf("127.0.0.1:%d", rp),
+		metrics: fmt.Sprintf("127.0.0.1:%d", mp),
+	}
+	for _, r := range []struct{ re, with string }{
+		{`(?m)^\.:53 \{$`, ".:{{PORT}} {\n    bind 127.0.0.1"},
+		{`(?m)^(\s*)health \{$`, "${1}health " + c.health + " {"},
+		{`(?m)^(\s*)ready$`, "${1}ready " + c.ready},
+		{`(?m)^(\s*)prometheus :9153$`, "${1}prometheus " + c.metrics},
+		{`(?m)^(\s*)forward \. /etc/resolv\.conf`, "${1}forward . " + forward},
+		{`(?m)^(\s*)(kubernetes cluster\.local [^{\n]*\{)$`, "${1}${2}\n${1}   kubeconfig " + kubeconfig + " test"},
+		{`(?m)^(\s*)flatten cluster\.local \{$`, "${1}" + flatten + " {"},
+	} {
+		re := regexp.MustCompile(r.re)
+		if n := len(re.FindAllStringIndex(corefile, -1)); n != 1 {
+			t.Fatalf("the ConfigMap's Corefile has %d lines matching %s, want 1:\n%s", n, r.re, corefile)
+		}
+		corefile = re.ReplaceAllString(corefile, r.with)
+	}
+	c.server = start(t, corefile)
+	waitHTTP(t, http.DefaultClient, "http://"+c.ready+"/ready", "")
+	return c
+}
+
+// service creates an ExternalName service.
+func (cp *controlPlane) externalName(t *testing.T, namespace, name, target string) {
+	t.Helper()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: target},
+	}
+	if _, err := cp.admin.CoreV1().Services(namespace).Create(apiCtx(t), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitAnswer polls the server with one question until the reply is want (TTLs at most want's and
+// above 0: cached answers count down) and returns the last reply.
+func (c *clusterDNS) waitAnswer(t *testing.T, name string, qtype uint16, want test.Case, wantEDE string) *dns.Msg {
+	t.Helper()
+	var last *dns.Msg
+	eventually(t, 30*time.Second, func() error {
+		last = c.query(t, "udp", name, qtype)
+		return matches(last, want, wantEDE)
+	})
+	return last
+}
+
+// matches compares a reply with want: rcode, extended error, and the answer's records, whose TTLs
+// may have counted down from want's but not to 0.
+func matches(m *dns.Msg, want test.Case, wantEDE string) error {
+	if m.Rcode != want.Rcode {
+		return fmt.Errorf("%s: rcode %s, want %s\n%s", want.Qname, dns.RcodeToString[m.Rcode], dns.RcodeToString[want.Rcode], m)
+	}
+	if got := edeOf(m); got != wantEDE {
+		return fmt.Errorf("%s: extended error %q, want %q", want.Qname, got, wantEDE)
+	}
+	if len(m.Answer) != len(want.Answer) {
+		return fmt.Errorf("%s: %d answers, want %d\n%s", want.Qname, len(m.Answer), len(want.Answer), m)
+	}
+	for i, rr := range m.Answer {
+		w := want.Answer[i]
+		if rr.Header().Ttl == 0 || rr.Header().Ttl > w.Header().Ttl {
+			return fmt.Errorf("%s: TTL %d, want 1 to %d\n%s", want.Qname, rr.Header().Ttl, w.Header().Ttl, m)
+		}
+		a, b := dns.Copy(rr), dns.Copy(w)
+		a.Header().Ttl, b.Header().Ttl = 0, 0
+		if !strings.EqualFold(a.String(), b.String()) {
+			return fmt.Errorf("%s: answer %s, want %s", want.Qname, rr, w)
+		}
+	}
+	return nil
+}
+
+// CoreDNS with flatten as cluster DNS, on the Corefile, service account and RBAC rules of
+// deploy/kubernetes, against a real API server with RBAC on, resolving external targets through the
+// Corefile's forward block at a real DNS server.
+func TestKubernetes(t *testing.T) {
+	m := loadManifests(t)
+	cp := startControlPlane(t)
+
+	// The external targets' server.
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "db.example.net"), externalZone)
+	ext := start(t, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.example.net")+"\n}\n")
+
+	// The manifests' ServiceAccount, ClusterRole and binding; CoreDNS runs with a token of that
+	// account, so the RBAC rules must cover everything the kubernetes plugin watches or it never
+	// becomes ready.
+	ctx := apiCtx(t)
+	if _, err := cp.admin.CoreV1().ServiceAccounts(m.serviceAccount.Namespace).Create(ctx, m.serviceAccount, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.admin.RbacV1().ClusterRoles().Create(ctx, m.clusterRole, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.admin.RbacV1().ClusterRoleBindings().Create(ctx, m.binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	expiry := int64(3600)
+	tr, err := cp.admin.CoreV1().ServiceAccounts(m.serviceAccount.Namespace).CreateToken(ctx, m.serviceAccount.Name,
+		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := cp.kubeconfig(t, tr.Status.Token)
+
+	// Services: some exist before CoreDNS starts, the rest are created while it watches.
+	for _, ns := range []string{"prod", "dev"} {
+		if _, err := cp.admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp.externalName(t, "default", "web", "www.example.net")
+	backend := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "backend", Namespace: "default"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.50",
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+	if _, err := cp.admin.CoreV1().Services("default").Create(ctx, backend, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	corefile := m.corefile(t)
+	s := startClusterDNS(t, corefile, kubeconfig, ext.addr, "flatten cluster.local")
+	if body := get(t, "http://"+s.health+"/health"); body != "OK" {
+		t.Errorf("/health answered %q", body)
+	}
+
+	const zone = ".default.svc.cluster.local."
+	t.Run("external target", func(t *testing.T) {
+		s.waitAnswer(t, "web"+zone, dns.TypeA, test.Case{Qname: "web" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("web" + zone + " 30 IN A 192.0.2.10")}}, "")
+		s.waitAnswer(t, "Web"+zone, dns.TypeAAAA, test.Case{Qname: "Web" + zone, Qtype: dns.TypeAAAA,
+			Answer: []dns.RR{test.AAAA("Web" + zone + " 30 IN AAAA 2001:db8::10")}}, "")
+		// Over TCP too.
+		if err := matches(s.query(t, "tcp", "web"+zone, dns.TypeA), test.Case{Qname: "web" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("web" + zone + " 30 IN A 192.0.2.10")}}, ""); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("target is a service in the cluster", func(t *testing.T) {
+		cp.externalName(t, "default", "api", "backend"+zone)
+		s.waitAnswer(t, "api"+zone, dns.TypeA, test.Case{Qname: "api" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("api" + zone + " 30 IN A 10.96.0.50")}}, "")
+	})
+
+	// chain1 -> chain2 (a service) -> alias.example.net -> edge.example.net -> www.example.net:
+	// four hops, the lowest TTL edge's 20.
+	t.Run("chain of several hops", func(t *testing.T) {
+		cp.externalName(t, "default", "chain2", "alias.example.net")
+		cp.externalName(t, "default", "chain1", "chain2"+zone)
+		s.waitAnswer(t, "chain1"+zone, dns.TypeA, test.Case{Qname: "chain1" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("chain1" + zone + " 20 IN A 192.0.2.10")}}, "")
+	})
+
+	t.Run("dangling target", func(t *testing.T) {
+		before := metric(t, s.metrics, "coredns_flatten_dangling_total")
+		cp.externalName(t, "default", "orphan", "nothere.example.net")
+		// NODATA: the alias exists, its target does not.
+		s.waitAnswer(t, "orphan"+zone, dns.TypeA, test.Case{Qname: "orphan" + zone, Qtype: dns.TypeA}, "")
+		s.waitLog(t, "[WARNING] plugin/flatten: orphan"+zone+": dangling alias: target nothere.example.net. does not exist (NXDOMAIN): orphan"+zone+" -> nothere.example.net.")
+		if after := metric(t, s.metrics, "coredns_flatten_dangling_total"); after <= before {
+			t.Errorf("coredns_flatten_dangling_total went from %v to %v", before, after)
+		}
+		if n := metric(t, s.metrics, "coredns_flatten_findings_total", `rule="dangling-cname"`); n < 1 {
+			t.Errorf("coredns_flatten_findings_total{rule=\"dangling-cname\"} is %v", n)
+		}
+	})
+
+	t.Run("loop between two services", func(t *testing.T) {
+		cp.externalName(t, "default", "loop-a", "loop-b"+zone)
+		cp.externalName(t, "default", "loop-b", "loop-a"+zone)
+		// The kubernetes plugin hides this loop behind NODATA; flatten finds it (hidden.go). No
+		// extended error reaches the client: the cache plugin of the standard Corefile drops every
+		// EDNS option from the replies that pass through it (CoreDNS 1.15). The log says why.
+		s.waitAnswer(t, "loop-a"+zone, dns.TypeA, test.Case{Qname: "loop-a" + zone, Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure}, "")
+		s.waitLog(t, "[WARNING] plugin/flatten: loop-a"+zone+" A: CNAME loop: loop-a"+zone+" -> loop-b"+zone+" -> loop-a"+zone)
+	})
+
+	// A service's ExternalName changes and another is deleted: within the TTL of the answers given
+	// before, the answers follow.
+	t.Run("changed and deleted services", func(t *testing.T) {
+		cp.externalName(t, "default", "moving", "www.example.net")
+		cp.externalName(t, "default", "gone", "www.example.net")
+		old := s.waitAnswer(t, "moving"+zone, dns.TypeA, test.Case{Qname: "moving" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("moving" + zone + " 30 IN A 192.0.2.10")}}, "")
+		oldGone := s.waitAnswer(t, "gone"+zone, dns.TypeA, test.Case{Qname: "gone" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("gone" + zone + " 30 IN A 192.0.2.10")}}, "")
+
+		svc, err := cp.admin.CoreV1().Services("default").Get(apiCtx(t), "moving", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Spec.ExternalName = "shops.example.net"
+		changed := time.Now()
+		if _, err := cp.admin.CoreV1().Services("default").Update(apiCtx(t), svc, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.admin.CoreV1().Services("default").Delete(apiCtx(t), "gone", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+
+		// Until then every answer is the old one or the new one, never anything else. The API
+		// server's watch takes up to a few seconds to reach CoreDNS: that much is allowed on top.
+		const watchDelay = 5 * time.Second
+		follow := func(name string, last *dns.Msg, oldCase, newCase test.Case) {
+			deadline := changed.Add(time.Duration(last.Answer[0].Header().Ttl)*time.Second + watchDelay)
+			for {
+				m := s.query(t, "udp", name, dns.TypeA)
+				if matches(m, newCase, "") == nil {
+					t.Logf("%s followed the change after %v", name, time.Since(changed).Round(100*time.Millisecond))
+					return
+				}
+				if err := matches(m, oldCase, ""); err != nil {
+					t.Fatalf("while the change propagates: %v", err)
+				}
+				if len(m.Answer) > 0 {
+					last = m
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s still answers the old data after its TTL: %s", name, answer(m))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		follow("moving"+zone, old,
+			test.Case{Qname: "moving" + zone, Qtype: dns.TypeA, Answer: []dns.RR{test.A("moving" + zone + " 30 IN A 192.0.2.10")}},
+			test.Case{Qname: "moving" + zone, Qtype: dns.TypeA, Answer: []dns.RR{test.A("moving" + zone + " 30 IN A 192.0.2.40")}})
+		follow("gone"+zone, oldGone,
+			test.Case{Qname: "gone" + zone, Qtype: dns.TypeA, Answer: []dns.RR{test.A("gone" + zone + " 30 IN A 192.0.2.10")}},
+			test.Case{Qname: "gone" + zone, Qtype: dns.TypeA, Rcode: dns.RcodeNameError})
+	})
+
+	// Flattening chosen namespaces: the flatten line names their zones.
+	t.Run("namespace list", func(t *testing.T) {
+		cp.externalName(t, "prod", "web", "www.example.net")
+		cp.externalName(t, "dev", "web", "www.example.net")
+		ns := startClusterDNS(t, corefile, kubeconfig, ext.addr, "flatten prod.svc.cluster.local")
+		ns.waitAnswer(t, "web.prod.svc.cluster.local.", dns.TypeA, test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 30 IN A 192.0.2.10")}}, "")
+		// dev is not flattened: the kubernetes plugin's own answer, the CNAME and its target's
+		// addresses.
+		ns.waitAnswer(t, "web.dev.svc.cluster.local.", dns.TypeA, test.Case{Qname: "web.dev.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{
+				test.CNAME("web.dev.svc.cluster.local. 30 IN CNAME www.example.net."),
+				test.A("www.example.net. 60 IN A 192.0.2.10"),
+			}}, "")
+	})
+
+	if n := metric(t, s.metrics, "coredns_flatten_flattened_total"); n < 1 {
+		t.Errorf("coredns_flatten_flattened_total is %v", n)
+	}
+}

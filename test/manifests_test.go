@@ -1,0 +1,315 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+)
+
+// deployDir holds the manifests that replace a cluster's DNS with the custom build.
+const deployDir = "../deploy/kubernetes"
+
+// manifests are the objects of deploy/kubernetes, decoded strictly (an unknown or duplicate field
+// is an error, as it is for kubectl apply --validate=strict).
+type manifests struct {
+	kustomization struct {
+		APIVersion string   `json:"apiVersion"`
+		Kind       string   `json:"kind"`
+		Namespace  string   `json:"namespace"`
+		Resources  []string `json:"resources"`
+		Images     []struct {
+			Name    string `json:"name"`
+			NewName string `json:"newName,omitempty"`
+			NewTag  string `json:"newTag,omitempty"`
+		} `json:"images"`
+	}
+	serviceAccount *corev1.ServiceAccount
+	clusterRole    *rbacv1.ClusterRole
+	binding        *rbacv1.ClusterRoleBinding
+	configMap      *corev1.ConfigMap
+	deployment     *appsv1.Deployment
+	service        *corev1.Service
+}
+
+func loadManifests(t *testing.T) *manifests {
+	t.Helper()
+	m := &manifests{}
+	k, err := os.ReadFile(filepath.Join(deployDir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(k, &m.kustomization); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(deployDir, "*.yaml"))
+	var listed []string
+	for _, f := range files {
+		if filepath.Base(f) != "kustomization.yaml" {
+			listed = append(listed, filepath.Base(f))
+		}
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(m.kustomization.Resources)), listed) {
+		t.Errorf("kustomization.yaml lists %v; the folder holds %v", m.kustomization.Resources, listed)
+	}
+
+	decoder := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	for _, name := range m.kustomization.Resources {
+		for i, doc := range yamlDocuments(t, filepath.Join(deployDir, name)) {
+			obj, _, err := decoder.Decode(doc, nil, nil)
+			if err != nil {
+				t.Fatalf("%s, document %d: %v", name, i+1, err)
+			}
+			m.add(t, name, obj)
+		}
+	}
+	for what, missing := range map[string]bool{
+		"ServiceAccount": m.serviceAccount == nil, "ClusterRole": m.clusterRole == nil,
+		"ClusterRoleBinding": m.binding == nil, "ConfigMap": m.configMap == nil,
+		"Deployment": m.deployment == nil, "Service": m.service == nil,
+	} {
+		if missing {
+			t.Errorf("deploy/kubernetes has no %s", what)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return m
+}
+
+func (m *manifests) add(t *testing.T, file string, obj runtime.Object) {
+	t.Helper()
+	switch o := obj.(type) {
+	case *corev1.ServiceAccount:
+		m.serviceAccount = o
+	case *rbacv1.ClusterRole:
+		m.clusterRole = o
+	case *rbacv1.ClusterRoleBinding:
+		m.binding = o
+	case *corev1.ConfigMap:
+		m.configMap = o
+	case *appsv1.Deployment:
+		m.deployment = o
+	case *corev1.Service:
+		m.service = o
+	default:
+		t.Errorf("%s: unexpected %T", file, obj)
+	}
+}
+
+// yamlDocuments splits a multi-document YAML file.
+func yamlDocuments(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	var docs [][]byte
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(bytes.TrimSpace(doc)) > 0 {
+			docs = append(docs, doc)
+		}
+	}
+}
+
+// corefile is the Corefile the ConfigMap carries.
+func (m *manifests) corefile(t *testing.T) string {
+	t.Helper()
+	c, ok := m.configMap.Data["Corefile"]
+	if !ok {
+		t.Fatal("the ConfigMap has no Corefile key")
+	}
+	return c
+}
+
+// corefileAddress returns the port a plugin's line in the Corefile listens on ("health", ":8080"
+// by default when the line names none).
+func corefilePort(t *testing.T, corefile, plugin string, def int) int {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^\s*` + plugin + `\b([^{\n]*)`)
+	found := re.FindStringSubmatch(corefile)
+	if found == nil {
+		t.Fatalf("the Corefile has no %s line", plugin)
+	}
+	addr := strings.TrimSpace(found[1])
+	if addr == "" {
+		return def
+	}
+	port, err := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
+	if err != nil {
+		t.Fatalf("%s %s: no port", plugin, addr)
+	}
+	return port
+}
+
+// The manifests parse, refer to each other consistently, and match the Corefile and the image.
+func TestManifests(t *testing.T) {
+	m := loadManifests(t)
+	d := m.deployment
+	pod := d.Spec.Template.Spec
+	if len(pod.Containers) != 1 {
+		t.Fatalf("the Deployment has %d containers, want 1", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	corefile := m.corefile(t)
+
+	// The standard cluster DNS's names, so that the objects replace it in place.
+	for what, got := range map[string]string{
+		"Deployment": d.Name, "Service": m.service.Name, "ServiceAccount": m.serviceAccount.Name,
+		"ClusterRole": m.clusterRole.Name, "ClusterRoleBinding": m.binding.Name,
+	} {
+		want := map[string]string{"Deployment": "coredns", "Service": "kube-dns", "ServiceAccount": "coredns",
+			"ClusterRole": "system:coredns", "ClusterRoleBinding": "system:coredns"}[what]
+		if got != want {
+			t.Errorf("%s is named %q; the standard cluster DNS's is %q", what, got, want)
+		}
+	}
+	for _, ns := range []string{d.Namespace, m.service.Namespace, m.serviceAccount.Namespace, m.configMap.Namespace, m.kustomization.Namespace} {
+		if ns != "kube-system" {
+			t.Errorf("namespace %q, want kube-system", ns)
+		}
+	}
+
+	// References between the objects.
+	if pod.ServiceAccountName != m.serviceAccount.Name {
+		t.Errorf("the pods run as %q; the ServiceAccount is %q", pod.ServiceAccountName, m.serviceAccount.Name)
+	}
+	if r := m.binding.RoleRef; r.Kind != "ClusterRole" || r.Name != m.clusterRole.Name {
+		t.Errorf("the binding refers to %s %s", r.Kind, r.Name)
+	}
+	if s := m.binding.Subjects; len(s) != 1 || s[0].Kind != "ServiceAccount" || s[0].Name != m.serviceAccount.Name || s[0].Namespace != m.serviceAccount.Namespace {
+		t.Errorf("the binding's subjects %+v are not the ServiceAccount", s)
+	}
+	configMapped := false
+	for _, v := range pod.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == m.configMap.Name {
+			configMapped = true
+		}
+	}
+	if !configMapped {
+		t.Errorf("no volume of the Deployment mounts ConfigMap %s", m.configMap.Name)
+	}
+	if !slices.Equal(c.Args, []string{"-conf", "/etc/coredns/Corefile"}) || len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/coredns" {
+		t.Errorf("the container reads %v with mounts %+v; want -conf /etc/coredns/Corefile from the ConfigMap", c.Args, c.VolumeMounts)
+	}
+	for k, v := range m.service.Spec.Selector {
+		if d.Spec.Template.Labels[k] != v || d.Spec.Selector.MatchLabels[k] != v {
+			t.Errorf("the Service selects %s=%s; the pods are labelled %v", k, v, d.Spec.Template.Labels)
+		}
+	}
+
+	// Ports: DNS on 53, metrics on the prometheus plugin's port, probes on health's and ready's.
+	containerPorts := map[string]int32{}
+	for _, p := range c.Ports {
+		containerPorts[p.Name] = p.ContainerPort
+	}
+	if !strings.HasPrefix(strings.TrimSpace(corefile), ".:53 {") {
+		t.Errorf("the Corefile does not serve . on port 53:\n%s", corefile)
+	}
+	metricsPort := corefilePort(t, corefile, "prometheus", 9153)
+	want := map[string]int32{"dns": 53, "dns-tcp": 53, "metrics": int32(metricsPort)}
+	for name, port := range want {
+		if containerPorts[name] != port {
+			t.Errorf("container port %s is %d, want %d", name, containerPorts[name], port)
+		}
+	}
+	for _, p := range m.service.Spec.Ports {
+		if int32(p.TargetPort.IntValue()) != want[p.Name] {
+			t.Errorf("Service port %s targets %s, want %d", p.Name, p.TargetPort.String(), want[p.Name])
+		}
+	}
+	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/health" || p.HTTPGet.Port.IntValue() != corefilePort(t, corefile, "health", 8080) {
+		t.Errorf("the liveness probe %+v is not the health plugin's /health", p)
+	}
+	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/ready" || p.HTTPGet.Port.IntValue() != corefilePort(t, corefile, "ready", 8181) {
+		t.Errorf("the readiness probe %+v is not the ready plugin's /ready", p)
+	}
+
+	// Non-root, as the image's numeric USER, binding port 53 with one capability.
+	sc := c.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Capabilities == nil ||
+		!slices.Equal(sc.Capabilities.Add, []corev1.Capability{"NET_BIND_SERVICE"}) || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+		t.Fatalf("the container's security context %+v is not non-root, read-only, with only NET_BIND_SERVICE", sc)
+	}
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user := fmt.Sprintf("\nUSER %d:%d\n", *sc.RunAsUser, *sc.RunAsUser); !strings.Contains(string(dockerfile), user) {
+		t.Errorf("the Dockerfile has no %q: the image and the Deployment disagree on the user", strings.TrimSpace(user))
+	}
+
+	// The kustomization's image override names the Deployment's image.
+	repo, tag, _ := strings.Cut(c.Image, ":")
+	if len(m.kustomization.Images) != 1 || m.kustomization.Images[0].Name != repo || m.kustomization.Images[0].NewTag != tag {
+		t.Errorf("kustomization images %+v do not name the Deployment's image %s", m.kustomization.Images, c.Image)
+	}
+
+	// The Corefile flattens the cluster zone.
+	if !regexp.MustCompile(`(?m)^\s*flatten cluster\.local \{\n\s*all\n\s*\}`).MatchString(corefile) {
+		t.Errorf("the Corefile does not flatten cluster.local:\n%s", corefile)
+	}
+}
+
+// The ClusterRole grants what the kubernetes plugin lists and watches (its informers in
+// plugin/kubernetes/controller.go): services, pods, namespaces and EndpointSlices. The end-to-end
+// test runs CoreDNS with exactly these permissions against a real API server.
+func TestManifestsRBAC(t *testing.T) {
+	m := loadManifests(t)
+	for _, need := range []struct{ group, resource string }{
+		{"", "services"}, {"", "pods"}, {"", "namespaces"}, {"discovery.k8s.io", "endpointslices"},
+	} {
+		for _, verb := range []string{"list", "watch"} {
+			if !allows(m.clusterRole.Rules, need.group, need.resource, verb) {
+				t.Errorf("ClusterRole %s does not allow %s on %s.%s", m.clusterRole.Name, verb, need.resource, need.group)
+			}
+		}
+	}
+	// Nothing beyond reading: the cluster DNS never writes.
+	for _, r := range m.clusterRole.Rules {
+		for _, v := range r.Verbs {
+			if v != "list" && v != "watch" && v != "get" {
+				t.Errorf("ClusterRole %s allows %s on %v", m.clusterRole.Name, v, r.Resources)
+			}
+		}
+	}
+}
+
+func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
+	for _, r := range rules {
+		if (slices.Contains(r.APIGroups, group) || slices.Contains(r.APIGroups, "*")) &&
+			(slices.Contains(r.Resources, resource) || slices.Contains(r.Resources, "*")) &&
+			(slices.Contains(r.Verbs, verb) || slices.Contains(r.Verbs, "*")) {
+			return true
+		}
+	}
+	return false
+}
