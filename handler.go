@@ -170,7 +170,7 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if s, ok := ctx.Value(scopeKey{}).(*scope); ok {
 		if s.pending != "" && equalFold(s.pending, q.Name) {
 			s.pending = ""
-			if f.unhiding.Load() {
+			if f.unhiding.Load() && f.inZones(q.Name) {
 				return f.nextUnhidden(ctx, w, r)
 			}
 			return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
@@ -247,7 +247,7 @@ func (f *Flatten) firstAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.
 	do := o != nil && o.Do()
 	call := func() (first, error) {
 		cw := getWriter(ctx, w, q.Name)
-		cw.holdNoData = f.unhiding.Load()
+		cw.holdNoData = f.unhiding.Load() && f.inZones(q.Name)
 		rcode, err := plugin.NextOrFailure(f.Name(), f.Next, &cw.ctx, cw, r)
 		res := first{msg: cw.msg, rcode: rcode}
 		if cw.nodata != nil {

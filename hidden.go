@@ -18,7 +18,8 @@ import (
 // is checked with a CNAME question for the same name, which these backends answer without any
 // chase; when the name holds a CNAME, the chain is walked from it, and its loop or dangling target
 // is reported like any other. The check costs one more in-memory lookup in the backend, on NODATA
-// answers only.
+// answers for names in the plugin's zones only (a name outside them may go to a forward block,
+// which would cost a question upstream).
 
 // hidesCNAMEs reports whether a handler may hide a CNAME behind a NODATA answer.
 func hidesCNAMEs(h plugin.Handler) bool {

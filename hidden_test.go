@@ -23,6 +23,7 @@ type hider struct {
 	cnames map[string]string // owner -> target, inside svc.example.
 	addrs  map[string]string // owner -> IPv4 address
 	f      *Flatten          // for lookups through "this server"
+	probes int               // CNAME questions asked
 }
 
 func (h *hider) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -31,6 +32,9 @@ func (h *hider) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (i
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = true
+	if q.Qtype == dns.TypeCNAME {
+		h.probes++
+	}
 	target, isAlias := h.cnames[name]
 	addr, hasAddr := h.addrs[name]
 	switch {
@@ -67,8 +71,9 @@ func newHider(unhiding bool) *Flatten {
 			"loop-a.svc.example.": "loop-b.svc.example.",
 			"loop-b.svc.example.": "loop-a.svc.example.",
 			"orphan.svc.example.": "nothere.svc.example.",
+			"ext.svc.example.":    "v4only.example.net.",
 		},
-		addrs: map[string]string{"plain.svc.example.": "10.96.0.5"},
+		addrs: map[string]string{"plain.svc.example.": "10.96.0.5", "v4only.example.net.": "192.0.2.1"},
 	}
 	f := New([]string{"svc.example."})
 	f.Mode, f.Next, f.Lookup = All, h, h
@@ -83,14 +88,19 @@ func TestUnhide(t *testing.T) {
 		unhiding bool
 		q        test.Case
 		ede      string
+		probes   int // CNAME questions the plugin asks
 	}{
 		{name: "loop between two hidden aliases", unhiding: true,
 			q:   test.Case{Qname: "loop-a.svc.example.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-			ede: "0: CNAME loop: loop-a.svc.example. -> loop-b.svc.example. -> loop-a.svc.example."},
+			ede: "0: CNAME loop: loop-a.svc.example. -> loop-b.svc.example. -> loop-a.svc.example.", probes: 2},
 		{name: "hidden alias to a name that does not exist", unhiding: true,
-			q: test.Case{Qname: "orphan.svc.example.", Qtype: dns.TypeA, Ns: []dns.RR{soaSvc}}},
+			q: test.Case{Qname: "orphan.svc.example.", Qtype: dns.TypeA, Ns: []dns.RR{soaSvc}}, probes: 1},
+		// The target is outside the zones: its NODATA is not checked (it might cost a question
+		// upstream).
+		{name: "hidden alias to an outside name without AAAA", unhiding: true,
+			q: test.Case{Qname: "ext.svc.example.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaSvc}}, probes: 1},
 		{name: "plain NODATA stays as it is", unhiding: true,
-			q: test.Case{Qname: "plain.svc.example.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaSvc}}},
+			q: test.Case{Qname: "plain.svc.example.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaSvc}}, probes: 1},
 		{name: "addresses pass", unhiding: true,
 			q: test.Case{Qname: "plain.svc.example.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("plain.svc.example. 30 IN A 10.96.0.5")}}},
 		// Without a service backend in the server block nothing is asked: the loop stays hidden.
@@ -114,6 +124,9 @@ func TestUnhide(t *testing.T) {
 			rec.Msg.Extra = nil
 			if err := test.SortAndCheck(rec.Msg, tc.q); err != nil {
 				t.Errorf("%v\n%s", err, rec.Msg)
+			}
+			if h := f.Next.(*hider); h.probes != tc.probes {
+				t.Errorf("%d CNAME questions asked, want %d", h.probes, tc.probes)
 			}
 			if dangling := counter(danglingCount) - before; (tc.q.Qname == "orphan.svc.example.") != (dangling == 1) {
 				t.Errorf("dangling counted %v times", dangling)
