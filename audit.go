@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/coredns/coredns/request"
 	"github.com/dnsflatten/flatten/plugin/rules"
@@ -165,35 +166,68 @@ func logFinding(prefix string, fd rules.Finding) {
 	}
 }
 
-// transfer reads zone origin from the first Transferer that serves it. With a serial, a zone whose
-// serial is unchanged comes back without records. The channel is always drained, so the
-// Transferer's goroutine ends.
+// transfer reads zone origin from the first Transferer that serves it or, when none does, the part
+// of an enclosing zone that one serves: ZONES may name a part of a zone, such as a Kubernetes
+// namespace, prod.svc.cluster.local, whose records are in the kubernetes plugin's cluster.local.
+// With a serial, a zone whose serial is unchanged comes back without records.
 func (f *Flatten) transfer(origin string, serial uint32) (auditZone, error) {
+	// origin and its ancestors, innermost first.
+	var names []string
+	for i, end := 0, false; !end; i, end = dns.NextLabel(origin, i) {
+		names = append(names, origin[i:])
+	}
 	for _, tr := range f.transferers {
-		ch, err := tr.Transfer(origin, serial)
-		if errors.Is(err, transfer.ErrNotAuthoritative) {
-			continue
+		order := names
+		if _, ok := tr.(plugin.ServiceBackend); ok {
+			// Service backends (kubernetes, etcd) accept any name below their zones and build the
+			// records' names from the one asked for; only their own zone gives the right names.
+			order = slices.Clone(names)
+			slices.Reverse(order)
 		}
-		if err != nil {
-			return auditZone{}, err
-		}
-		var rrs []dns.RR
-		for batch := range ch {
-			rrs = append(rrs, batch...)
-		}
-		z := auditZone{zone: rules.Zone{Origin: origin}}
-		if len(rrs) > 0 {
-			if soa, ok := rrs[0].(*dns.SOA); ok {
-				z.serial = soa.Serial
+		for _, zone := range order {
+			z, err := f.transferZone(tr, zone, origin, serial)
+			if !errors.Is(err, transfer.ErrNotAuthoritative) {
+				return z, err
 			}
 		}
-		if len(rrs) <= 1 && serial != 0 {
-			return z, nil // only the SOA: unchanged
-		}
-		z.zone.Records = dns.Dedup(rrs, nil)
-		return z, nil
 	}
 	return auditZone{}, transfer.ErrNotAuthoritative
+}
+
+// transferZone reads zone from tr and keeps the records at and below origin. The channel is
+// always drained, so the Transferer's goroutine ends.
+func (f *Flatten) transferZone(tr transfer.Transferer, zone, origin string, serial uint32) (auditZone, error) {
+	ch, err := tr.Transfer(zone, serial)
+	if err != nil {
+		return auditZone{}, err
+	}
+	var rrs []dns.RR
+	for batch := range ch {
+		rrs = append(rrs, batch...)
+	}
+	z := auditZone{zone: rules.Zone{Origin: origin}}
+	if len(rrs) > 0 {
+		if soa, ok := rrs[0].(*dns.SOA); ok {
+			z.serial = soa.Serial
+		}
+	}
+	if len(rrs) <= 1 && serial != 0 {
+		return z, nil // only the SOA: unchanged
+	}
+	if zone != origin {
+		kept := rrs[:0]
+		for _, rr := range rrs {
+			if dns.IsSubDomain(origin, rr.Header().Name) {
+				kept = append(kept, rr)
+			}
+		}
+		rrs = kept
+	}
+	z.zone.Records = dns.Dedup(rrs, nil)
+	if z.zone.Records == nil {
+		z.zone.Records = []dns.RR{} // read, and empty: not "unchanged"
+	}
+	return z, nil
 }
 
 // apexIndex returns the records of every apex that holds a CNAME beside data other than SOA, NS and

@@ -293,6 +293,8 @@ func TestKubernetes(t *testing.T) {
 	t.Run("namespace list", func(t *testing.T) {
 		cp.externalName(t, "prod", "web", "www.example.net")
 		cp.externalName(t, "dev", "web", "www.example.net")
+		cp.externalName(t, "prod", "loop-x", "loop-y.prod.svc.cluster.local")
+		cp.externalName(t, "prod", "loop-y", "loop-x.prod.svc.cluster.local")
 		ns := startClusterDNS(t, corefile, kubeconfig, ext.addr, "flatten prod.svc.cluster.local")
 		ns.waitAnswer(t, "web.prod.svc.cluster.local.", dns.TypeA, test.Case{Qname: "web.prod.svc.cluster.local.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("web.prod.svc.cluster.local. 30 IN A 192.0.2.10")}}, "")
@@ -303,6 +305,23 @@ func TestKubernetes(t *testing.T) {
 				test.CNAME("web.dev.svc.cluster.local. 30 IN CNAME www.example.net."),
 				test.A("www.example.net. 60 IN A 192.0.2.10"),
 			}}, "")
+		// The audit reads the namespace's part of cluster.local from the kubernetes plugin (once it
+		// has synced: at the first serial check after that).
+		eventually(t, 40*time.Second, func() error {
+			out := ns.out.String()
+			for _, want := range []string{
+				"[INFO] plugin/flatten: audit of prod.svc.cluster.local. (serial ",
+				"[WARNING] plugin/flatten: audit: error cname-loop loop-x.prod.svc.cluster.local.: CNAME loop: loop-x.prod.svc.cluster.local. -> loop-y.prod.svc.cluster.local. -> loop-x.prod.svc.cluster.local.",
+			} {
+				if !strings.Contains(out, want) {
+					return fmt.Errorf("no log line %q in:\n%s", want, out)
+				}
+			}
+			return nil
+		})
+		if strings.Contains(ns.out.String(), "dev.svc.cluster.local") {
+			t.Errorf("the audit of prod reported names of another namespace:\n%s", ns.out)
+		}
 	})
 
 }
