@@ -180,7 +180,7 @@ func randomHex(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
-// ctx is a context for one API call.
+// apiCtx is a context for one API call, cancelled when the test ends.
 func apiCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)

@@ -67,7 +67,7 @@ func startClusterDNS(t *testing.T, corefile, kubeconfig, forward, flatten string
 	return c
 }
 
-// service creates an ExternalName service.
+// externalName creates an ExternalName service.
 func (cp *controlPlane) externalName(t *testing.T, namespace, name, target string) {
 	t.Helper()
 	svc := &corev1.Service{

@@ -149,7 +149,7 @@ func (m *manifests) corefile(t *testing.T) string {
 	return c
 }
 
-// corefileAddress returns the port a plugin's line in the Corefile listens on ("health", ":8080"
+// corefilePort returns the port a plugin's line in the Corefile listens on ("health", ":8080"
 // by default when the line names none).
 func corefilePort(t *testing.T, corefile, plugin string, def int) int {
 	t.Helper()
