@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dnsflatten/flatten/internal/expected"
 )
 
 const lintZones = "../plugin/rules/testdata"
@@ -171,23 +173,12 @@ func TestLinterCoversNamedCheckzone(t *testing.T) {
 	}
 }
 
-// expectedFindings reads expected-findings.txt: each test zone's findings as "severity rule
-// owner", in order (none for a clean zone).
+// expectedFindings reads expected-findings.txt (see internal/expected).
 func expectedFindings(t *testing.T, path string) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	want, err := expected.Findings(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	want := map[string][]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if file, finding, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
-			if finding = strings.TrimSpace(finding); finding != "" {
-				want[file] = append(want[file], finding)
-			} else {
-				want[file] = nil
-			}
-		}
 	}
 	return want
 }
