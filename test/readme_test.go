@@ -124,16 +124,22 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-// lookPath finds a tool the tests need. Outside CI a missing tool skips the test; under CI it
-// fails it, since .ci/run installs every tool.
+// lookPath finds a tool the tests need (see missing).
 func lookPath(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed: .ci/run must install it", name)
-		}
-		t.Skipf("%s is not installed (apt-get install the package .ci/run names)", name)
+		missing(t, name+" is not installed (apt-get install the package .ci/run names)")
 	}
 	return p
+}
+
+// missing ends a test whose tool is absent: outside CI it skips the test; under CI it fails it,
+// since .ci/run provides every tool.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why + ": .ci/run must provide it")
+	}
+	t.Skip(why)
 }
