@@ -109,10 +109,7 @@ func (c *checker) siblings(name string) {
 		for _, rr := range cnames {
 			targets = append(targets, rr.(*dns.CNAME).Target)
 		}
-		c.add(Finding{Severity: Error, Rule: RuleMultiple, Owner: name, Record: cnames[1].String(),
-			RFC:     "RFC 2181 10.1",
-			Message: fmt.Sprintf("%d CNAMEs (%s): a name has at most one canonical name", len(cnames), strings.Join(targets, ", ")),
-			Fix:     "keep one CNAME"})
+		c.add(MultipleFinding(name, cnames[1].String(), targets))
 	}
 }
 
@@ -131,10 +128,7 @@ func (c *checker) chain(name string, seenLoops map[string]bool) {
 			key := loopKey(loop)
 			if !seenLoops[key] {
 				seenLoops[key] = true
-				c.add(Finding{Severity: Error, Rule: RuleLoop, Owner: name, Record: cn.String(),
-					RFC:     "RFC 1034 3.6.2",
-					Message: "CNAME loop: " + strings.Join(append(slices.Clone(names[i:]), next), " -> "),
-					Fix:     "point one CNAME of the loop at a name that holds addresses"})
+				c.add(LoopFinding(append(slices.Clone(names[i:]), next), cn.String()))
 			}
 			return
 		}
@@ -143,10 +137,7 @@ func (c *checker) chain(name string, seenLoops map[string]bool) {
 	}
 	hops := len(names) - 1
 	if hops > c.cfg.MaxChain && !c.isTarget(name) {
-		c.add(Finding{Severity: Warning, Rule: RuleTooLong, Owner: name, Record: "",
-			RFC:     "RFC 1034 3.6.2",
-			Message: fmt.Sprintf("CNAME chain of %d hops, more than max_chain %d: %s", hops, c.cfg.MaxChain, strings.Join(names, " -> ")),
-			Fix:     "point " + name + " at the chain's end, " + cur + ", directly"})
+		c.add(LongChainFinding(names, c.cfg.MaxChain))
 	}
 	if name == names[0] && !c.isTarget(name) {
 		c.dangling(names)
@@ -178,28 +169,12 @@ func (c *checker) dangling(names []string) {
 	if !known || exists {
 		return
 	}
-	f := Finding{Severity: Warning, Rule: RuleDangling, Owner: head,
-		RFC:     "RFC 1034 3.6.2",
-		Message: "dangling CNAME: " + end + " does not exist (NXDOMAIN): " + strings.Join(names, " -> "),
-		Fix:     "remove the CNAME, or create " + end}
+	record := ""
 	if _, cn := c.ix.cname(head); cn != nil {
-		f.Record = cn.String()
+		record = cn.String()
 	}
-	if p, ok := c.cfg.Suffixes.Match(end); ok {
-		switch p.Claim {
-		case Vulnerable, Edge:
-			f.Severity, f.Rule = Critical, RuleTakeover
-			f.Message = fmt.Sprintf("subdomain-takeover risk: %s does not exist and names under %s can be claimed by anyone (%s; %s): %s",
-				end, p.Suffix, claimText[p.Claim], p.Note, strings.Join(names, " -> "))
-			f.Fix = "remove the CNAME now, or claim " + end + " back at the provider"
-		case NotVulnerable:
-			f.Message += " (" + p.Suffix + " names cannot be claimed by others: " + p.Note + ")"
-		}
-	}
-	c.add(f)
+	c.add(DanglingFinding(names, record, c.cfg.Suffixes))
 }
-
-var claimText = map[Claim]string{Vulnerable: "known takeovers", Edge: "takeovers possible under conditions"}
 
 // existsAnywhere reports whether name exists, and whether that is known: from the zones given when
 // they are authoritative for it, else from the oracle when there is one.
