@@ -39,13 +39,17 @@ func newTarget(t *testing.T, wwwAddr string) *target {
 // write sets the address of www.example.net (TTL 2) in the target's zone file, with a new serial.
 func (tg *target) write(t *testing.T, wwwAddr string) {
 	t.Helper()
+	tg.writeZone(t, "www       2 IN A   "+wwwAddr+"\nshops    60 IN A   192.0.2.40\n")
+}
+
+// writeZone replaces the target's zone below its SOA and NS with body, with a new serial.
+func (tg *target) writeZone(t *testing.T, body string) {
+	t.Helper()
 	tg.serial++
 	zone := `$ORIGIN example.net.
 @      3600 IN SOA ns1.example.net. hostmaster.example.net. ` + fmt.Sprint(tg.serial) + ` 7200 3600 1209600 300
 @      3600 IN NS  ns1.example.net.
-www       2 IN A   ` + wwwAddr + `
-shops    60 IN A   192.0.2.40
-`
+` + body
 	if err := os.WriteFile(filepath.Join(tg.dir, "db.example.net"), []byte(zone), 0o644); err != nil {
 		t.Fatal(err)
 	}
