@@ -1,5 +1,12 @@
 package flatten
 
+// The zone audit: a component with its own goroutine, started and stopped with the server. At
+// start-up, and whenever a zone's serial changes (checked every audit interval), it reads the
+// plugin's zones, publishes what the request path needs of them (a snapshot), drops the cached
+// chains of a changed zone, and then runs every validation rule over them, logging and counting
+// the findings. The rules run apart from the reading: answers never wait for them, and a newer
+// serial supersedes a check still running.
+
 import (
 	"context"
 	"errors"
@@ -7,65 +14,111 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/transfer"
-	"github.com/coredns/coredns/request"
 	"github.com/dnsflatten/flatten/plugin/rules"
-
-	"github.com/miekg/dns"
 )
 
-// auditZone is what the last audit read of one zone.
-type auditZone struct {
-	serial uint32
-	zone   rules.Zone
+// auditor audits the plugin's zones.
+type auditor struct {
+	zones []string
+	every time.Duration
+	trs   []transfer.Transferer
+	rules rules.Config
+	// changed is told the origin of a zone whose serial changed.
+	changed func(origin string)
+
+	snap  atomic.Pointer[snapshot]
+	ready atomic.Bool
+	wake  chan struct{} // a question saw a new serial
+	jobs  chan checkJob // the latest zones to check; one slot, the newest wins
+
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards cancel and read
+	// cancel stops the check running now; read is the last read of each zone.
+	cancel context.CancelFunc
+	read   map[string]zoneRead
+	// outside records what the rules asked about names outside the zones, to ask again every
+	// interval: a target that stops existing is a takeover risk before any client asks.
+	outside *recorder
 }
 
-// apexRecords are the records at an apex that holds a CNAME beside other data, by type: the layout
-// users bring from providers that flatten apex CNAMEs. Questions for types other than A and AAAA
-// are answered from here instead of with the CNAME.
-type apexRecords map[uint16][]dns.RR
+// checkJob is one check of every zone read.
+type checkJob struct {
+	ctx   context.Context
+	zones map[string]zoneRead
+}
 
-// defaultAuditInterval is how often the plugin checks the serials of its zones.
-const defaultAuditInterval = 15 * time.Second
+func newAuditor(cfg config, trs []transfer.Transferer, o rules.Oracle, changed func(string)) *auditor {
+	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, changed: changed,
+		rules: rules.Config{MaxChain: cfg.maxChain},
+		wake:  make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
+	if o != nil {
+		a.outside = &recorder{o: o, seen: map[question]int{}}
+		a.rules.Oracle = a.outside
+	}
+	a.snap.Store(&snapshot{})
+	a.ctx, a.stop = context.WithCancel(context.Background())
+	return a
+}
 
-// startAudit audits the zones now and then whenever a serial changes, until shutdown. The plugin
-// reports ready after the first audit.
-func (f *Flatten) startAudit(transferers []transfer.Transferer) {
-	f.transferers = transferers
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		f.audit(f.stopCtx, true)
-		f.ready.Store(true)
-		if f.AuditInterval <= 0 {
-			return
+// snapshot returns the zones as last read.
+func (a *auditor) snapshot() *snapshot { return a.snap.Load() }
+
+// start reads the zones now, then whenever a serial changes, until shutdown.
+func (a *auditor) start() {
+	a.wg.Go(a.checker)
+	a.wg.Go(func() {
+		a.pass(true)
+		a.ready.Store(true)
+		var tick <-chan time.Time
+		if a.every > 0 {
+			t := time.NewTicker(a.every)
+			defer t.Stop()
+			tick = t.C
 		}
-		t := time.NewTicker(f.AuditInterval)
-		defer t.Stop()
 		for {
 			select {
-			case <-f.stopCtx.Done():
+			case <-a.ctx.Done():
 				return
-			case <-t.C:
-				f.audit(f.stopCtx, false)
+			case <-tick:
+			case <-a.wake:
 			}
+			a.pass(false)
 		}
-	}()
+	})
 }
 
-// audit reads the plugin's zones from the server block's Transferers and, when any serial differs
-// from the last audit's (or first is set), checks them with the validation rules, logs a summary and
-// each finding, counts them, and rebuilds the apex index. Cached entries of a changed zone are
-// dropped: its aliases may have changed.
-func (f *Flatten) audit(ctx context.Context, first bool) {
+// shutdown stops the audit and waits for it.
+func (a *auditor) shutdown() {
+	a.stop()
+	a.wg.Wait()
+}
+
+// poke asks for a pass now: a question saw a serial the snapshot does not have.
+func (a *auditor) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pass reads every zone whose serial differs from the last read (all of them when first), and
+// when any changed, publishes the new snapshot and queues a check.
+func (a *auditor) pass(first bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	changed := first
-	zones := make(map[string]auditZone, len(f.Zones))
-	for _, origin := range f.Zones {
-		last, seen := f.audited[origin]
-		z, err := f.transfer(origin, last.serial)
+	snap := &snapshot{zones: map[string]*zoneState{}}
+	for _, origin := range a.zones {
+		last, seen := a.read[origin]
+		z, err := readZone(a.trs, origin, last.serial)
+		fresh := false
 		switch {
 		case errors.Is(err, transfer.ErrNotAuthoritative):
 			if first {
@@ -74,56 +127,113 @@ func (f *Flatten) audit(ctx context.Context, first bool) {
 			continue
 		case err != nil:
 			log.Warningf("audit: reading zone %s: %s", origin, err)
-			if seen {
-				zones[origin] = last
+			z = last
+		case z.records == nil && seen: // unchanged: only the SOA came
+			z = last
+		default:
+			if seen && a.changed != nil {
+				a.changed(origin)
 			}
-			continue
-		case z.zone.Records == nil && seen: // unchanged: only the SOA came
-			zones[origin] = last
+			fresh, changed = true, true
+		}
+		if z.records == nil {
 			continue
 		}
-		if seen {
-			f.cache.purge(origin)
+		a.read[origin] = z
+		if old := a.snapshot().zones[origin]; old != nil && !fresh {
+			snap.zones[origin] = old
+		} else {
+			snap.zones[origin] = newZoneState(origin, z.serial, z.records)
 		}
-		zones[origin] = z
-		changed = true
 	}
-	f.audited = zones
 	if !changed {
+		if !first && a.outside != nil && a.outside.changed(a.ctx) {
+			a.queue(maps.Clone(a.read))
+		}
 		return
 	}
+	a.snap.Store(snap)
+	a.queue(maps.Clone(a.read))
+}
 
-	var all []rules.Zone
-	for _, z := range zones {
-		all = append(all, z.zone)
+// queue queues a check of zones. A newer check supersedes the one still running, and any check
+// still waiting. a.mu is held.
+func (a *auditor) queue(zones map[string]zoneRead) {
+	if a.cancel != nil {
+		a.cancel()
 	}
-	cfg := rules.Config{MaxChain: f.MaxChain}
-	if f.Resolver != nil {
-		cfg.Oracle = oracle{f.Resolver}
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.cancel = cancel
+	select {
+	case <-a.jobs:
+	default:
 	}
-	findings := rules.Check(ctx, all, cfg)
+	a.jobs <- checkJob{ctx: ctx, zones: zones}
+}
 
-	counts := map[rules.Severity]int{}
+// apexNow reads the apex of zone origin now, when a question sees a serial the snapshot does
+// not have, publishes it, and asks for a full pass. It reads the transfer only as far as the apex's
+// records (they come first) and leaves the rest to be drained.
+func (a *auditor) apexNow(origin string) *zoneState {
+	z, err := readApex(a.trs, origin)
+	if err != nil {
+		return nil
+	}
+	st := newZoneState(origin, z.serial, z.records)
+	for {
+		old := a.snap.Load()
+		if prev := old.zones[origin]; prev != nil {
+			owners := prev.owners // until the full pass reads the rest of the zone
+			st.owners, st.records = owners, prev.records
+		}
+		if a.snap.CompareAndSwap(old, old.with(st)) {
+			break
+		}
+	}
+	a.poke()
+	return st
+}
+
+// checker runs the checks queued, one at a time.
+func (a *auditor) checker() {
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case job := <-a.jobs:
+			a.check(job)
+		}
+	}
+}
+
+// check runs every rule over the zones of job (together, so that loops and targets across them
+// are seen) and logs a summary per zone and each finding, and counts them; unless a newer job
+// superseded it meanwhile.
+func (a *auditor) check(job checkJob) {
+	all := make([]rules.Zone, 0, len(job.zones))
+	for _, origin := range slices.Sorted(maps.Keys(job.zones)) {
+		all = append(all, rules.Zone{Origin: origin, Records: job.zones[origin].records})
+	}
+	if a.outside != nil {
+		a.outside.reset()
+	}
+	findings := rules.Check(job.ctx, all, a.rules)
+	if job.ctx.Err() != nil {
+		return // superseded: the newer check reports
+	}
 	for _, fd := range findings {
-		counts[fd.Severity]++
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
 	}
-	for _, origin := range slices.Sorted(maps.Keys(zones)) {
-		z := zones[origin]
-		log.Infof("audit of %s (serial %d, %d records): %s", origin, z.serial, len(z.zone.Records), summarize(findings, origin, zones))
+	for _, z := range all {
+		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
 	}
 	for _, fd := range findings {
 		logFinding("audit: ", fd)
 	}
-	if idx := apexIndex(all); idx != nil {
-		f.apexes.Store(&idx)
-	} else {
-		f.apexes.Store(nil)
-	}
 }
 
 // summarize counts the findings owned by names in origin (and not in a zone below it).
-func summarize(findings []rules.Finding, origin string, zones map[string]auditZone) string {
+func summarize(findings []rules.Finding, origin string, zones map[string]zoneRead) string {
 	counts := map[rules.Severity]int{}
 	n := 0
 	for _, fd := range findings {
@@ -144,140 +254,13 @@ func summarize(findings []rules.Finding, origin string, zones map[string]auditZo
 	return fmt.Sprintf("%d finding(s): %s", n, strings.Join(parts, ", "))
 }
 
-func zoneOf(name string, zones map[string]auditZone) string {
+// zoneOf returns the origin of the innermost zone that holds name.
+func zoneOf(name string, zones map[string]zoneRead) string {
 	best := ""
 	for origin := range zones {
-		if dns.IsSubDomain(origin, name) && len(origin) > len(best) {
+		if inZone(name, origin) && len(origin) > len(best) {
 			best = origin
 		}
 	}
 	return best
-}
-
-// logFinding logs one finding at a level that fits its severity.
-func logFinding(prefix string, fd rules.Finding) {
-	switch fd.Severity {
-	case rules.Critical:
-		log.Errorf("%s%s", prefix, fd)
-	case rules.Error, rules.Warning:
-		log.Warningf("%s%s", prefix, fd)
-	default:
-		log.Infof("%s%s", prefix, fd)
-	}
-}
-
-// transfer reads zone origin from the first Transferer that serves it or, when none does, the part
-// of an enclosing zone that one serves: ZONES may name a part of a zone, such as a Kubernetes
-// namespace, prod.svc.cluster.local, whose records are in the kubernetes plugin's cluster.local.
-// With a serial, a zone whose serial is unchanged comes back without records.
-func (f *Flatten) transfer(origin string, serial uint32) (auditZone, error) {
-	// origin and its ancestors, innermost first.
-	var names []string
-	for i, end := 0, false; !end; i, end = dns.NextLabel(origin, i) {
-		names = append(names, origin[i:])
-	}
-	for _, tr := range f.transferers {
-		order := names
-		if _, ok := tr.(plugin.ServiceBackend); ok {
-			// Service backends (kubernetes, etcd) accept any name below their zones and build the
-			// records' names from the one asked for; only their own zone gives the right names.
-			order = slices.Clone(names)
-			slices.Reverse(order)
-		}
-		for _, zone := range order {
-			z, err := f.transferZone(tr, zone, origin, serial)
-			if !errors.Is(err, transfer.ErrNotAuthoritative) {
-				return z, err
-			}
-		}
-	}
-	return auditZone{}, transfer.ErrNotAuthoritative
-}
-
-// transferZone reads zone from tr and keeps the records at and below origin. The channel is
-// always drained, so the Transferer's goroutine ends.
-func (f *Flatten) transferZone(tr transfer.Transferer, zone, origin string, serial uint32) (auditZone, error) {
-	ch, err := tr.Transfer(zone, serial)
-	if err != nil {
-		return auditZone{}, err
-	}
-	var rrs []dns.RR
-	for batch := range ch {
-		rrs = append(rrs, batch...)
-	}
-	z := auditZone{zone: rules.Zone{Origin: origin}}
-	if len(rrs) > 0 {
-		if soa, ok := rrs[0].(*dns.SOA); ok {
-			z.serial = soa.Serial
-		}
-	}
-	if len(rrs) <= 1 && serial != 0 {
-		return z, nil // only the SOA: unchanged
-	}
-	if zone != origin {
-		kept := rrs[:0]
-		for _, rr := range rrs {
-			if dns.IsSubDomain(origin, rr.Header().Name) {
-				kept = append(kept, rr)
-			}
-		}
-		rrs = kept
-	}
-	z.zone.Records = dns.Dedup(rrs, nil)
-	if z.zone.Records == nil {
-		z.zone.Records = []dns.RR{} // read, and empty: not "unchanged"
-	}
-	return z, nil
-}
-
-// apexIndex returns the records of every apex that holds a CNAME beside data other than SOA, NS and
-// DNSSEC records, or nil when there is none.
-func apexIndex(zones []rules.Zone) map[string]apexRecords {
-	var idx map[string]apexRecords
-	for _, z := range zones {
-		at := apexRecords{}
-		for _, rr := range z.Records {
-			if equalFold(rr.Header().Name, z.Origin) {
-				at[rr.Header().Rrtype] = append(at[rr.Header().Rrtype], rr)
-			}
-		}
-		if len(at[dns.TypeCNAME]) == 0 {
-			continue
-		}
-		for t := range at {
-			if !apexNative(t) {
-				if idx == nil {
-					idx = map[string]apexRecords{}
-				}
-				idx[z.Origin] = at
-				break
-			}
-		}
-	}
-	return idx
-}
-
-// apexNative reports whether questions of type t at an apex are answered by the rest of the plugin
-// chain as usual: the CNAME itself, the types the file plugin answers at an apex in any case,
-// DNSSEC types, transfers, and A/AAAA (flattened).
-func apexNative(t uint16) bool {
-	switch t {
-	case dns.TypeCNAME, dns.TypeSOA, dns.TypeNS, dns.TypeA, dns.TypeAAAA, dns.TypeRRSIG, dns.TypeNSEC,
-		dns.TypeNSEC3, dns.TypeNSEC3PARAM, dns.TypeDNSKEY, dns.TypeDS, dns.TypeAXFR, dns.TypeIXFR, dns.TypeANY:
-		return true
-	}
-	return false
-}
-
-// oracle adapts a Lookuper (the resolver option) to the rules' Oracle.
-type oracle struct{ l Lookuper }
-
-func (o oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*resolverTimeout)
-	defer cancel()
-	m, err := o.l.Lookup(ctx, request.Request{}, name, qtype)
-	if err == nil && m == nil {
-		err = errors.New("no answer")
-	}
-	return m, err
 }

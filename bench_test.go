@@ -47,23 +47,34 @@ func BenchmarkBareNext(b *testing.B) {
 
 // Pass-through of a non-CNAME answer under 'all': every question is eligible and captured.
 func BenchmarkPassThroughAll(b *testing.B) {
-	f := New([]string{"example.org."})
-	f.Mode, f.Next = All, plainNext
+	f := newFlatten(withMode(All), plainNext, block{})
 	benchServe(b, f, "www.example.org.")
 }
 
-// Pass-through of a name that is not eligible (apex mode, not the apex).
+// Pass-through of a name in the zones that is not flattened (apex mode, not the apex): watched
+// for dangling CNAMEs only.
 func BenchmarkPassThroughApex(b *testing.B) {
-	f := New([]string{"example.org."})
-	f.Next = plainNext
+	f := newFlatten(withMode(Apex), plainNext, block{})
 	benchServe(b, f, "www.example.org.")
+}
+
+// Pass-through of a name outside the zones.
+func BenchmarkPassThroughOutside(b *testing.B) {
+	f := newFlatten(withMode(Apex), plainNext, block{})
+	benchServe(b, f, "www.example.com.")
+}
+
+func withMode(m Mode) config {
+	cfg := defaults([]string{"example.org."})
+	cfg.mode = m
+	return cfg
 }
 
 // A flattened answer from the cache (the warm path).
 func BenchmarkWarmFlattened(b *testing.B) {
-	u := &targetServer{rrs: []dns.RR{test.A("www.example.net. 3600 IN A 192.0.2.10")}}
-	f := New([]string{"example.org."})
-	f.Next, f.Lookup = apexNext, u
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 3600 IN A 192.0.2.10")}}
+	f := newFlatten(withMode(Apex), apexNext, block{})
+	f.chase.lookups.outside = u
 	benchServe(b, f, "example.org.")
 	if u.calls.Load() != 1 {
 		b.Errorf("lookups = %d, want 1", u.calls.Load())

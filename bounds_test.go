@@ -13,30 +13,26 @@ import (
 // The worst case of one question: a chain of exactly max_chain hops, each needing its own lookup,
 // ending in a name that does not exist (one more lookup for the zone's SOA): max_chain + 1.
 func TestLookupsPerQuestion(t *testing.T) {
-	f, b := newTestFlatten(All, 10)
+	b := newBackend()
+	f, _ := newTest(t, b, b, func(c *config) { c.mode = All })
 	b.rrs = append(b.rrs, test.CNAME("w0.example.org. 300 IN CNAME w1.example.org."))
 	for i := 1; i < 10; i++ {
 		b.rrs = append(b.rrs, test.CNAME("w"+itoa(i)+".example.org. 300 IN CNAME w"+itoa(i+1)+".example.org."))
 	}
-	r := new(dns.Msg)
-	r.SetQuestion("w0.example.org.", dns.TypeA)
-	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	f.ServeDNS(context.Background(), rec, r)
-	if rec.Msg.Rcode != dns.RcodeSuccess || len(rec.Msg.Answer) != 0 {
-		t.Fatalf("want NODATA, got %v", rec.Msg)
+	before := lookupsDone()
+	m := ask(t, f, "w0.example.org.", dns.TypeA)
+	if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 {
+		t.Fatalf("want NODATA, got %v", m)
 	}
-	if b.lookups != f.MaxChain+1 {
-		t.Errorf("lookups = %d, want max_chain + 1 = %d", b.lookups, f.MaxChain+1)
+	if n := lookupsDone() - before; n != f.maxChain+1 {
+		t.Errorf("lookups = %d, want max_chain + 1 = %d", n, f.maxChain+1)
 	}
 }
 
 // A flood of distinct names under 'all', every one an alias (a wildcard CNAME), cannot grow the
 // cache past its bound.
 func TestFloodOfDistinctNames(t *testing.T) {
-	f := New([]string{"example.org."})
-	f.Mode, f.CacheSize = All, 2000
-	f.init()
-	f.Next = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.Answer = []dns.RR{
@@ -46,7 +42,7 @@ func TestFloodOfDistinctNames(t *testing.T) {
 		w.WriteMsg(m)
 		return dns.RcodeSuccess, nil
 	})
-	defer f.shutdown()
+	f, _ := newTest(t, next, newBackend(), func(c *config) { c.mode, c.cacheSize = All, 2000 })
 	r := new(dns.Msg)
 	for i := range 50_000 {
 		r.SetQuestion("r"+itoa(i)+".example.org.", dns.TypeA)
@@ -56,10 +52,10 @@ func TestFloodOfDistinctNames(t *testing.T) {
 			t.Fatalf("question %d: %v", i, rec.Msg)
 		}
 	}
-	if n := f.cache.len(); n > 2048 {
+	if n := f.chase.store.len(); n > 2048 {
 		t.Errorf("cache holds %d entries after 50,000 distinct names, bound 2000 (2048 with shard rounding)", n)
 	}
-	if n := len(f.logs.last); n > limiterSize {
+	if n := len(f.report.logs.last); n > limiterSize {
 		t.Errorf("log limiter holds %d keys", n)
 	}
 }

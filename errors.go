@@ -1,8 +1,13 @@
 package flatten
 
+// What can go wrong on a chain: the chain itself is broken (a fact about the data, never served
+// stale), or a lookup of a target failed (served stale when the cache holds an older answer).
+
 import (
 	"fmt"
 	"strings"
+
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 )
@@ -11,12 +16,11 @@ import (
 type Kind int
 
 const (
-	// Loop: a name appears twice on the chain (RFC 1034 section 3.6.2: "CNAME chains should be
-	// followed and CNAME loops signalled as an error").
+	// Loop: a name appears twice on the chain (RFC 1034 section 3.6.2).
 	Loop Kind = iota
 	// TooLong: the chain has more CNAME hops than max_chain allows.
 	TooLong
-	// MultipleCNAME: one name owns CNAMEs with different targets (RFC 2181 section 10.1 allows one).
+	// MultipleCNAME: one name owns CNAMEs with different targets (RFC 2181 section 10.1).
 	MultipleCNAME
 )
 
@@ -26,105 +30,142 @@ type ChainError struct {
 	Kind  Kind
 	Names []string
 	Max   int // max_chain, for TooLong
+	// Targets are the CNAMEs' targets, for MultipleCNAME.
+	Targets []string
 }
 
-// maxShown bounds how many names an error text lists, so that it fits any reply.
-const maxShown = 8
+// Error returns the text operators see in logs and clients in the extended error.
+func (e *ChainError) Error() string { return e.text(path(e.Names, maxShown)) }
 
-// Error returns the text operators see in logs and clients see as the extended error's EXTRA-TEXT.
-func (e *ChainError) Error() string {
+// short is the same text with only the chain's first and last names, for a small reply.
+func (e *ChainError) short() string { return e.text(path(e.Names, 2)) }
+
+func (e *ChainError) text(chain string) string {
 	switch e.Kind {
 	case Loop:
-		return "CNAME loop: " + path(e.Names)
+		return "CNAME loop: " + chain
 	case TooLong:
-		return fmt.Sprintf("CNAME chain longer than max_chain %d: %s", e.Max, path(e.Names))
+		return fmt.Sprintf("CNAME chain longer than max_chain %d: %s", e.Max, chain)
 	default:
-		return "more than one CNAME at " + e.Names[len(e.Names)-1] + " (RFC 2181 10.1): " + path(e.Names)
+		return "more than one CNAME at " + e.Names[len(e.Names)-1] + " (RFC 2181 10.1): " + chain
 	}
 }
 
-// path joins names with arrows, eliding the middle of long chains.
-func path(names []string) string {
-	if len(names) > maxShown {
-		head := strings.Join(names[:maxShown/2], " -> ")
-		tail := strings.Join(names[len(names)-maxShown/2+1:], " -> ")
-		return fmt.Sprintf("%s -> ...(%d more)... -> %s", head, len(names)-maxShown+1, tail)
+// finding is the validation finding the chain breaks, as the rules word it.
+func (e *ChainError) finding() rules.Finding {
+	switch e.Kind {
+	case Loop:
+		return rules.LoopFinding(e.Names, "")
+	case TooLong:
+		return rules.LongChainFinding(e.Names, e.Max)
+	default:
+		return rules.MultipleFinding(e.Names[len(e.Names)-1], "", e.Targets)
 	}
-	return strings.Join(names, " -> ")
 }
+
+// maxShown bounds how many names a text lists.
+const maxShown = 8
+
+// path joins names with arrows, keeping the first and last of long chains and saying how many were
+// left out between them: at most shown names (at least 2).
+func path(names []string, shown int) string {
+	if len(names) <= shown {
+		return strings.Join(names, " -> ")
+	}
+	head := strings.Join(names[:shown/2], " -> ")
+	tail := strings.Join(names[len(names)-(shown-shown/2):], " -> ")
+	return fmt.Sprintf("%s -> ...(%d more)... -> %s", head, len(names)-shown, tail)
+}
+
+// Cause says why a lookup of a chain's target failed.
+type Cause int
+
+const (
+	// Unreachable: the lookup got no reply, or failed in transport.
+	Unreachable Cause = iota
+	// Failed: the reply's rcode was an error (SERVFAIL, REFUSED, ...).
+	Failed
+	// Referral: the reply was a referral (RFC 2308 2.2), not an answer: the server asked is
+	// not recursive, or the name is delegated and nothing here resolves it.
+	Referral
+	// Busy: max_lookups lookups were already in flight.
+	Busy
+)
 
 // LookupError is a failed lookup of a chain's target.
 type LookupError struct {
 	Name  string
 	Qtype uint16
-	Rcode int   // the upstream's rcode when it answered
-	Err   error // the transport's error when it did not
+	Cause Cause
+	Rcode int    // the rcode answered, for Failed
+	Via   string // who was asked: a resolver's address, or "" for this server
+	Zone  string // the delegation's name, for Referral
+	Err   error  // the transport's error, for Unreachable
 }
 
 func (e *LookupError) Error() string {
 	q := e.Name + " " + dns.TypeToString[e.Qtype]
-	switch {
-	case e.Err != nil:
-		return "lookup of target " + q + " failed: " + e.Err.Error()
-	case e.Rcode == dns.RcodeRefused:
-		return "lookup of target " + q + " was refused: this server does not serve it; add a forward or resolver for it"
-	case e.Rcode < 0:
-		return "lookup of target " + q + " got no answer"
+	switch e.Cause {
+	case Referral:
+		if e.Via != "" {
+			return "resolver " + e.Via + " answered " + q + " with a referral to " + e.Zone + ": it is not a recursive resolver"
+		}
+		return "lookup of target " + q + " got a referral to " + e.Zone + ": the name is delegated and this server does not resolve it; add a forward or resolver for it"
+	case Busy:
+		return fmt.Sprintf("%s not looked up: max_lookups lookups already in flight", q)
+	case Failed:
+		if e.Rcode == dns.RcodeRefused && e.Via == "" {
+			return "lookup of target " + q + " was refused: this server does not serve it; add a forward or resolver for it"
+		}
+		return "lookup of target " + q + " answered " + dns.RcodeToString[e.Rcode] + e.via()
 	default:
-		return "lookup of target " + q + " answered " + dns.RcodeToString[e.Rcode]
+		if e.Err != nil {
+			return "lookup of target " + q + " failed: " + e.Err.Error()
+		}
+		return "lookup of target " + q + " got no answer" + e.via()
 	}
+}
+
+func (e *LookupError) via() string {
+	if e.Via == "" {
+		return ""
+	}
+	return " (resolver " + e.Via + ")"
 }
 
 // cause is the metric label for a failed lookup.
 func (e *LookupError) cause() string {
-	switch {
-	case e.Err != nil:
-		if _, busy := e.Err.(errBusy); busy {
-			return "busy"
-		}
-		return "error"
-	case e.Rcode < 0:
-		return "no_answer"
-	default:
+	switch e.Cause {
+	case Referral:
+		return "referral"
+	case Busy:
+		return "busy"
+	case Failed:
 		return strings.ToLower(dns.RcodeToString[e.Rcode])
 	}
+	if e.Err != nil {
+		return "error"
+	}
+	return "no_answer"
 }
+
+// staleAllowed reports whether an older answer may stand in for this failure (RFC 8767 section 4:
+// when the authorities cannot be reached, or answer SERVFAIL, REFUSED or time out). A referral is a
+// mistake in the configuration, not an outage: it is reported as it is.
+func (e *LookupError) staleAllowed() bool { return e.Cause != Referral }
 
 // infoCode chooses the RFC 8914 extended error for err. Loops and long chains have no code of their
 // own, so they are "Other" (0) with a text naming the chain; a target the upstream could not resolve
-// is "No Reachable Authority" (22); a transport failure is "Network Error" (23).
+// or that only a delegation knows is "No Reachable Authority" (22); a transport failure is "Network
+// Error" (23).
 func infoCode(err error) uint16 {
-	if le, ok := err.(*LookupError); ok {
-		if _, busy := le.Err.(errBusy); busy {
-			return dns.ExtendedErrorCodeOther
-		}
-		if le.Err != nil || le.Rcode < 0 {
-			return dns.ExtendedErrorCodeNetworkError
-		}
+	le, ok := err.(*LookupError)
+	switch {
+	case !ok || le.Cause == Busy:
+		return dns.ExtendedErrorCodeOther
+	case le.Cause == Unreachable:
+		return dns.ExtendedErrorCodeNetworkError
+	default:
 		return dns.ExtendedErrorCodeNoReachableAuthority
 	}
-	return dns.ExtendedErrorCodeOther
-}
-
-// servfail builds the SERVFAIL reply to r for err, with an extended error (RFC 8914) when the
-// client speaks EDNS; without EDNS there is nowhere to put it (RFC 6891 section 7).
-func servfail(r *dns.Msg, err error) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetRcode(r, dns.RcodeServerFailure)
-	addEDE(r, m, infoCode(err), err.Error())
-	return m
-}
-
-// addEDE adds an extended error to m when the question r carries an OPT record.
-func addEDE(r, m *dns.Msg, code uint16, text string) {
-	o := r.IsEdns0()
-	if o == nil {
-		return
-	}
-	mo := m.IsEdns0()
-	if mo == nil {
-		m.SetEdns0(o.UDPSize(), o.Do())
-		mo = m.IsEdns0()
-	}
-	mo.Option = append(mo.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
 }

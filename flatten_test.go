@@ -1,6 +1,7 @@
 package flatten
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -8,189 +9,13 @@ import (
 	"github.com/miekg/dns"
 )
 
-func TestFollow(t *testing.T) {
-	tests := []struct {
-		name    string
-		qname   string
-		qtype   uint16
-		max     int
-		answer  []dns.RR
-		want    []string // final records as text, nil when the chain ends without data
-		wantTTL uint32
-		wantErr string
-		last    string
-	}{
-		{
-			name:    "cname to address",
-			qname:   "example.org.",
-			answer:  []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net."), test.A("www.example.net. 600 IN A 192.0.2.10")},
-			want:    []string{"www.example.net.\t600\tIN\tA\t192.0.2.10"},
-			wantTTL: 300,
-			last:    "www.example.net.",
-		},
-		{
-			name:  "mixed case owners and targets",
-			qname: "ExAmPlE.org.",
-			answer: []dns.RR{
-				test.CNAME("EXAMPLE.ORG. 300 IN CNAME A.Example.NET."),
-				test.CNAME("a.example.net. 100 IN CNAME b.example.net."),
-				test.A("B.EXAMPLE.NET. 600 IN A 192.0.2.10"),
-			},
-			want:    []string{"B.EXAMPLE.NET.\t600\tIN\tA\t192.0.2.10"},
-			wantTTL: 100,
-			last:    "b.example.net.",
-		},
-		{
-			name:  "final rrset sets the lowest ttl",
-			qname: "example.org.",
-			answer: []dns.RR{
-				test.CNAME("example.org. 300 IN CNAME www.example.net."),
-				test.A("www.example.net. 60 IN A 192.0.2.10"),
-				test.A("www.example.net. 60 IN A 192.0.2.11"),
-			},
-			want:    []string{"www.example.net.\t60\tIN\tA\t192.0.2.10", "www.example.net.\t60\tIN\tA\t192.0.2.11"},
-			wantTTL: 60,
-			last:    "www.example.net.",
-		},
-		{
-			name:  "records off the chain are ignored",
-			qname: "example.org.",
-			answer: []dns.RR{
-				test.A("evil.example.com. 600 IN A 203.0.113.66"),
-				test.CNAME("example.org. 300 IN CNAME www.example.net."),
-				test.CNAME("other.example.net. 5 IN CNAME evil.example.com."),
-				test.AAAA("www.example.net. 600 IN AAAA 2001:db8::66"),
-				test.A("www.example.net. 600 IN A 192.0.2.10"),
-			},
-			want:    []string{"www.example.net.\t600\tIN\tA\t192.0.2.10"},
-			wantTTL: 300,
-			last:    "www.example.net.",
-		},
-		{
-			name:    "chain ends without data",
-			qname:   "example.org.",
-			answer:  []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net.")},
-			wantTTL: 300,
-			last:    "www.example.net.",
-		},
-		{
-			name:  "loop of three names",
-			qname: "a.example.org.",
-			answer: []dns.RR{
-				test.CNAME("a.example.org. 300 IN CNAME b.example.org."),
-				test.CNAME("b.example.org. 300 IN CNAME C.example.org."),
-				test.CNAME("c.example.org. 300 IN CNAME a.example.org."),
-			},
-			wantErr: "CNAME loop: a.example.org. -> b.example.org. -> c.example.org. -> a.example.org.",
-		},
-		{
-			name:    "cname to itself",
-			qname:   "a.example.org.",
-			answer:  []dns.RR{test.CNAME("a.example.org. 300 IN CNAME A.example.org.")},
-			wantErr: "CNAME loop: a.example.org. -> a.example.org.",
-		},
-		{
-			name:    "longer than max_chain",
-			qname:   "h0.example.org.",
-			max:     2,
-			answer:  hops(3),
-			wantErr: "CNAME chain longer than max_chain 2: h0.example.org. -> h1.example.org. -> h2.example.org. -> h3.example.org.",
-		},
-		{
-			name:    "exactly max_chain",
-			qname:   "h0.example.org.",
-			max:     3,
-			answer:  append(hops(3), test.A("h3.example.org. 300 IN A 192.0.2.1")),
-			want:    []string{"h3.example.org.\t300\tIN\tA\t192.0.2.1"},
-			wantTTL: 300,
-			last:    "h3.example.org.",
-		},
-		{
-			name:  "two cnames with different targets",
-			qname: "a.example.org.",
-			answer: []dns.RR{
-				test.CNAME("a.example.org. 300 IN CNAME b.example.org."),
-				test.CNAME("a.example.org. 300 IN CNAME c.example.org."),
-			},
-			wantErr: "more than one CNAME at a.example.org. (RFC 2181 10.1): a.example.org.",
-		},
-		{
-			name:  "duplicate cname is one cname",
-			qname: "a.example.org.",
-			answer: []dns.RR{
-				test.CNAME("a.example.org. 300 IN CNAME b.example.org."),
-				test.CNAME("a.example.org. 200 IN CNAME B.example.org."),
-				test.A("b.example.org. 300 IN A 192.0.2.1"),
-			},
-			want:    []string{"b.example.org.\t300\tIN\tA\t192.0.2.1"},
-			wantTTL: 200,
-			last:    "b.example.org.",
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			max := tc.max
-			if max == 0 {
-				max = defaultMaxChain
-			}
-			qtype := tc.qtype
-			if qtype == 0 {
-				qtype = dns.TypeA
-			}
-			c := newChain(tc.qname, max)
-			final, err := c.follow(tc.answer, qtype)
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if len(final) != len(tc.want) {
-				t.Fatalf("final = %v, want %v", final, tc.want)
-			}
-			for i := range final {
-				if final[i].String() != tc.want[i] {
-					t.Errorf("final[%d] = %q, want %q", i, final[i].String(), tc.want[i])
-				}
-			}
-			if c.ttl != tc.wantTTL {
-				t.Errorf("ttl = %d, want %d", c.ttl, tc.wantTTL)
-			}
-			if c.last() != tc.last {
-				t.Errorf("last = %s, want %s", c.last(), tc.last)
-			}
-		})
-	}
-}
-
-// hops returns a chain h0 -> h1 -> ... -> hn in example.org.
-func hops(n int) []dns.RR {
-	var rrs []dns.RR
-	for i := range n {
-		rrs = append(rrs, test.CNAME(hopName(i)+" 300 IN CNAME "+hopName(i+1)))
-	}
-	return rrs
-}
-
-func hopName(i int) string { return "h" + itoa(i) + ".example.org." }
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
-}
-
-func TestSynthesizeKeepsQuestionSpelling(t *testing.T) {
+func TestFlattenedKeepsQuestionSpelling(t *testing.T) {
 	r := new(dns.Msg)
 	r.SetQuestion("ExAmPlE.oRg.", dns.TypeA)
 	src := test.A("www.example.net. 600 IN A 192.0.2.10")
-	m := synthesize(r, []dns.RR{src, test.A("www.example.net. 600 IN A 192.0.2.10")}, 42)
-	if len(m.Answer) != 1 {
-		t.Fatalf("duplicates kept: %v", m.Answer)
+	m := flattened(r, 42, []dns.RR{src, test.A("www.example.net. 600 IN A 192.0.2.10")})
+	if len(m.Answer) != 1 || !m.Authoritative {
+		t.Fatalf("duplicates kept or not authoritative: %v", m)
 	}
 	if got := m.Answer[0].String(); got != "ExAmPlE.oRg.\t42\tIN\tA\t192.0.2.10" {
 		t.Errorf("answer = %q", got)
@@ -200,33 +25,84 @@ func TestSynthesizeKeepsQuestionSpelling(t *testing.T) {
 	}
 }
 
-func TestNodataSOATTL(t *testing.T) {
+func TestNegativeSOATTL(t *testing.T) {
 	r := new(dns.Msg)
 	r.SetQuestion("example.org.", dns.TypeA)
 	soa := test.SOA("example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")
-	for _, tc := range []struct{ chain, want uint32 }{{chain: 600, want: 300}, {chain: 30, want: 30}} {
-		m := nodata(r, soa, tc.chain)
-		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 || len(m.Ns) != 1 || m.Ns[0].Header().Ttl != tc.want {
-			t.Errorf("chain ttl %d: got %v, want NODATA with SOA ttl %d", tc.chain, m, tc.want)
+	for _, tc := range []struct {
+		rcode       int
+		chain, want uint32
+	}{{dns.RcodeSuccess, 600, 300}, {dns.RcodeSuccess, 30, 30}, {dns.RcodeNameError, 100, 100}} {
+		m := negative(r, tc.rcode, soa, tc.chain)
+		if m.Rcode != tc.rcode || len(m.Answer) != 0 || len(m.Ns) != 1 || m.Ns[0].Header().Ttl != tc.want {
+			t.Errorf("chain ttl %d: got %v, want rcode %d with SOA ttl %d", tc.chain, m, tc.rcode, tc.want)
+		}
+		if soa.Hdr.Ttl != 3600 {
+			t.Fatal("the SOA was changed")
 		}
 	}
 }
 
-func TestInZone(t *testing.T) {
+// An extended error never makes a reply overflow the client's buffer: the fullest text that fits
+// is used, and the last is cut when none does.
+func TestExtendedErrorFitsBuffer(t *testing.T) {
+	long := &ChainError{Kind: Loop}
+	for i := range 12 {
+		long.Names = append(long.Names, strings.Repeat("x", 60)+itoa(i)+".example.org.")
+	}
+	long.Names = append(long.Names, long.Names[0])
 	for _, tc := range []struct {
-		name, zone string
-		want       bool
+		size     int
+		want     string // the text used; "~" for a cut one
+		noEDNS   bool
+		qname    string
+		texts    []string
+		wantNone bool
 	}{
-		{"example.org.", "example.org.", true},
-		{"WWW.Example.ORG.", "example.org.", true},
-		{"wwwexample.org.", "example.org.", false},
-		{`www\.example.org.`, "example.org.", false},
-		{`www\\.example.org.`, "example.org.", true},
-		{"org.", "example.org.", false},
-		{"anything.", ".", true},
+		{size: 4096, texts: errorTexts(long), want: long.Error()},
+		{size: 512, texts: errorTexts(long), want: long.short()},
+		{size: 512, texts: []string{strings.Repeat("y", 600)}, want: "~"},
+		{size: 512, noEDNS: true, texts: errorTexts(long), wantNone: true},
 	} {
-		if got := inZone(tc.name, tc.zone); got != tc.want {
-			t.Errorf("inZone(%q, %q) = %v, want %v", tc.name, tc.zone, got, tc.want)
+		r := new(dns.Msg)
+		r.SetQuestion(long.Names[0], dns.TypeA)
+		if !tc.noEDNS {
+			r.SetEdns0(uint16(tc.size), false)
 		}
+		m := servfail(r, tc.size, dns.ExtendedErrorCodeOther, tc.texts...)
+		if m.Len() > tc.size {
+			t.Errorf("buffer %d: reply of %d bytes", tc.size, m.Len())
+		}
+		got := ede(m)
+		switch {
+		case tc.wantNone && got != "":
+			t.Errorf("no EDNS: extended error %q", got)
+		case tc.want == "~" && (!strings.HasPrefix(got, "0: yyy") || !strings.HasSuffix(got, "...")):
+			t.Errorf("buffer %d: %q, want a cut text", tc.size, got)
+		case tc.want != "~" && !tc.wantNone && got != "0: "+tc.want:
+			t.Errorf("buffer %d: %q, want %q", tc.size, got, tc.want)
+		}
+	}
+	if s := long.short(); !strings.Contains(s, "...(11 more)...") {
+		t.Errorf("short text %q does not say how many names it left out", s)
+	}
+}
+
+// Answers from the zone's own records are copies: what a client or a plugin above does with them
+// never reaches the audit's snapshot.
+func TestSiblingCopies(t *testing.T) {
+	mx := make([]dns.RR, 2, 4) // spare capacity, as a slice built with append has
+	mx[0], mx[1] = test.MX("example.org. 3600 IN MX 10 mx.example.net."), test.MX("example.org. 3600 IN MX 20 mx2.example.net.")
+	sigs := []dns.RR{test.RRSIG("example.org. 3600 IN RRSIG MX 13 2 3600 20300101000000 20200101000000 12345 example.org. c2ln")}
+	r := new(dns.Msg)
+	r.SetQuestion("example.org.", dns.TypeMX)
+	r.SetEdns0(1232, true)
+	m := sibling(r, mx, sigs, nil)
+	if len(m.Answer) != 3 {
+		t.Fatalf("answer %v, want two MX and their RRSIG", m.Answer)
+	}
+	m.Answer[0].Header().Ttl = 1
+	if mx[0].Header().Ttl != 3600 || mx[:3][2] != nil {
+		t.Error("the reply shares records or the backing array with the snapshot")
 	}
 }

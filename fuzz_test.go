@@ -9,21 +9,21 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
-	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 )
 
-// wireLookup answers every lookup with a fixed (fuzzed) message, or fails when it has none.
+// wireLookup answers every lookup of a name outside the zones with a fixed (fuzzed) message, or
+// fails when it has none.
 type wireLookup struct{ m *dns.Msg }
 
-func (l wireLookup) Lookup(_ context.Context, _ request.Request, name string, qtype uint16) (*dns.Msg, error) {
+func (l wireLookup) lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	if l.m == nil {
-		return nil, errors.New("unparsable upstream reply")
+		return nil, "", errors.New("unparsable upstream reply")
 	}
 	m := l.m.Copy()
 	m.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: dns.ClassINET}}
-	return m, nil
+	return m, "", nil
 }
 
 // fuzzSeeds are answers as the rest of the chain and upstreams give them, good and hostile.
@@ -85,20 +85,19 @@ func FuzzServeDNS(f *testing.F) {
 			r.SetEdns0(1232, mode&4 != 0)
 		}
 
-		fl := New([]string{"."})
-		fl.Mode = []Mode{All, Apex, All}[int(mode>>3)%3]
-		if fl.Mode == Apex {
-			fl.Zones = []string{strings.ToLower(dns.Fqdn(qname))}
-		}
-		fl.MaxChain = 1 + int(mode>>5)
-		fl.Lookup = wireLookup{up}
-		fl.Next = handlerFunc(func(_ context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
+		// The question's name is the zone: its own answers come from next, every target outside it
+		// from the fuzzed upstream.
+		cfg := defaults([]string{strings.ToLower(dns.Fqdn(qname))})
+		cfg.mode = []Mode{All, Apex, All}[int(mode>>3)%3]
+		cfg.maxChain = 1 + int(mode>>5)
+		fl := newFlatten(cfg, handlerFunc(func(_ context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
 			m := next.Copy()
 			m.Id, m.Response, m.Question = req.Id, true, req.Question
 			w.WriteMsg(m)
 			return dns.RcodeSuccess, nil
-		})
-		defer fl.shutdown()
+		}), block{})
+		fl.chase.lookups.outside = wireLookup{up}
+		defer fl.stop()
 
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
 		rcode, _ := fl.ServeDNS(context.Background(), rec, r)
@@ -144,13 +143,14 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		c := caddy.NewTestController("dns", "flatten "+input)
 		c.ServerBlockKeys = []string{"example.org."}
-		fl, err := parse(c)
+		cfg, err := parse(c)
 		if err != nil {
 			return
 		}
-		defer fl.shutdown()
-		if fl.MaxChain < 1 || fl.MaxChain > maxMaxChain || fl.MinTTL > fl.MaxTTL || fl.MaxTTL == 0 || fl.CacheSize < 1 || len(fl.Zones) == 0 {
-			t.Fatalf("out-of-bounds config from %q: %+v", input, fl)
+		if cfg.maxChain < 1 || cfg.maxChain > maxMaxChain || cfg.minTTL > cfg.maxTTL || cfg.maxTTL == 0 || cfg.cacheSize < 1 ||
+			cfg.maxLookups < 1 || len(cfg.zones) == 0 {
+			t.Fatalf("out-of-bounds config from %q: %+v", input, cfg)
 		}
+		newFlatten(cfg, nil, block{}).stop() // every config builds
 	})
 }

@@ -1,39 +1,163 @@
 package flatten
 
+// Lookups of chain targets, by the route their names take: a name in the plugin's zones is asked of
+// the server block's own plugins directly (an in-memory lookup that does not come back through this
+// plugin); a name elsewhere is asked of the resolver option's servers when there are some, else of
+// the whole server (CoreDNS's upstream self-lookup, which reaches the block that serves the name,
+// or a forward).
+
 import (
 	"context"
+	"time"
 
 	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 	"github.com/coredns/coredns/request"
+	"github.com/dnsflatten/flatten/plugin/resolver"
 
 	"github.com/miekg/dns"
 )
 
-// Lookuper resolves one name and type for the chain walk. It returns the reply as received, or
-// (nil, nil) when nothing answered. The signature is CoreDNS's own (plugin/pkg/upstream), so that
-// unit tests and other resolvers can stand in for it.
-type Lookuper interface {
-	Lookup(ctx context.Context, state request.Request, name string, qtype uint16) (*dns.Msg, error)
+// lookups asks for chain targets.
+type lookups struct {
+	next     plugin.Handler     // the server block's plugins after this one
+	zones    []string           // names in these zones are asked of next
+	outside  outside            // names outside zones
+	resolver *resolver.Resolver // the resolver option's client, when set (it is outside)
+	slots    chan struct{}      // one per lookup in flight: max_lookups in all
+	maxChain int
+	// hides is set when a backend of the block may hide a CNAME behind NODATA (see mayHide).
+	hides bool
 }
 
-// self resolves through this same server, from the top of the server block's plugin chain, the way
-// the file plugin resolves out-of-zone CNAME targets (CoreDNS's upstream package).
+// outside resolves names outside the plugin's zones. via names who answered when that was not
+// this server, for the texts of errors. Unit tests stand in for it.
+type outside interface {
+	lookup(ctx context.Context, name string, qtype uint16) (m *dns.Msg, via string, err error)
+}
+
+func newLookups(cfg config, next plugin.Handler, hides bool) *lookups {
+	l := &lookups{next: next, zones: cfg.zones, outside: self{upstream.New()}, slots: make(chan struct{}, cfg.maxLookups),
+		maxChain: cfg.maxChain, hides: hides}
+	if len(cfg.resolvers) > 0 {
+		l.resolver = resolver.New(cfg.resolvers)
+		l.outside = resolving{l.resolver}
+	}
+	return l
+}
+
+// resolving asks the resolver option's servers.
+type resolving struct{ r *resolver.Resolver }
+
+func (r resolving) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	return r.r.Exchange(ctx, resolver.Question(name, qtype))
+}
+
+// ask looks name up and returns the entry its answer makes. It times and counts the lookup, and
+// fails at once when max_lookups lookups are in flight.
+func (l *lookups) ask(ctx context.Context, name string, qtype uint16) (*entry, error) {
+	server := metrics.WithServer(ctx)
+	select {
+	case l.slots <- struct{}{}:
+		defer func() { <-l.slots }()
+	default:
+		lookupFailures.WithLabelValues(server, "busy").Inc()
+		return nil, &LookupError{Name: name, Qtype: qtype, Cause: Busy}
+	}
+	start := time.Now()
+	m, via, err := l.route(ctx, name, qtype)
+	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
+	lookupCount.WithLabelValues(server).Inc()
+	var e *entry
+	switch {
+	case err != nil:
+		err = &LookupError{Name: name, Qtype: qtype, Via: via, Err: err}
+	case m == nil:
+		err = &LookupError{Name: name, Qtype: qtype, Via: via}
+	default:
+		e, err = toEntry(name, qtype, m, l.maxChain, via)
+	}
+	if le, ok := err.(*LookupError); ok {
+		lookupFailures.WithLabelValues(server, le.cause()).Inc()
+	}
+	return e, err
+}
+
+// route asks name by the route it takes, and says who was asked when that was a resolver.
+func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if plugin.Zones(l.zones).Matches(name) != "" {
+		m, err := l.askNext(ctx, name, qtype)
+		return m, "", err
+	}
+	return l.outside.lookup(ctx, name, qtype)
+}
+
+// self asks the whole server (CoreDNS's upstream self-lookup), from the top of the plugin chain of
+// the block that serves the name. The question is marked with the name, so that a flatten in that
+// block passes it on once, unflattened. CoreDNS's loop counter is reset: the plugin bounds the
+// chain itself with max_chain, and the file plugin must not inherit a depth at which it refuses to
+// chase.
 type self struct{ up *upstream.Upstream }
 
-// lookupSize is the EDNS buffer size of a self-lookup: the reply stays inside this process, so it
-// must not be cut to the client's buffer size before it is flattened. The client's reply is cut
-// (and flagged TC) by the server's scrub writer, as any other.
-const lookupSize = dns.MaxMsgSize
-
-// Lookup sends a question for name and qtype through the server that received state's question.
-// It resets CoreDNS's loop counter (dnsserver.LoopKey): each lookup continues a chain the plugin
-// bounds itself with max_chain, and must not inherit a depth at which the file plugin refuses to
-// chase further.
-func (s self) Lookup(ctx context.Context, state request.Request, name string, qtype uint16) (*dns.Msg, error) {
-	req := new(dns.Msg)
-	req.SetQuestion(name, qtype)
-	req.SetEdns0(lookupSize, false)
+func (s self) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	ctx = context.WithValue(ctx, markKey{}, &mark{pending: name})
 	ctx = context.WithValue(ctx, dnsserver.LoopKey{}, 0)
-	return s.up.Lookup(ctx, request.Request{W: state.W, Req: req}, name, qtype)
+	m, err := s.up.Lookup(ctx, request.Request{W: &ownWriter{}, Req: ownQuestion(name, qtype)}, name, qtype)
+	return m, "", err
+}
+
+// askNext asks the server block's plugins after this one for name and qtype, as the plugin's own
+// question (see ownWriter), with nested questions refused. A reply that may hide a CNAME is probed
+// for one.
+func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	req := ownQuestion(name, qtype)
+	ctx = &markedContext{Context: ctx, m: closed}
+	w := &ownWriter{}
+	rcode, err := plugin.NextOrFailure(pluginName, l.next, ctx, w, req)
+	if err != nil && w.msg == nil {
+		return nil, err
+	}
+	m := w.msg
+	if m == nil {
+		m = new(dns.Msg)
+		m.SetRcode(req, rcode)
+	}
+	if l.mayHide(m) {
+		if cn := l.probe(ctx, name); cn != nil {
+			p := m.Copy()
+			p.Rcode, p.Answer, p.Ns = dns.RcodeSuccess, []dns.RR{cn}, nil
+			return p, nil
+		}
+	}
+	return m, nil
+}
+
+// mayHide reports whether a reply to an address question may hide a CNAME:
+//   - SERVFAIL without an answer: the file plugin answers a CNAME at its own name, or a loop of two
+//     names, with its own bare SERVFAIL before any chain is seen;
+//   - NODATA from a service backend (kubernetes, etcd): it chases a CNAME into its own zone itself
+//     and, when the chase finds nothing (a missing service, or two services pointing at each
+//     other), drops the CNAME (plugin/backend_lookup.go).
+func (l *lookups) mayHide(m *dns.Msg) bool {
+	if len(m.Answer) > 0 || len(m.Question) != 1 || !addressType(m.Question[0].Qtype) {
+		return false
+	}
+	return m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeSuccess && l.hides
+}
+
+// probe asks the block's plugins for the CNAME at name, which they answer without any chase, and
+// returns it, or nil. ctx must carry the closed mark.
+func (l *lookups) probe(ctx context.Context, name string) *dns.CNAME {
+	w := &ownWriter{}
+	if _, err := plugin.NextOrFailure(pluginName, l.next, ctx, w, ownQuestion(name, dns.TypeCNAME)); err != nil || w.msg == nil {
+		return nil
+	}
+	for _, rr := range w.msg.Answer {
+		if cn, ok := rr.(*dns.CNAME); ok && equalFold(cn.Hdr.Name, name) {
+			return cn
+		}
+	}
+	return nil
 }

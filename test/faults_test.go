@@ -129,7 +129,7 @@ func TestFaults(t *testing.T) {
 	}{
 		{"timeout", "SERVFAIL", "23: lookup of target www.example.net. A failed: " + "127.0.0.1"},
 		{"servfail", "SERVFAIL", "22: lookup of target www.example.net. A answered SERVFAIL"},
-		{"refused", "SERVFAIL", "22: lookup of target www.example.net. A was refused"},
+		{"refused", "SERVFAIL", "22: lookup of target www.example.net. A answered REFUSED (resolver 127.0.0.1:"},
 		{"formerr", "SERVFAIL", "22: lookup of target www.example.net. A answered FORMERR"},
 		{"tc-then-tcp-fails", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},
 		{"slow", "SERVFAIL", "23: lookup of target www.example.net. A failed: "},

@@ -137,6 +137,8 @@ func TestAuditOnSerialChange(t *testing.T) {
 	})
 }
 
+const appDangling = "0: dangling alias: target abandoned.azurewebsites.net. does not exist (NXDOMAIN): app.example.org. -> abandoned.azurewebsites.net."
+
 // Findings in live answers: a dangling alias into a claimable provider's namespace is logged as a
 // takeover risk and counted; the dangling option chooses its reply.
 func TestLiveFindingsAndDanglingOption(t *testing.T) {
@@ -146,18 +148,17 @@ func TestLiveFindingsAndDanglingOption(t *testing.T) {
 		ede    string
 	}{
 		{"dangling nodata", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA,
-			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, ""},
+			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, appDangling},
 		{"dangling nxdomain", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError,
-			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, ""},
-		{"dangling servfail", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-			"0: dangling alias: target abandoned.azurewebsites.net. does not exist: app.example.org. -> abandoned.azurewebsites.net."},
+			Ns: []dns.RR{test.SOA("example.org. 60 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, appDangling},
+		{"dangling servfail", test.Case{Qname: "app.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure}, appDangling},
 	} {
 		t.Run(tc.option, func(t *testing.T) {
 			s, _, metrics, _ := auditServer(t, "all\n        "+tc.option)
 			s.waitLog(t, "audit of example.org.")
 			before := metric(t, metrics, "coredns_flatten_findings_total", `rule="takeover-risk"`)
 			check(t, s.query(t, "udp", "app.example.org.", dns.TypeA), tc.want, tc.ede)
-			s.waitLog(t, "[WARNING] plugin/flatten: app.example.org.: dangling alias: target abandoned.azurewebsites.net. does not exist (NXDOMAIN): subdomain-takeover risk, names under azurewebsites.net. can be claimed by anyone: app.example.org. -> abandoned.azurewebsites.net.")
+			s.waitLog(t, "[ERROR] plugin/flatten: critical takeover-risk app.example.org.: subdomain-takeover risk: abandoned.azurewebsites.net. does not exist and names under azurewebsites.net. can be claimed by anyone (known takeovers; Azure App Service; an asuid TXT verification record blocks takeover): app.example.org. -> abandoned.azurewebsites.net.")
 			if got := metric(t, metrics, "coredns_flatten_findings_total", `rule="takeover-risk"`) - before; got != 1 {
 				t.Errorf("live takeover-risk findings counted %v, want 1", got)
 			}

@@ -22,8 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coredns/coredns/request"
-	"github.com/dnsflatten/flatten"
 	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
@@ -66,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(strings.Trim(addr, "[]"), "53")
 		}
-		cfg.Oracle = oracle{flatten.NewResolver([]string{addr})}
+		cfg.Oracle = oracle{addr}
 	}
 
 	var (
@@ -136,9 +134,18 @@ func fileOf(owner string, zones []rules.Zone, files []string) string {
 	return file
 }
 
-// oracle adapts the plugin's resolver client to the rules' Oracle.
-type oracle struct{ l flatten.Lookuper }
+// oracle asks the resolver at addr: UDP, TCP when the reply is truncated.
+type oracle struct{ addr string }
 
 func (o oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	return o.l.Lookup(ctx, request.Request{}, name, qtype)
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(name), qtype)
+	q.SetEdns0(1232, false)
+	c := &dns.Client{Net: "udp", UDPSize: 1232, Timeout: 2 * time.Second}
+	m, _, err := c.ExchangeContext(ctx, q, o.addr)
+	if err == nil && m.Truncated {
+		c.Net = "tcp"
+		m, _, err = c.ExchangeContext(ctx, q, o.addr)
+	}
+	return m, err
 }

@@ -12,8 +12,10 @@ import (
 	_ "github.com/dnsflatten/flatten" // Registers the flatten directive.
 )
 
-// anchor is the directive flatten is inserted in front of. See the README's "Plugin order".
-const anchor = "template"
+// anchor is the directive flatten is inserted in front of: cache, so that the plugin's own replies
+// (and their extended errors, which CoreDNS 1.15's cache drops) go straight to the client. See the
+// README's "Plugin order".
+const anchor = "cache"
 
 func init() {
 	d, err := insertBefore(dnsserver.Directives, anchor, "flatten")

@@ -8,19 +8,24 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 )
 
-// The order the README promises: after cache (flattened answers are cached) and dnssec (online
-// signing covers synthesized records), before every plugin that produces CNAMEs.
+// The order the README promises: directly before cache (the plugin's replies and their extended
+// errors go straight to the client; cache still serves everything the plugin passes through),
+// after the plugins that shape questions and log or count replies, before dnssec (which the plugin
+// calls itself to sign what it composes) and every plugin that produces CNAMEs.
 func TestDirectiveOrder(t *testing.T) {
 	at := slices.Index(dnsserver.Directives, "flatten")
 	if at < 0 {
 		t.Fatal("flatten is not in the directive order")
 	}
-	for _, before := range []string{"cache", "dnssec", "minimal", "rewrite", "prometheus", "errors", "log"} {
+	if dnsserver.Directives[at+1] != "cache" {
+		t.Errorf("flatten is followed by %s, want cache", dnsserver.Directives[at+1])
+	}
+	for _, before := range []string{"acl", "rewrite", "any", "dns64", "prometheus", "errors", "log"} {
 		if i := slices.Index(dnsserver.Directives, before); i < 0 || i > at {
 			t.Errorf("%s must come before flatten (at %d, flatten at %d)", before, i, at)
 		}
 	}
-	for _, after := range []string{"template", "hosts", "route53", "azure", "clouddns", "k8s_external", "kubernetes", "file", "auto", "secondary", "etcd", "forward", "grpc"} {
+	for _, after := range []string{"cache", "dnssec", "minimal", "template", "hosts", "route53", "azure", "clouddns", "k8s_external", "kubernetes", "file", "auto", "secondary", "etcd", "forward", "grpc"} {
 		if i := slices.Index(dnsserver.Directives, after); i < at {
 			t.Errorf("%s must come after flatten (at %d, flatten at %d)", after, i, at)
 		}
@@ -31,8 +36,8 @@ func TestDirectiveOrder(t *testing.T) {
 }
 
 func TestInsertBeforeMissingAnchor(t *testing.T) {
-	_, err := insertBefore([]string{"cache", "file"}, "template", "flatten")
-	if err == nil || err.Error() != `flatten: directive "template" not found in CoreDNS's plugin order; cannot place "flatten"` {
+	_, err := insertBefore([]string{"template", "file"}, "cache", "flatten")
+	if err == nil || err.Error() != `flatten: directive "cache" not found in CoreDNS's plugin order; cannot place "flatten"` {
 		t.Errorf("error = %v", err)
 	}
 }

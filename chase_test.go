@@ -2,77 +2,15 @@ package flatten
 
 import (
 	"context"
-	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
-	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
 )
-
-// clock is a fake clock for the cache: tests move it, never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// targetServer is a Lookuper that answers www.example.net from a settable record set, counts lookups,
-// can fail, and can hold lookups until released.
-type targetServer struct {
-	mu    sync.Mutex
-	rrs   []dns.RR
-	fail  error
-	gate  chan struct{}
-	calls atomic.Int32
-}
-
-func (u *targetServer) set(rrs []dns.RR, fail error) {
-	u.mu.Lock()
-	u.rrs, u.fail = append(rrs, soaOrg), fail
-	u.mu.Unlock()
-}
-
-func (u *targetServer) Lookup(_ context.Context, _ request.Request, name string, qtype uint16) (*dns.Msg, error) {
-	u.calls.Add(1)
-	if u.gate != nil {
-		<-u.gate
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.fail != nil {
-		return nil, u.fail
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	m.Response = true
-	for _, rr := range u.rrs {
-		if rr.Header().Rrtype == qtype && equalFold(rr.Header().Name, name) {
-			m.Answer = append(m.Answer, rr)
-		}
-	}
-	if len(m.Answer) == 0 {
-		m.Rcode = dns.RcodeNameError
-		m.Ns = []dns.RR{soaNet}
-	}
-	return m, nil
-}
 
 // apexNext answers example.org A/AAAA with the apex CNAME alone, as a backend that does not chase.
 var apexNext = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -91,44 +29,19 @@ var apexNext = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.
 	return dns.RcodeSuccess, nil
 })
 
-func newCached(t *testing.T) (*Flatten, *targetServer, *clock) {
+func newCached(t *testing.T, opts ...func(*config)) (*Flatten, *backend, *clock) {
 	t.Helper()
-	u := &targetServer{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10"), soaOrg}}
-	clk := &clock{t: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-	f := New([]string{"example.org."})
-	f.Next, f.Lookup, f.now = apexNext, u, clk.now
-	t.Cleanup(f.shutdown)
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}}
+	f, clk := newTest(t, apexNext, u, opts...)
 	return f, u, clk
-}
-
-func ask(t *testing.T, f *Flatten, name string, qtype uint16) *dns.Msg {
-	t.Helper()
-	r := new(dns.Msg)
-	r.SetQuestion(name, qtype)
-	r.SetEdns0(1232, false)
-	rec := dnstest.NewRecorder(&test.ResponseWriter{})
-	if _, err := f.ServeDNS(context.Background(), rec, r); err != nil {
-		t.Fatal(err)
-	}
-	if rec.Msg == nil {
-		t.Fatal("no reply")
-	}
-	return rec.Msg
-}
-
-func expect(t *testing.T, m *dns.Msg, want test.Case, wantEDE string) {
-	t.Helper()
-	if got := ede(m); got != wantEDE {
-		t.Errorf("extended error %q, want %q", got, wantEDE)
-	}
-	m.Extra = withoutOPT(m.Extra)
-	if err := test.SortAndCheck(m, want); err != nil {
-		t.Error(err)
-	}
 }
 
 func apexA(ttl int, addr string) test.Case {
 	return test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. " + itoa(ttl) + " IN A " + addr)}}
+}
+
+func servfailCase() test.Case {
+	return test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure}
 }
 
 func TestCacheCountsDown(t *testing.T) {
@@ -148,7 +61,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	clk.advance(55 * time.Second) // in the last tenth of the 60s
 	// Still answered from the cache at once; the question starts a refresh.
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.10"), "")
-	f.wg.Wait()
+	f.chase.wg.Wait()
 	if n := u.calls.Load(); n != 2 {
 		t.Fatalf("lookups = %d, want 2 (one refresh)", n)
 	}
@@ -156,10 +69,9 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 }
 
 func TestStaleAnswers(t *testing.T) {
-	f, u, clk := newCached(t)
-	f.MaxStale = time.Hour
+	f, u, clk := newCached(t, func(c *config) { c.maxStale = time.Hour })
 	ask(t, f, "example.org.", dns.TypeA)
-	u.set(nil, errors.New("i/o timeout"))
+	u.set(nil, map[string]int{"www.example.net.": -1})
 
 	clk.advance(61 * time.Second)
 	const staleEDE = "3: refresh of www.example.net. failed: lookup of target www.example.net. A failed: i/o timeout"
@@ -178,31 +90,42 @@ func TestStaleAnswers(t *testing.T) {
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(60, "192.0.2.30"), "")
 
 	// Past max_stale: SERVFAIL with the lookup's error.
-	u.set(nil, errors.New("i/o timeout"))
+	u.set(nil, map[string]int{"www.example.net.": -1})
 	clk.advance(2 * time.Hour)
-	expect(t, ask(t, f, "example.org.", dns.TypeA),
-		test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-		"23: lookup of target www.example.net. A failed: i/o timeout")
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), "23: lookup of target www.example.net. A failed: i/o timeout")
 }
 
 func TestStaleDisabled(t *testing.T) {
-	f, u, clk := newCached(t)
-	f.MaxStale = 0
+	f, u, clk := newCached(t, func(c *config) { c.maxStale = 0 })
 	ask(t, f, "example.org.", dns.TypeA)
-	u.set(nil, errors.New("connection refused"))
+	u.set(nil, map[string]int{"www.example.net.": -1})
 	clk.advance(61 * time.Second)
-	expect(t, ask(t, f, "example.org.", dns.TypeA),
-		test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-		"23: lookup of target www.example.net. A failed: connection refused")
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), "23: lookup of target www.example.net. A failed: i/o timeout")
+}
+
+// A loop found after a change is a fact about the data: SERVFAIL with the loop's error at once,
+// never the old addresses served stale; a referral neither.
+func TestDefinitiveErrorsNotStale(t *testing.T) {
+	f, u, clk := newCached(t, func(c *config) { c.maxStale = time.Hour })
+	ask(t, f, "example.org.", dns.TypeA)
+	u.set([]dns.RR{test.CNAME("www.example.net. 60 IN CNAME a.example.net."), test.CNAME("a.example.net. 60 IN CNAME www.example.net.")}, nil)
+	clk.advance(61 * time.Second)
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(),
+		"0: CNAME loop: example.org. -> www.example.net. -> a.example.net. -> www.example.net.")
+	// The loop is cached like an answer: no lookup for the next question.
+	calls := u.calls.Load()
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(),
+		"0: CNAME loop: example.org. -> www.example.net. -> a.example.net. -> www.example.net.")
+	if n := u.calls.Load(); n != calls {
+		t.Errorf("a cached loop cost %d more lookups", n-calls)
+	}
 }
 
 func TestTTLBounds(t *testing.T) {
-	f, _, _ := newCached(t)
-	f.MinTTL, f.MaxTTL = 120, 200
+	f, _, _ := newCached(t, func(c *config) { c.minTTL, c.maxTTL = 120, 200 })
 	// The target's 60 is raised to 120.
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(120, "192.0.2.10"), "")
-	f2, u2, _ := newCached(t)
-	f2.MinTTL, f2.MaxTTL = 0, 200
+	f2, u2, _ := newCached(t, func(c *config) { c.minTTL, c.maxTTL = 0, 200 })
 	u2.set([]dns.RR{test.A("www.example.net. 86400 IN A 192.0.2.10")}, nil)
 	// The CNAME's 300 and the target's 86400 are both cut to 200.
 	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(200, "192.0.2.10"), "")
@@ -241,16 +164,16 @@ func TestSingleflight(t *testing.T) {
 }
 
 func TestCacheBound(t *testing.T) {
-	tc := newTargets(2000)
+	s := newStore(2000)
 	for i := range 100_000 {
-		tc.put(&entry{name: "n" + itoa(i) + ".example.org.", qtype: dns.TypeA})
+		s.put(&entry{name: "n" + itoa(i) + ".example.org.", qtype: dns.TypeA})
 	}
-	if n := tc.len(); n > 2048 {
+	if n := s.len(); n > 2048 {
 		t.Errorf("cache of size 2000 holds %d entries", n)
 	}
 	e := &entry{name: "Last.Example.org.", qtype: dns.TypeA}
-	tc.put(e)
-	if tc.get("last.example.ORG.", dns.TypeA) != e || tc.get("last.example.org.", dns.TypeAAAA) != nil {
+	s.put(e)
+	if s.get("last.example.ORG.", dns.TypeA) != e || s.get("last.example.org.", dns.TypeAAAA) != nil {
 		t.Error("lookup by name and type, ignoring case, failed")
 	}
 }
@@ -271,9 +194,12 @@ func TestDeclaredAlias(t *testing.T) {
 		w.WriteMsg(m)
 		return dns.RcodeSuccess, nil
 	})
-	f, u, _ := newCached(t)
-	f.Next, f.MaxStale = zone, 0
-	f.Aliases = map[string]string{"example.org.": "www.example.net."}
+	declare := func(c *config) {
+		c.maxStale = 0
+		c.aliases = map[string]string{"example.org.": "www.example.net."}
+	}
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}}
+	f, _ := newTest(t, zone, u, declare)
 
 	// The target's addresses, not the zone's, while the target resolves.
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(60, "192.0.2.10"), "")
@@ -281,10 +207,8 @@ func TestDeclaredAlias(t *testing.T) {
 	expect(t, ask(t, f, "example.org.", dns.TypeAAAA), test.Case{Qname: "example.org.", Qtype: dns.TypeAAAA,
 		Ns: []dns.RR{test.SOA("example.org. 300 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, "")
 	// The target fails: the zone's own address is the fallback (the ANAME draft's sibling rule).
-	f2, u2, _ := newCached(t)
-	f2.Next, f2.MaxStale = zone, 0
-	f2.Aliases = f.Aliases
-	u2.set(nil, errors.New("i/o timeout"))
+	u2 := &backend{fail: map[string]int{"www.example.net.": -1}}
+	f2, _ := newTest(t, zone, u2, declare)
 	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(3600, "198.51.100.1"), "")
 	if u.calls.Load() == 0 || u2.calls.Load() == 0 {
 		t.Error("the target was never looked up")
@@ -294,22 +218,19 @@ func TestDeclaredAlias(t *testing.T) {
 // With max_lookups in flight, a question that needs another lookup gets SERVFAIL at once, with an
 // extended error, instead of waiting.
 func TestMaxLookups(t *testing.T) {
-	f, u, _ := newCached(t)
-	f.MaxLookups = 1
-	f.init()
-	f.Mode = All
-	u.gate = make(chan struct{})
-	f.Next = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}, gate: make(chan struct{})}
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		target := "www.example.net."
-		if r.Question[0].Name == "other.example.org." {
+		if equalFold(r.Question[0].Name, "other.example.org.") {
 			target = "other.example.net."
 		}
 		m.Answer = []dns.RR{test.CNAME(r.Question[0].Name + " 300 IN CNAME " + target)}
 		w.WriteMsg(m)
 		return dns.RcodeSuccess, nil
 	})
+	f, _ := newTest(t, next, u, func(c *config) { c.maxLookups, c.mode = 1, All })
 	done := make(chan *dns.Msg)
 	go func() { done <- ask(t, f, "example.org.", dns.TypeA) }()
 	for u.calls.Load() == 0 {
@@ -317,7 +238,7 @@ func TestMaxLookups(t *testing.T) {
 	}
 	expect(t, ask(t, f, "other.example.org.", dns.TypeA),
 		test.Case{Qname: "other.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-		"0: lookup of target other.example.net. A failed: 1 lookups in flight, the max_lookups limit: not started")
+		"0: other.example.net. A not looked up: max_lookups lookups already in flight")
 	close(u.gate)
 	expect(t, <-done, apexA(60, "192.0.2.10"), "")
 }

@@ -21,7 +21,7 @@ func TestSetup(t *testing.T) {
 		wantMode  Mode
 		wantNames []string
 		wantMax   int
-		check     func(*testing.T, *Flatten)
+		check     func(*testing.T, config)
 	}{
 		{name: "defaults", input: "flatten", wantZones: []string{"example.org."}, wantMode: Apex, wantMax: 10},
 		{name: "zones from arguments", input: "flatten example.org example.net.", keys: []string{"."},
@@ -56,28 +56,35 @@ func TestSetup(t *testing.T) {
 			wantErr: "'max_chain' takes one number, the CNAME hops allowed (default 10)"},
 		{name: "resolver, alias, ttl, cache, stale", input: "flatten {\n resolver 127.0.0.1:5301 [::1] 127.0.0.2\n alias example.org www.example.net\n alias shop.example.org shops.example.com.\n ttl 30 600\n cache 5000\n stale 1h\n}",
 			wantZones: []string{"example.org."}, wantMode: Apex, wantMax: 10,
-			check: func(t *testing.T, f *Flatten) {
-				r := f.Resolver.(*resolver)
-				if !reflect.DeepEqual(r.addrs, []string{"127.0.0.1:5301", "[::1]:53", "127.0.0.2:53"}) {
-					t.Errorf("resolver addresses %v", r.addrs)
+			check: func(t *testing.T, c config) {
+				if !reflect.DeepEqual(c.resolvers, []string{"127.0.0.1:5301", "[::1]:53", "127.0.0.2:53"}) {
+					t.Errorf("resolver addresses %v", c.resolvers)
 				}
-				if !reflect.DeepEqual(f.Aliases, map[string]string{"example.org.": "www.example.net.", "shop.example.org.": "shops.example.com."}) {
-					t.Errorf("aliases %v", f.Aliases)
+				if !reflect.DeepEqual(c.aliases, map[string]string{"example.org.": "www.example.net.", "shop.example.org.": "shops.example.com."}) {
+					t.Errorf("aliases %v", c.aliases)
 				}
-				if f.MinTTL != 30 || f.MaxTTL != 600 || f.CacheSize != 5000 || f.MaxStale != time.Hour {
-					t.Errorf("ttl %d-%d cache %d stale %s", f.MinTTL, f.MaxTTL, f.CacheSize, f.MaxStale)
+				if c.minTTL != 30 || c.maxTTL != 600 || c.cacheSize != 5000 || c.maxStale != time.Hour {
+					t.Errorf("ttl %d-%d cache %d stale %s", c.minTTL, c.maxTTL, c.cacheSize, c.maxStale)
+				}
+			}},
+		{name: "resolver from a resolv.conf file", input: "flatten {\n resolver testdata/resolv.conf\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, c config) {
+				if !reflect.DeepEqual(c.resolvers, []string{"192.0.2.53:53", "[2001:db8::53]:53"}) {
+					t.Errorf("resolver addresses %v", c.resolvers)
 				}
 			}},
 		{name: "ttl max only", input: "flatten {\n ttl 60\n stale 0\n}", wantZones: []string{"example.org."}, wantMax: 10,
-			check: func(t *testing.T, f *Flatten) {
-				if f.MinTTL != 5 || f.MaxTTL != 60 || f.MaxStale != 0 {
-					t.Errorf("ttl %d-%d stale %s", f.MinTTL, f.MaxTTL, f.MaxStale)
+			check: func(t *testing.T, c config) {
+				if c.minTTL != 5 || c.maxTTL != 60 || c.maxStale != 0 {
+					t.Errorf("ttl %d-%d stale %s", c.minTTL, c.maxTTL, c.maxStale)
 				}
 			}},
 		{name: "resolver without address", input: "flatten {\n resolver\n}",
 			wantErr: "Testfile:2 - Error during parsing: 'resolver' needs at least one address, e.g. 'resolver 127.0.0.1:5301'"},
 		{name: "resolver hostname", input: "flatten {\n resolver dns.example.net\n}",
-			wantErr: "resolver address 'dns.example.net' is not an IP address with an optional port, e.g. 127.0.0.1:5301 or [::1]:53"},
+			wantErr: "Testfile:2 - Error during parsing: resolver address 'dns.example.net' is not an IP address with an optional port or a resolv.conf file, e.g. 127.0.0.1:5301, [::1]:53 or /etc/resolv.conf"},
+		{name: "resolver over TLS", input: "flatten {\n resolver tls://127.0.0.1\n}",
+			wantErr: "resolver address 'tls://127.0.0.1' is not an IP address"},
 		{name: "resolver twice", input: "flatten {\n resolver 127.0.0.1\n resolver 127.0.0.2\n}",
 			wantErr: "Testfile:3 - Error during parsing: 'resolver' given twice: list every address on one line"},
 		{name: "alias one argument", input: "flatten {\n alias example.org\n}",
@@ -97,17 +104,23 @@ func TestSetup(t *testing.T) {
 		{name: "stale bad", input: "flatten {\n stale forever\n}",
 			wantErr: "stale 'forever' is not a duration from 0 to 168h, e.g. 24h, 30m or 15s"},
 		{name: "dangling and audit", input: "flatten {\n dangling servfail\n audit 1m\n}", wantZones: []string{"example.org."}, wantMax: 10,
-			check: func(t *testing.T, f *Flatten) {
-				if f.Dangling != dns.RcodeServerFailure || f.AuditInterval != time.Minute {
-					t.Errorf("dangling %d audit %s", f.Dangling, f.AuditInterval)
+			check: func(t *testing.T, c config) {
+				if c.dangling != dns.RcodeServerFailure || c.audit != time.Minute {
+					t.Errorf("dangling %d audit %s", c.dangling, c.audit)
+				}
+			}},
+		{name: "durations in seconds", input: "flatten {\n audit 30\n stale 0\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, c config) {
+				if c.audit != 30*time.Second || c.maxStale != 0 {
+					t.Errorf("audit %s stale %s", c.audit, c.maxStale)
 				}
 			}},
 		{name: "dangling bad", input: "flatten {\n dangling refuse\n}",
 			wantErr: "Testfile:2 - Error during parsing: 'dangling refuse': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'"},
 		{name: "max_lookups", input: "flatten {\n max_lookups 8\n}", wantZones: []string{"example.org."}, wantMax: 10,
-			check: func(t *testing.T, f *Flatten) {
-				if f.MaxLookups != 8 || cap(f.slots) != 8 {
-					t.Errorf("max_lookups %d, slots %d", f.MaxLookups, cap(f.slots))
+			check: func(t *testing.T, c config) {
+				if f := newFlatten(c, nil, block{}); c.maxLookups != 8 || cap(f.chase.lookups.slots) != 8 {
+					t.Errorf("max_lookups %d, slots %d", c.maxLookups, cap(f.chase.lookups.slots))
 				}
 			}},
 		{name: "max_lookups zero", input: "flatten {\n max_lookups 0\n}",
@@ -124,7 +137,7 @@ func TestSetup(t *testing.T) {
 			if c.ServerBlockKeys == nil {
 				c.ServerBlockKeys = []string{"example.org."}
 			}
-			f, err := parse(c)
+			cfg, err := parse(c)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
@@ -134,19 +147,19 @@ func TestSetup(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if !reflect.DeepEqual(f.Zones, tc.wantZones) || f.Mode != tc.wantMode || f.MaxChain != tc.wantMax {
-				t.Errorf("got zones %v mode %d max %d, want %v %d %d", f.Zones, f.Mode, f.MaxChain, tc.wantZones, tc.wantMode, tc.wantMax)
+			if !reflect.DeepEqual(cfg.zones, tc.wantZones) || cfg.mode != tc.wantMode || cfg.maxChain != tc.wantMax {
+				t.Errorf("got zones %v mode %d max %d, want %v %d %d", cfg.zones, cfg.mode, cfg.maxChain, tc.wantZones, tc.wantMode, tc.wantMax)
 			}
 			for _, n := range tc.wantNames {
-				if _, ok := f.Names[n]; !ok {
-					t.Errorf("names %v lack %s", f.Names, n)
+				if _, ok := cfg.names[n]; !ok {
+					t.Errorf("names %v lack %s", cfg.names, n)
 				}
 			}
-			if len(f.Names) != len(tc.wantNames) {
-				t.Errorf("names = %v, want %v", f.Names, tc.wantNames)
+			if len(cfg.names) != len(tc.wantNames) {
+				t.Errorf("names = %v, want %v", cfg.names, tc.wantNames)
 			}
 			if tc.check != nil {
-				tc.check(t, f)
+				tc.check(t, cfg)
 			}
 		})
 	}

@@ -1,0 +1,80 @@
+package flatten
+
+// The configuration of one flatten block, as parsed from the Corefile: a plain value that the
+// constructor builds every component from, and that nothing changes afterwards.
+
+import (
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Mode selects which names' CNAMEs are flattened.
+type Mode int
+
+const (
+	// Apex flattens a CNAME at a zone's apex only (the default).
+	Apex Mode = iota
+	// All flattens every CNAME answer in the zones.
+	All
+	// Names flattens exactly the listed owner names.
+	Names
+)
+
+// Defaults, and the bounds setup enforces.
+const (
+	// defaultMaxChain is CoreDNS's and PowerDNS's own chain limit; 8-hop chains exist in the wild.
+	defaultMaxChain = 10
+	// maxMaxChain bounds max_chain: a question costs at most max_chain lookups.
+	maxMaxChain       = 32
+	defaultMinTTL     = 5
+	defaultMaxTTL     = 3600
+	defaultMaxStale   = 24 * time.Hour
+	defaultCacheSize  = 10000
+	defaultMaxLookups = 256 // lookups take a few milliseconds: 256 at once is thousands a second
+	defaultAudit      = 15 * time.Second
+)
+
+// config is one flatten block.
+type config struct {
+	// zones are the zones whose names may be flattened: lower-case, fully qualified.
+	zones []string
+	// mode chooses the flattened names in zones; names are the owner names of Names mode.
+	mode  Mode
+	names map[string]struct{}
+	// aliases are the declared aliases (alias NAME TARGET): lower-case NAME to fully qualified
+	// TARGET.
+	aliases map[string]string
+	// maxChain is the number of CNAME hops allowed on one chain.
+	maxChain int
+	// minTTL and maxTTL bound the TTLs of cached entries and so of flattened answers.
+	minTTL, maxTTL uint32
+	// maxStale is how long after expiry an entry may be served when its refresh fails; 0 never.
+	maxStale time.Duration
+	// cacheSize is the number of entries the cache holds at most.
+	cacheSize int
+	// dangling is the reply to an alias whose target does not exist: dns.RcodeSuccess (NODATA,
+	// the default), dns.RcodeNameError or dns.RcodeServerFailure.
+	dangling int
+	// maxLookups bounds the target lookups in flight at once.
+	maxLookups int
+	// audit is how often the zones' serials are checked for a new audit; 0 at start-up only.
+	audit time.Duration
+	// resolvers, when set, resolve names outside zones (host:port).
+	resolvers []string
+}
+
+// defaults returns the configuration of a bare 'flatten' line for zones.
+func defaults(zones []string) config {
+	return config{
+		zones:      zones,
+		maxChain:   defaultMaxChain,
+		minTTL:     defaultMinTTL,
+		maxTTL:     defaultMaxTTL,
+		maxStale:   defaultMaxStale,
+		cacheSize:  defaultCacheSize,
+		dangling:   dns.RcodeSuccess,
+		maxLookups: defaultMaxLookups,
+		audit:      defaultAudit,
+	}
+}

@@ -1,0 +1,167 @@
+package flatten
+
+// The client's own question down the plugin chain: the answer goes straight to the client unless
+// it starts a chain at the question's name (or may hide one), which the plugin then resolves.
+
+import (
+	"context"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+// captureWriter passes every reply straight through to the client, except one that starts a chain
+// at the question's name, which it keeps; and, when the lookups say a reply may hide a CNAME
+// (SERVFAIL from file, NODATA from a service backend), that one too, for a probe.
+//
+// The question it carries down the chain is the client's with a 64 KiB EDNS buffer, and it looks
+// like a TCP client (see ownWriter): a backend that chases the CNAME's target through the server
+// then gets the whole target RRset, never one cut to the client's buffer without TC on the way
+// (file drops the TC bit of what it chases). The server's scrub writer still fits every reply to
+// the client's own buffer as it leaves.
+type captureWriter struct {
+	dns.ResponseWriter
+	qname string
+	edns  bool // the client sent an OPT record
+	l     *lookups
+	msg   *dns.Msg // a chain's start
+	held  *dns.Msg // a reply that may hide a chain
+	wrote bool
+	// ctx is the context the next plugin gets: the question's, with nested questions refused. It
+	// lives here so that it is recycled with the writer.
+	ctx markedContext
+}
+
+// RemoteAddr is the client's address, as a TCP client.
+func (w *captureWriter) RemoteAddr() net.Addr {
+	if a, ok := w.ResponseWriter.RemoteAddr().(*net.UDPAddr); ok {
+		return &net.TCPAddr{IP: a.IP, Port: a.Port, Zone: a.Zone}
+	}
+	return w.ResponseWriter.RemoteAddr()
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (w *captureWriter) WriteMsg(m *dns.Msg) error {
+	w.wrote = true
+	switch {
+	case startsChain(m, w.qname):
+		w.msg = m
+		return nil
+	case w.l.mayHide(m):
+		w.held = m
+		return nil
+	}
+	if !w.edns && m.IsEdns0() != nil {
+		// An upstream answered the EDNS the plugin added: a client that sent none gets none
+		// (RFC 6891 section 7).
+		cp := *m
+		cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+		m = &cp
+	}
+	return w.ResponseWriter.WriteMsg(m)
+}
+
+// widened returns a copy of r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept.
+func widened(r *dns.Msg) *dns.Msg {
+	q := r.Copy()
+	if o := q.IsEdns0(); o != nil {
+		o.SetUDPSize(dns.MaxMsgSize)
+	} else {
+		q.SetEdns0(dns.MaxMsgSize, false)
+	}
+	return q
+}
+
+// writers recycles captureWriters: ordinary traffic then allocates nothing here.
+var writers = sync.Pool{New: func() any { return new(captureWriter) }}
+
+// startsChain reports whether m answers qname with a CNAME owned by qname: the only answers the
+// plugin changes.
+func startsChain(m *dns.Msg, qname string) bool {
+	for _, rr := range m.Answer {
+		if h := rr.Header(); h.Rrtype == dns.TypeCNAME && equalFold(h.Name, qname) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstAnswer is the client's question's answer from the rest of the plugin chain, when it starts a
+// chain: its entry, and the answer itself (for a client that wants a pre-signed chain as it is).
+// Without a chain, the answer went to the client, and rcode and err are what the chain returned.
+type firstAnswer struct {
+	entry *entry
+	msg   *dns.Msg
+	err   error // the answer starts a chain but says nothing usable of it
+	rcode int
+}
+
+// first sends r down the plugin chain. With dedupe, concurrent questions for one name, type and DO
+// bit share one question down the chain, so that a backend's CNAME chase happens once however many
+// clients ask at once; the entry is cached before the flight lands.
+func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, dedupe bool) (firstAnswer, error) {
+	q := r.Question[0]
+	if !dedupe {
+		return ch.ask(ctx, w, r)
+	}
+	leader := false
+	k := lowerASCII(q.Name) + " " + dns.TypeToString[q.Qtype]
+	if o := r.IsEdns0(); o != nil && o.Do() {
+		k += " do"
+	}
+	v, err, _ := ch.firsts.Do(k, func() (any, error) {
+		leader = true
+		if e := ch.alias(q.Name, q.Qtype); e != nil {
+			return firstAnswer{entry: e}, nil // stored by a flight that landed just before
+		}
+		return ch.ask(ctx, w, r)
+	})
+	res := v.(firstAnswer)
+	if !leader && res.entry == nil && res.err == nil {
+		// The leader's answer was no chain, and went to the leader's client: ask for ours.
+		return ch.ask(ctx, w, r)
+	}
+	return res, err
+}
+
+// ask sends r down the chain once.
+func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (firstAnswer, error) {
+	q := r.Question[0]
+	cw := writers.Get().(*captureWriter)
+	*cw = captureWriter{ResponseWriter: w, qname: q.Name, edns: r.IsEdns0() != nil, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
+	rcode, err := plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, widened(r))
+	msg, held, wrote := cw.msg, cw.held, cw.wrote
+	*cw = captureWriter{}
+	writers.Put(cw)
+
+	if msg == nil && (held != nil || !wrote && rcode == dns.RcodeServerFailure) {
+		if cn := ch.lookups.probe(&markedContext{Context: ctx, m: closed}, q.Name); cn != nil {
+			msg = new(dns.Msg)
+			msg.SetReply(r)
+			msg.Answer = []dns.RR{cn}
+		} else if held != nil {
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, held)
+		}
+	}
+	if msg == nil {
+		return firstAnswer{rcode: rcode}, err
+	}
+	e, err := toEntry(q.Name, q.Qtype, msg, ch.maxChain, "")
+	if err != nil {
+		return firstAnswer{msg: msg, err: err}, nil
+	}
+	ch.put(e)
+	return firstAnswer{entry: e, msg: msg}, nil
+}
+
+// writeMsg writes m to w as a plugin's last word.
+func writeMsg(w dns.ResponseWriter, m *dns.Msg) error {
+	if err := w.WriteMsg(m); err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package flatten
+
+// The audit's questions about names outside the plugin's zones (dangling targets, email
+// delegations): asked through the resolver option when it is set, else of the server itself,
+// whose own plugins (a forward, another block) resolve them. They share max_lookups with the
+// lookups of questions, but wait for a free slot instead of failing.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dnsflatten/flatten/plugin/resolver"
+
+	"github.com/miekg/dns"
+)
+
+// oracle implements rules.Oracle.
+type oracle struct {
+	slots    chan struct{}
+	exchange func(context.Context, *dns.Msg) (*dns.Msg, error)
+}
+
+// Lookup implements rules.Oracle.
+func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	select {
+	case o.slots <- struct{}{}:
+		defer func() { <-o.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolver.Budget)
+	defer cancel()
+	m, err := o.exchange(ctx, resolver.Question(name, qtype))
+	if err == nil && m == nil {
+		err = errors.New("no answer")
+	}
+	return m, err
+}
+
+func resolverExchange(r *resolver.Resolver) func(context.Context, *dns.Msg) (*dns.Msg, error) {
+	return func(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+		m, _, err := r.Exchange(ctx, q)
+		return m, err
+	}
+}
+
+// selfExchange asks the server at addr over the network (as CoreDNS's loop plugin asks itself):
+// UDP, TCP when the reply is truncated.
+func selfExchange(addr string) func(context.Context, *dns.Msg) (*dns.Msg, error) {
+	udp := &dns.Client{Net: "udp", UDPSize: resolver.BufSize, Timeout: resolver.Timeout}
+	tcp := &dns.Client{Net: "tcp", Timeout: resolver.Timeout}
+	return func(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+		m, _, err := udp.ExchangeContext(ctx, q, addr)
+		if err == nil && m.Truncated {
+			m, _, err = tcp.ExchangeContext(ctx, q, addr)
+		}
+		if err == nil && (len(m.Question) != 1 || !equalFold(m.Question[0].Name, q.Question[0].Name)) {
+			err = resolver.ErrMismatch
+		}
+		return m, err
+	}
+}

@@ -1,0 +1,252 @@
+package flatten
+
+// Reading a flatten block of the Corefile into a config. Every mistake stops CoreDNS at start-up
+// with the file, the line and what to write instead.
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/durations"
+	hostport "github.com/coredns/coredns/plugin/pkg/parse"
+	"github.com/coredns/coredns/plugin/pkg/transport"
+
+	"github.com/miekg/dns"
+)
+
+// properties lists the block's properties for the error about an unknown one.
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups"
+
+// parse reads the flatten block of a server block:
+//
+//	flatten [ZONES...] {
+//	    apex | all | names NAME...
+//	    max_chain N
+//	    alias NAME TARGET
+//	    resolver ADDRESS...
+//	    ttl [MIN] MAX
+//	    cache SIZE
+//	    stale DURATION
+//	    dangling nodata | nxdomain | servfail
+//	    audit INTERVAL
+//	    max_lookups N
+//	}
+func parse(c *caddy.Controller) (config, error) {
+	var (
+		cfg  config
+		seen bool
+	)
+	for c.Next() {
+		if seen {
+			return config{}, c.Err("flatten may appear once per server block; list every zone in that one line")
+		}
+		seen = true
+		zones, err := parseZones(c)
+		if err != nil {
+			return config{}, err
+		}
+		cfg = defaults(zones)
+		selector := ""
+		for c.NextBlock() {
+			if err := parseProperty(c, &cfg, &selector); err != nil {
+				return config{}, err
+			}
+		}
+	}
+	if !seen {
+		return config{}, c.ArgErr()
+	}
+	return cfg, nil
+}
+
+// parseProperty reads one line of the block.
+func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
+	var err error
+	switch prop := c.Val(); prop {
+	case "apex", "all", "names":
+		if *selector != "" {
+			return c.Errf("'%s' conflicts with '%s' given before it: use one of apex, all or names", prop, *selector)
+		}
+		*selector = prop
+		err = parseSelector(c, cfg, prop)
+	case "max_chain":
+		cfg.maxChain, err = parseCount(c, "the CNAME hops allowed", 1, maxMaxChain, defaultMaxChain)
+	case "alias":
+		err = parseAlias(c, cfg)
+	case "resolver":
+		err = parseResolver(c, cfg)
+	case "ttl":
+		err = parseTTL(c, cfg)
+	case "cache":
+		cfg.cacheSize, err = parseCount(c, "the number of entries the cache holds", 1, 10_000_000, defaultCacheSize)
+	case "stale":
+		cfg.maxStale, err = parseDuration(c, "how long expired data may be served, e.g. 'stale 24h' (0 disables)")
+	case "max_lookups":
+		cfg.maxLookups, err = parseCount(c, "the target lookups allowed in flight at once", 1, 100_000, defaultMaxLookups)
+	case "audit":
+		cfg.audit, err = parseDuration(c, "how often the zones' serials are checked for a new audit, e.g. 'audit 15s' (0: at start-up only)")
+	case "dangling":
+		args := c.RemainingArgs()
+		rc, ok := map[string]int{"nodata": dns.RcodeSuccess, "nxdomain": dns.RcodeNameError, "servfail": dns.RcodeServerFailure}[strings.ToLower(strings.Join(args, " "))]
+		if !ok {
+			return c.Errf("'dangling %s': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'", strings.Join(args, " "))
+		}
+		cfg.dangling = rc
+	default:
+		return c.Errf("unknown property '%s': expected one of %s", prop, properties)
+	}
+	return err
+}
+
+// parseZones reads the zones after the directive, or takes the server block's.
+func parseZones(c *caddy.Controller) ([]string, error) {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys), nil
+	}
+	zones := make([]string, 0, len(args))
+	for _, a := range args {
+		z := plugin.Host(a).NormalizeExact()
+		if len(z) == 0 || !validName(z[0]) {
+			return nil, c.Errf("'%s' is not a zone name: write a domain name such as example.org", a)
+		}
+		zones = append(zones, z...)
+	}
+	return zones, nil
+}
+
+// parseSelector reads 'apex', 'all' or 'names NAME...'.
+func parseSelector(c *caddy.Controller, cfg *config, prop string) error {
+	args := c.RemainingArgs()
+	if prop != "names" {
+		if len(args) != 0 {
+			return c.Errf("'%s' takes no arguments; to flatten chosen names write 'names %s'", prop, strings.Join(args, " "))
+		}
+		cfg.mode = map[string]Mode{"apex": Apex, "all": All}[prop]
+		return nil
+	}
+	if len(args) == 0 {
+		return c.Err("'names' needs at least one owner name, e.g. 'names www.example.org'")
+	}
+	cfg.mode = Names
+	cfg.names = make(map[string]struct{}, len(args))
+	for _, a := range args {
+		n := strings.ToLower(dns.Fqdn(a))
+		if !validName(n) {
+			return c.Errf("'%s' is not a domain name", a)
+		}
+		if !plugin.Zones(cfg.zones).Contains(n) {
+			return c.Errf("'%s' is not inside this block's zones (%s): write the full name, e.g. '%s'",
+				a, strings.Join(cfg.zones, " "), strings.TrimSuffix(a, ".")+"."+cfg.zones[0])
+		}
+		cfg.names[n] = struct{}{}
+	}
+	return nil
+}
+
+// parseAlias reads 'alias NAME TARGET': NAME inside the block's zones, TARGET any domain name.
+func parseAlias(c *caddy.Controller, cfg *config) error {
+	args := c.RemainingArgs()
+	if len(args) != 2 {
+		return c.Err("'alias' takes a name and its target, e.g. 'alias example.org www.example.net'")
+	}
+	name, target := strings.ToLower(dns.Fqdn(args[0])), dns.Fqdn(args[1])
+	if !validName(name) || !validName(target) {
+		return c.Errf("'alias %s %s': both must be domain names", args[0], args[1])
+	}
+	if !plugin.Zones(cfg.zones).Contains(name) {
+		return c.Errf("alias name '%s' is not inside this block's zones (%s): write the full name", args[0], strings.Join(cfg.zones, " "))
+	}
+	if equalFold(name, target) {
+		return c.Errf("'alias %s %s' points at itself", args[0], args[1])
+	}
+	if _, dup := cfg.aliases[name]; dup {
+		return c.Errf("'%s' is declared an alias twice: keep one 'alias' line for it", args[0])
+	}
+	if cfg.aliases == nil {
+		cfg.aliases = map[string]string{}
+	}
+	cfg.aliases[name] = target
+	return nil
+}
+
+// parseResolver reads 'resolver ADDRESS...': IP addresses with an optional port (53 by default),
+// or a resolv.conf-style file, as CoreDNS's forward takes them (plugin/pkg/parse).
+func parseResolver(c *caddy.Controller, cfg *config) error {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.Err("'resolver' needs at least one address, e.g. 'resolver 127.0.0.1:5301'")
+	}
+	if cfg.resolvers != nil {
+		return c.Err("'resolver' given twice: list every address on one line")
+	}
+	for _, a := range args {
+		addrs, err := hostport.HostPortOrFile(a)
+		if trans, _ := hostport.Transport(a); err != nil || trans != transport.DNS {
+			return c.Errf("resolver address '%s' is not an IP address with an optional port or a resolv.conf file, e.g. 127.0.0.1:5301, [::1]:53 or /etc/resolv.conf", a)
+		}
+		cfg.resolvers = append(cfg.resolvers, addrs...)
+	}
+	return nil
+}
+
+// parseTTL reads 'ttl [MIN] MAX', in seconds.
+func parseTTL(c *caddy.Controller, cfg *config) error {
+	args := c.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return c.Errf("'ttl' takes [MIN] MAX in seconds, e.g. 'ttl 30 3600' (default %d %d)", defaultMinTTL, defaultMaxTTL)
+	}
+	var n [2]uint32
+	for i, a := range args {
+		v, err := strconv.ParseUint(a, 10, 32)
+		if err != nil || v > maxTTL {
+			return c.Errf("ttl '%s' is not a number of seconds from 0 to %d", a, maxTTL)
+		}
+		n[i] = uint32(v)
+	}
+	lo, hi := cfg.minTTL, n[0]
+	if len(args) == 2 {
+		lo, hi = n[0], n[1]
+	}
+	if hi == 0 || lo > hi {
+		return c.Errf("ttl MIN %d and MAX %d: MAX must be at least 1 and not below MIN", lo, hi)
+	}
+	cfg.minTTL, cfg.maxTTL = lo, hi
+	return nil
+}
+
+// parseCount reads the current property's one whole number in [lo, hi].
+func parseCount(c *caddy.Controller, what string, lo, hi, def int) (int, error) {
+	prop, args := c.Val(), c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.Errf("'%s' takes one number, %s (default %d)", prop, what, def)
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < lo || n > hi {
+		return 0, c.Errf("%s '%s' is out of range: write a whole number from %d to %d (default %d)", prop, args[0], lo, hi, def)
+	}
+	return n, nil
+}
+
+// parseDuration reads the current property's one duration from 0 to a week (a bare number is
+// seconds, as everywhere in CoreDNS).
+func parseDuration(c *caddy.Controller, what string) (time.Duration, error) {
+	prop, args := c.Val(), c.RemainingArgs()
+	if len(args) != 1 {
+		return 0, c.Errf("'%s' takes one duration, %s", prop, what)
+	}
+	d, err := durations.NewDurationFromArg(args[0])
+	if err != nil || d < 0 || d > 7*24*time.Hour {
+		return 0, c.Errf("%s '%s' is not a duration from 0 to 168h, e.g. 24h, 30m or 15s", prop, args[0])
+	}
+	return d, nil
+}
+
+// validName reports whether name is a syntactically valid domain name.
+func validName(name string) bool {
+	_, ok := dns.IsDomainName(name)
+	return ok && name != ""
+}
