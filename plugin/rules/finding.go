@@ -60,6 +60,8 @@ const (
 	RuleDKIM        = "dkim-target"
 	RuleMTASTS      = "mta-sts-target"
 	RuleBIMI        = "bimi-target"
+	RuleNoAddress   = "target-no-address"
+	RuleUnparsable  = "unparsable-record"
 )
 
 // Finding is one broken rule: where, what, why (the RFC) and how to fix it.
