@@ -77,6 +77,9 @@ func TestRulesWithoutOracle(t *testing.T) {
 		"dangling.example.org": {"warning dangling-cname gone.example.org."},
 		"email.example.org":    nil,
 		"pointers.example.org": {"error target-is-alias _sip._tcp.example.org.", "error target-is-alias example.org.", "error target-is-alias sub.example.org."},
+		// Every target is in the zone.
+		"noaddress.example.org": {"warning target-no-address _sip._tcp.example.org.", "error target-no-address example.org.", "error target-no-address lab.example.org."},
+		"dname.example.org":     {"warning dangling-cname gone.example.org.", "error target-is-alias mail.example.org."},
 	} {
 		z, err := ParseZoneFile("testdata/"+file, "")
 		if err != nil {
