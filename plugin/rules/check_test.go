@@ -43,12 +43,12 @@ func TestRuleCases(t *testing.T) {
 		findings: []string{"warning dangling-cname gone.example.org.: dangling CNAME: b.target.example.org. does not exist (NXDOMAIN): gone.example.org. -> b.cnamedname.example.org. -> b.target.example.org.; fix: remove the CNAME, or create b.target.example.org.",
 			"warning dangling-cname out.example.org.: dangling CNAME: c.example.net. does not exist (NXDOMAIN): out.example.org. -> c.toout.example.org. -> c.example.net.; fix: remove the CNAME, or create c.example.net."},
 	}, {
-		name: "a loop through a DNAME",
-		zone: "x IN CNAME a.d1\nd1 IN DNAME d2.example.org.\na.d2 IN CNAME a.d1\n",
+		name:     "a loop through a DNAME",
+		zone:     "x IN CNAME a.d1\nd1 IN DNAME d2.example.org.\na.d2 IN CNAME a.d1\n",
 		findings: []string{"error cname-loop a.d2.example.org.: CNAME loop: a.d2.example.org. -> a.d1.example.org. -> a.d2.example.org.; fix: point one CNAME of the loop at a name that holds addresses"},
 	}, {
-		name: "MX and NS targets below a DNAME are aliases",
-		zone: "www IN MX 10 mail.d\nd IN DNAME e\nmail.e IN A 192.0.2.1\n",
+		name:     "MX and NS targets below a DNAME are aliases",
+		zone:     "www IN MX 10 mail.d\nd IN DNAME e\nmail.e IN A 192.0.2.1\n",
 		findings: []string{"error target-is-alias www.example.org.: MX exchange mail.d.example.org. is below the DNAME at d.example.org., so it is an alias: it must name a host with addresses; fix: point the MX exchange at mail.e.example.org., the name the DNAME maps it to"},
 	}, {
 		name: "an apex that points at itself: no alias to suggest",
@@ -61,12 +61,12 @@ func TestRuleCases(t *testing.T) {
 		findings: []string{"error cname-loop a.example.org.: CNAME loop: a.example.org. -> example.org. -> a.example.org.; fix: point one CNAME of the loop at a name that holds addresses",
 			"error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records; fix: replace the CNAME with the apex's own addresses: its target a.example.org. leads into a CNAME loop, so there is nothing to flatten"},
 	}, {
-		name: "an apex alias to flatten",
-		zone: "@ IN CNAME www.example.net.\n",
+		name:     "an apex alias to flatten",
+		zone:     "@ IN CNAME www.example.net.\n",
 		findings: []string{"error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records; fix: replace the CNAME with the target's addresses, or declare it to flatten as 'alias example.org. www.example.net.' and remove the CNAME"},
 	}, {
-		name: "a wildcard does not reach below an empty non-terminal (RFC 4592)",
-		zone: "* IN A 192.0.2.1\nhost.sub IN A 192.0.2.2\nx IN CNAME other.sub\ny IN CNAME anything\n",
+		name:     "a wildcard does not reach below an empty non-terminal (RFC 4592)",
+		zone:     "* IN A 192.0.2.1\nhost.sub IN A 192.0.2.2\nx IN CNAME other.sub\ny IN CNAME anything\n",
 		findings: []string{"warning dangling-cname x.example.org.: dangling CNAME: other.sub.example.org. does not exist (NXDOMAIN): x.example.org. -> other.sub.example.org.; fix: remove the CNAME, or create other.sub.example.org."},
 	}, {
 		name: "mail, name and service hosts without addresses",
@@ -93,9 +93,9 @@ func TestDNAMESubstitute(t *testing.T) {
 		{name: "a.cnamedname.example.org.", owner: "cnamedname.example.org.", target: "target.example.org.", want: "a.target.example.org."},
 		{name: "X.Y.Old.Example.", owner: "old.example.", target: "new.example.", want: "X.Y.new.example."},
 		{name: "a.old.example", owner: "old.example.", target: "new.example.", want: "a.new.example."},
-		{name: "old.example.", owner: "old.example.", target: "new.example."},                    // the owner itself is not redirected
-		{name: "a.other.example.", owner: "old.example.", target: "new.example."},                // not below it
-		{name: "a\\.old.example.", owner: "old.example.", target: "new.example."},                // one label, a\.old, below example.
+		{name: "old.example.", owner: "old.example.", target: "new.example."},                      // the owner itself is not redirected
+		{name: "a.other.example.", owner: "old.example.", target: "new.example."},                  // not below it
+		{name: "a\\.old.example.", owner: "old.example.", target: "new.example."},                  // one label, a\.old, below example.
 		{name: "host.example.", owner: ".", target: "root.test.", want: "host.example.root.test."}, // a DNAME at the root
 		{name: "a.old.example.", owner: "old.example.", target: ".", want: "a."},
 		{name: long + "." + long + "." + long + ".old.", owner: "old.", target: long + ".", want: ""}, // over 255 octets
