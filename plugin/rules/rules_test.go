@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -146,4 +147,18 @@ func expectedFindings(t *testing.T, path string) map[string][]string {
 		t.Fatal(err)
 	}
 	return want
+}
+
+func TestSeverityJSON(t *testing.T) {
+	for s := Info; s <= Critical; s++ {
+		b, err := json.Marshal(s)
+		var back Severity
+		if err != nil || json.Unmarshal(b, &back) != nil || back != s {
+			t.Errorf("%v: %s %v, back %v", s, b, err, back)
+		}
+	}
+	var s Severity
+	if err := json.Unmarshal([]byte(`"fatal"`), &s); err == nil {
+		t.Error("fatal read as a severity")
+	}
 }
