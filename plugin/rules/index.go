@@ -57,7 +57,7 @@ func newIndex(zones []Zone) *index {
 		n += len(z.Records)
 	}
 	ix := &index{zoneSet: map[string]bool{}, ids: make(map[string]int32, n), wild: map[int32]int32{},
-		nodes: make([]node, 0, n+len(zones))}
+		nodes: make([]node, 0, n+n/8+64)} // names, and room for the empty non-terminals
 	if len(zones) == 1 {
 		ix.recs = zones[0].Records
 	} else {
@@ -117,12 +117,7 @@ func newIndex(zones []Zone) *index {
 			nd.flags |= fBelowCut // parents come before their children
 		}
 		if nd.cname >= 0 { // a CNAME's target is no chain's head
-			target := dns.CanonicalName(ix.recs[nd.cname].(*dns.CNAME).Target)
-			nd.target = -1
-			if t, ok := ix.ids[target]; ok {
-				nd.target = t
-			}
-			ix.markTarget(target)
+			nd.target = ix.markTarget(dns.CanonicalName(ix.recs[nd.cname].(*dns.CNAME).Target))
 		}
 	}
 	return ix
@@ -148,21 +143,28 @@ func (ix *index) node(name, origin string) int32 {
 	return id
 }
 
-// markTarget marks name, and the names DNAMEs map it to, as pointed at.
-func (ix *index) markTarget(name string) {
-	for range 16 {
-		if id, ok := ix.ids[name]; ok {
+// markTarget marks name, and the names DNAMEs map it to, as pointed at; it returns name's node,
+// or -1.
+func (ix *index) markTarget(name string) int32 {
+	first := int32(-1)
+	for i := range 16 {
+		id, ok := ix.ids[name]
+		if i == 0 && ok {
+			first = id
+		}
+		if ok {
 			if ix.nodes[id].flags&fTarget != 0 {
-				return // marked before, and what follows from it too
+				break // marked before, and what follows from it too
 			}
 			ix.nodes[id].flags |= fTarget
 		}
 		next, _, found := ix.dnameStep(name)
 		if !found {
-			return
+			break
 		}
 		name = next
 	}
+	return first
 }
 
 // step is one hop of a chain from name (lower-case): through the DNAME of an ancestor (which
