@@ -14,8 +14,10 @@ import (
 )
 
 // ParseZone reads a zone in master file format (RFC 1035 section 5), as BIND reads it. When origin
-// is "", the origin is the owner of the zone's SOA record; relative names before the first
-// $ORIGIN are taken relative to the zone name in filename (db.example.org, example.org.zone, ...).
+// is "", the zone's origin is the owner of its SOA record, and relative names before the first
+// $ORIGIN are taken relative to the first record's owner when that is an SOA with an absolute
+// name, else to the zone name in filename (see OriginFromFileName); failing both, ParseZone says
+// to name the origin as FILE:ORIGIN.
 //
 // A record that cannot be read does not stop the reading: it becomes a finding in Zone.Problems
 // (rule unparsable-record, with file and line) and the rest of the zone is read. $INCLUDE files
