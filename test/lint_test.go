@@ -115,7 +115,8 @@ func TestLinterExitCodesAndText(t *testing.T) {
 	if err == nil {
 		t.Error("exit 0 with an error finding")
 	}
-	want := filepath.Join(lintZones, "siblings.example.org") + ": error cname-and-other-data www.example.org.: CNAME beside TXT: only DNSSEC records may share a name with a CNAME; resolvers see the CNAME and never the TXT (RFC 1034 3.6.2, RFC 2181 10.1, RFC 4035 2.5); fix: move the TXT records to the target name, or replace the CNAME with addresses\n1 zone(s), 1 finding(s): 1 error\n"
+	want := filepath.Join(lintZones, "siblings.example.org") + ": error cname-and-other-data www.example.org.: CNAME beside TXT: only DNSSEC records may share a name with a CNAME; resolvers see the CNAME and never the TXT (RFC 1034 3.6.2, RFC 2181 10.1, RFC 4035 2.5); fix: move the TXT records to the target name, or replace the CNAME with addresses\n1 zone(s), 1 finding(s): 1 error\n" +
+		"2 outside target(s) not checked: give -resolver to check them\n"
 	if string(out) != want {
 		t.Errorf("text output\n%s\nwant\n%s", out, want)
 	}
@@ -133,10 +134,13 @@ var checkzoneLine = []struct {
 	{regexp.MustCompile(`: ([^ :]+): CNAME and other data$`), "cname-and-other-data"},
 	{regexp.MustCompile(`: ([^ :]+): multiple RRs of singleton type$`), "multiple-cnames"},
 	{regexp.MustCompile(`zone [^ ]+: ([^ /]+)/(MX|NS|SRV) '[^']+' is a CNAME \(illegal\)$`), "target-is-alias"},
+	{regexp.MustCompile(`zone [^ ]+: ([^ /]+)/(MX|NS|SRV) '[^']+' is below a DNAME '[^']+' \(illegal\)$`), "target-is-alias"},
+	{regexp.MustCompile(`zone [^ ]+: ([^ /]+)/(MX|NS|SRV) '[^']+' has no address records \(A or AAAA\)$`), "target-no-address"},
+	{regexp.MustCompile(`zone ([^ /]+)/IN: (?:MX|NS|SRV) '[^']+' has no address records \(A or AAAA\)$`), "target-no-address"}, // at the apex
 }
 
-// The linter finds everything named-checkzone (BIND's reference checker) reports about CNAMEs in
-// the same files, and more.
+// The linter finds everything named-checkzone (BIND's reference checker) reports about CNAMEs,
+// aliases and hosts without addresses in the same files, and more.
 func TestLinterCoversNamedCheckzone(t *testing.T) {
 	checkzone := lookPath(t, "named-checkzone")
 	s := oracleServer(t)
@@ -181,4 +185,57 @@ func expectedFindings(t *testing.T, path string) map[string][]string {
 		t.Fatal(err)
 	}
 	return want
+}
+
+// bindError is a line of named-checkzone about a record it cannot read, with its line.
+var bindError = regexp.MustCompile(`^(?:dns_rdata_fromtext: )?[^ :]+:(\d+): (near (eof|'[^']*'|eol)|unknown RR type)`)
+
+// The linter reads every zone of the corpus that BIND reads, and reports a record that BIND cannot
+// read at the line BIND names (BIND names the end of the file for a '(' that never closes, the
+// linter the line it opens on), with the rest of the zone checked.
+func TestLinterReadsWhatBINDReads(t *testing.T) {
+	checkzone := lookPath(t, "named-checkzone")
+	corpus := filepath.Join(lintZones, "corpus")
+	for file := range expectedFindings(t, filepath.Join(corpus, "expected.txt")) {
+		t.Run(file, func(t *testing.T) {
+			path := filepath.Join(corpus, file)
+			cmd := exec.Command(checkzone, "example.org", filepath.Base(path))
+			cmd.Dir = filepath.Dir(path) // BIND reads $INCLUDE files from where it runs
+			out, _ := cmd.CombinedOutput()
+			var theirs []string
+			atEOF := 0
+			for _, line := range strings.Split(string(out), "\n") {
+				if m := bindError.FindStringSubmatch(line); m != nil {
+					if m[3] == "eof" {
+						atEOF++
+					} else {
+						theirs = append(theirs, m[1])
+					}
+				}
+			}
+			fs, _ := lint(t, path+":example.org")
+			var ours []string
+			for _, f := range fs {
+				if f.Rule == "unparsable-record" {
+					_, at, _ := strings.Cut(f.Message, path+":")
+					line, _, _ := strings.Cut(at, ":")
+					ours = append(ours, line)
+				}
+			}
+			missing := 0
+			for _, line := range theirs {
+				if !slices.Contains(ours, line) {
+					t.Errorf("named-checkzone cannot read line %s; cnamelint reads it", line)
+				}
+			}
+			for _, line := range ours {
+				if !slices.Contains(theirs, line) {
+					missing++
+				}
+			}
+			if missing != atEOF {
+				t.Errorf("cnamelint cannot read lines %v, named-checkzone %v and %d at the end of the file:\n%s", ours, theirs, atEOF, out)
+			}
+		})
+	}
 }

@@ -1,14 +1,15 @@
 // Command cnamelint checks zone files for CNAME mistakes with the same rules the flatten plugin
 // applies to the zones it serves: sibling data, apex CNAMEs, multiple CNAMEs, loops and long
-// chains, dangling targets and subdomain-takeover risks, relative-name mistakes, MX/NS/SRV/SOA
-// pointing at aliases, and email delegations.
+// chains (DNAMEs followed), dangling targets and subdomain-takeover risks, relative-name
+// mistakes, MX/NS/SRV/SOA targets that are aliases or have no addresses, email delegations, and
+// records that cannot be read.
 //
 // Usage:
 //
-//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] FILE[:ORIGIN]...
+//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]...
 //
 // It exits 0 when no finding is at or above -fail-on (default warning), 1 when one is, and 2 on a
-// usage or parse error.
+// usage error or a zone it cannot read at all. See README.md.
 package main
 
 import (
@@ -35,6 +36,8 @@ type fileFinding struct {
 	rules.Finding
 }
 
+const usage = "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]..."
+
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cnamelint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,8 +45,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	failOn := fs.String("fail-on", "warning", "exit 1 when a finding at or above this severity exists: info, warning, error or critical")
 	resolverAddr := fs.String("resolver", "", "resolve names outside the zones through this DNS server (IP[:port]), for dangling-target, alias and email checks")
 	maxChain := fs.Int("max-chain", 10, "CNAME hops allowed on a chain")
+	parallel := fs.Int("parallel", 8, "questions to the resolver at a time")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] FILE[:ORIGIN]...")
+		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,17 +58,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cnamelint:", err)
 		return 2
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 || *maxChain < 1 || *parallel < 1 {
 		fs.Usage()
 		return 2
 	}
-	cfg := rules.Config{MaxChain: *maxChain}
+	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel}
 	if *resolverAddr != "" {
 		addr := *resolverAddr
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(strings.Trim(addr, "[]"), "53")
 		}
-		cfg.Oracle = oracle{addr}
+		cfg.Oracle = newResolver(addr)
 	}
 
 	var (
@@ -84,22 +88,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		zones, files = append(zones, z), append(files, path)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	var out []fileFinding
+	res := rules.Run(ctx, zones, cfg)
+	out := make([]fileFinding, 0, len(res.Findings))
 	worst := rules.Severity(-1)
-	for _, f := range rules.Check(ctx, zones, cfg) {
+	for _, f := range res.Findings {
 		out = append(out, fileFinding{File: fileOf(f.Owner, zones, files), Finding: f})
 		worst = max(worst, f.Severity)
+	}
+	unchecked := ""
+	if n := len(res.Unchecked); n > 0 {
+		unchecked = fmt.Sprintf("%d outside target(s) not checked: give -resolver to check them", n)
 	}
 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if out == nil {
-			out = []fileFinding{}
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintln(stderr, "cnamelint:", err)
+			return 2
 		}
-		enc.Encode(out)
+		if unchecked != "" {
+			fmt.Fprintln(stderr, "cnamelint:", unchecked)
+		}
 	} else {
 		counts := map[rules.Severity]int{}
 		for _, f := range out {
@@ -116,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			parts = []string{"none"}
 		}
 		fmt.Fprintf(stdout, "%d zone(s), %d finding(s): %s\n", len(zones), len(out), strings.Join(parts, ", "))
+		if unchecked != "" {
+			fmt.Fprintln(stdout, unchecked)
+		}
 	}
 	if worst >= threshold {
 		return 1
@@ -132,20 +147,4 @@ func fileOf(owner string, zones []rules.Zone, files []string) string {
 		}
 	}
 	return file
-}
-
-// oracle asks the resolver at addr: UDP, TCP when the reply is truncated.
-type oracle struct{ addr string }
-
-func (o oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	q := new(dns.Msg)
-	q.SetQuestion(dns.Fqdn(name), qtype)
-	q.SetEdns0(1232, false)
-	c := &dns.Client{Net: "udp", UDPSize: 1232, Timeout: 2 * time.Second}
-	m, _, err := c.ExchangeContext(ctx, q, o.addr)
-	if err == nil && m.Truncated {
-		c.Net = "tcp"
-		m, _, err = c.ExchangeContext(ctx, q, o.addr)
-	}
-	return m, err
 }

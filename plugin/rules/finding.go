@@ -36,6 +36,20 @@ func (s Severity) String() string {
 // MarshalJSON writes the severity's name.
 func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
+// UnmarshalJSON reads a severity's name, as MarshalJSON writes it.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	v, err := ParseSeverity(name)
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // ParseSeverity reads a severity's name.
 func ParseSeverity(name string) (Severity, error) {
 	for i, n := range severityNames {
@@ -60,6 +74,8 @@ const (
 	RuleDKIM        = "dkim-target"
 	RuleMTASTS      = "mta-sts-target"
 	RuleBIMI        = "bimi-target"
+	RuleNoAddress   = "target-no-address"
+	RuleUnparsable  = "unparsable-record"
 )
 
 // Finding is one broken rule: where, what, why (the RFC) and how to fix it.

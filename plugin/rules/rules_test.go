@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -77,6 +78,9 @@ func TestRulesWithoutOracle(t *testing.T) {
 		"dangling.example.org": {"warning dangling-cname gone.example.org."},
 		"email.example.org":    nil,
 		"pointers.example.org": {"error target-is-alias _sip._tcp.example.org.", "error target-is-alias example.org.", "error target-is-alias sub.example.org."},
+		// Every target is in the zone.
+		"noaddress.example.org": {"warning target-no-address _sip._tcp.example.org.", "error target-no-address example.org.", "error target-no-address lab.example.org."},
+		"dname.example.org":     {"warning dangling-cname gone.example.org.", "error target-is-alias mail.example.org."},
 	} {
 		z, err := ParseZoneFile("testdata/"+file, "")
 		if err != nil {
@@ -143,4 +147,18 @@ func expectedFindings(t *testing.T, path string) map[string][]string {
 		t.Fatal(err)
 	}
 	return want
+}
+
+func TestSeverityJSON(t *testing.T) {
+	for s := Info; s <= Critical; s++ {
+		b, err := json.Marshal(s)
+		var back Severity
+		if err != nil || json.Unmarshal(b, &back) != nil || back != s {
+			t.Errorf("%v: %s %v, back %v", s, b, err, back)
+		}
+	}
+	var s Severity
+	if err := json.Unmarshal([]byte(`"fatal"`), &s); err == nil {
+		t.Error("fatal read as a severity")
+	}
 }

@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var bigNumber = regexp.MustCompile(`[0-9]{5,}`)
+
+// The zone file reader never panics, whatever the text; every record it returns has an absolute
+// owner, every problem names the input and a line of it; and the rules run over what it read.
+func FuzzParseZone(f *testing.F) {
+	for _, glob := range []string{"testdata/*.example.org", "testdata/corpus/*.zone"} {
+		paths, _ := filepath.Glob(glob)
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(string(b))
+		}
+	}
+	f.Add("$TTL 60\n@ SOA ns1 h 1 2 3 4 5\na ( TXT \"x\\\"\" ; c\n )\n\\# A 1.2.3.4\n$GENERATE 1-3/2 x${-1,3,n} CNAME y$$\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		if strings.Contains(strings.ToUpper(text), "$GENERATE") && bigNumber.MatchString(text) {
+			t.Skip("a $GENERATE range this large makes a large zone, slowly")
+		}
+		z, err := ParseZone(strings.NewReader(text), "example.org", "fuzz")
+		if err != nil {
+			t.Fatal(err) // an origin is given: nothing is fatal
+		}
+		lines := strings.Count(text, "\n") + 1
+		for _, rr := range z.Records {
+			if name := rr.Header().Name; !strings.HasSuffix(name, ".") {
+				t.Errorf("relative owner %q in %v", name, rr)
+			}
+		}
+		for _, p := range z.Problems {
+			at, ok := strings.CutPrefix(p.Message, "fuzz:")
+			n, _, _ := strings.Cut(at, ":")
+			if line, err := strconv.Atoi(n); !ok || err != nil || line < 1 || line > lines {
+				t.Errorf("problem without a line of the input: %s", p.Message)
+			}
+		}
+		Check(context.Background(), []Zone{z}, Config{MaxChain: 3})
+	})
+}
