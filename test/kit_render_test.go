@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -185,5 +186,56 @@ func TestKitComponents(t *testing.T) {
 		if !covered[d.Name()] {
 			t.Errorf("components/%s is in no variant the tests render", d.Name())
 		}
+	}
+}
+
+// The overlay of deploy/kubernetes/README.md renders as written, from the folder its commands run
+// in (the checkout as flatten/, the overlay as cluster-dns/), with its components commented out and
+// with all of them in.
+func TestKitReadmeOverlay(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "cat > cluster-dns/kustomization.yaml <<'EOF'\n"
+	_, after, ok := strings.Cut(string(b), start)
+	overlay, _, ok2 := strings.Cut(after, "\nEOF\n")
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %q ... EOF", start)
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommented := regexp.MustCompile(`(?m)^  # (- \S+).*$`).ReplaceAllString(overlay, "  $1")
+	for name, text := range map[string]string{"as written": overlay, "every component": uncommented} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(repo, filepath.Join(dir, "flatten")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, "cluster-dns"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, "cluster-dns", "kustomization.yaml"), text+"\n")
+			objs := kustomize(t, filepath.Join(dir, "cluster-dns"))
+			var kinds []string
+			for _, o := range objs {
+				kinds = append(kinds, o.GetKind())
+			}
+			want := kitVariants[0].kinds
+			if name == "every component" {
+				want = kitVariants[len(kitVariants)-1].kinds
+			}
+			if slices.Sort(kinds); !slices.Equal(kinds, want) {
+				t.Errorf("rendered %v, want %v", kinds, want)
+			}
+			d := find(t, objs, "Deployment", "coredns")
+			containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+			image, _, _ := unstructured.NestedString(containers[0].(map[string]any), "image")
+			if !regexp.MustCompile(`^registry\.example\.com/coredns-flatten:` + regexp.QuoteMeta(loadManifests(t).kustomization.Images[0].NewTag) + `@sha256:[0-9a-f]{64}$`).MatchString(image) {
+				t.Errorf("the README's overlay gives the image %s", image)
+			}
+		})
 	}
 }
