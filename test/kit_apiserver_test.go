@@ -521,3 +521,41 @@ func TestKitAPIServer(t *testing.T) {
 		}
 	})
 }
+
+// What deploy/kubernetes/README.md says of kubeadm's upgrade preflight, checked in the code of
+// kubeadm v1.37.1: it strips a leading "v" from the tag of the cluster DNS image and needs that
+// version in the Corefile-migration table of the github.com/coredns/corefile-migration it is built
+// with (validateVersion in migration/migrate.go). The kit's tag is not there, nor is the CoreDNS
+// release it carries, while kubeadm's own CoreDNS version is: the preflight refuses the kit, and
+// passes once the stock image is back.
+func TestKitKubeadmPreflight(t *testing.T) {
+	kubernetesDir := moduleDir(t, kubernetesModule)
+	gomod, err := os.ReadFile(filepath.Join(kubernetesDir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := regexp.MustCompile(`(?m)^\s*github\.com/coredns/corefile-migration (v\S+)`).FindSubmatch(gomod)
+	if v == nil {
+		t.Fatal("kubernetes' go.mod does not require github.com/coredns/corefile-migration")
+	}
+	versions, err := os.ReadFile(filepath.Join(moduleDir(t, "github.com/coredns/corefile-migration@"+string(v[1])), "migration", "versions.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\t"([0-9.]+)": \{`).FindAllSubmatch(versions, -1) {
+		known[string(m[1])] = true
+	}
+	stock := loadKubeadmAddon(t, kubernetesDir, 2, "10.96.0.10").version
+	tag := loadManifests(t).kustomization.Images[0].NewTag
+	coredns := strings.TrimPrefix(goModVersion(t, "github.com/coredns/coredns"), "v")
+	t.Logf("corefile-migration %s knows %d CoreDNS versions; kubeadm deploys %s", v[1], len(known), stock)
+	if !known[strings.TrimLeft(stock, "v")] {
+		t.Errorf("kubeadm's own CoreDNS %s is not in its migration table", stock)
+	}
+	for _, version := range []string{tag, coredns} {
+		if known[strings.TrimLeft(version, "v")] {
+			t.Errorf("kubeadm's migration table knows %s: deploy/kubernetes/README.md (Upgrade Kubernetes) says it refuses it", version)
+		}
+	}
+}
