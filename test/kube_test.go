@@ -28,6 +28,7 @@ type controlPlane struct {
 	url    string // https://127.0.0.1:PORT
 	caFile string // the API server's self-signed certificate, which is its own CA
 	admin  *kubernetes.Clientset
+	config *rest.Config // admin's configuration, for other clients (dynamic, discovery)
 }
 
 // apiserverBinary finds kube-apiserver: FLATTEN_KUBE_APISERVER, or where test/kube/apiserver.sh
@@ -109,6 +110,7 @@ func startControlPlane(t *testing.T) *controlPlane {
 	if cp.admin, err = kubernetes.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
+	cp.config = cfg
 	return cp
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +18,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -27,8 +30,13 @@ import (
 // deployDir holds the manifests that replace a cluster's DNS with the custom build.
 const deployDir = "../deploy/kubernetes"
 
-// manifests are the objects of deploy/kubernetes, decoded strictly (an unknown or duplicate field
-// is an error, as it is for kubectl apply --validate=strict).
+// serviceComponent is the optional component with the cluster DNS Service, for a cluster that has
+// none yet.
+const serviceComponent = deployDir + "/components/kube-dns-service"
+
+// manifests are the objects of deploy/kubernetes (the base) and the Service of its
+// kube-dns-service component, decoded strictly (an unknown or duplicate field is an error, as it
+// is for kubectl apply --validate=strict).
 type manifests struct {
 	kustomization struct {
 		APIVersion string   `json:"apiVersion"`
@@ -39,6 +47,7 @@ type manifests struct {
 			Name    string `json:"name"`
 			NewName string `json:"newName,omitempty"`
 			NewTag  string `json:"newTag,omitempty"`
+			Digest  string `json:"digest,omitempty"`
 		} `json:"images"`
 	}
 	serviceAccount *corev1.ServiceAccount
@@ -46,7 +55,8 @@ type manifests struct {
 	binding        *rbacv1.ClusterRoleBinding
 	configMap      *corev1.ConfigMap
 	deployment     *appsv1.Deployment
-	service        *corev1.Service
+	pdb            *policyv1.PodDisruptionBudget
+	service        *corev1.Service // the component's, with its cluster-ip.yaml patch applied
 }
 
 func loadManifests(t *testing.T) *manifests {
@@ -80,10 +90,34 @@ func loadManifests(t *testing.T) *manifests {
 			m.add(t, name, obj)
 		}
 	}
+	if m.service != nil {
+		t.Errorf("the base has a Service: it must leave the cluster's own kube-dns Service alone")
+	}
+	for i, name := range []string{"service.yaml", "cluster-ip.yaml"} {
+		docs := yamlDocuments(t, filepath.Join(serviceComponent, name))
+		if len(docs) != 1 {
+			t.Fatalf("%s: %d documents, want 1", name, len(docs))
+		}
+		obj, _, err := decoder.Decode(docs[0], nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s, ok := obj.(*corev1.Service)
+		if !ok {
+			t.Fatalf("%s holds a %T, want a Service", name, obj)
+		}
+		if i == 0 {
+			m.service = s
+		} else if s.Name != m.service.Name || s.Namespace != m.service.Namespace {
+			t.Errorf("cluster-ip.yaml patches %s/%s, not the Service %s/%s", s.Namespace, s.Name, m.service.Namespace, m.service.Name)
+		} else {
+			m.service.Spec.ClusterIP = s.Spec.ClusterIP
+		}
+	}
 	for what, missing := range map[string]bool{
 		"ServiceAccount": m.serviceAccount == nil, "ClusterRole": m.clusterRole == nil,
 		"ClusterRoleBinding": m.binding == nil, "ConfigMap": m.configMap == nil,
-		"Deployment": m.deployment == nil, "Service": m.service == nil,
+		"Deployment": m.deployment == nil, "PodDisruptionBudget": m.pdb == nil,
 	} {
 		if missing {
 			t.Errorf("deploy/kubernetes has no %s", what)
@@ -108,6 +142,8 @@ func (m *manifests) add(t *testing.T, file string, obj runtime.Object) {
 		m.configMap = o
 	case *appsv1.Deployment:
 		m.deployment = o
+	case *policyv1.PodDisruptionBudget:
+		m.pdb = o
 	case *corev1.Service:
 		m.service = o
 	default:
@@ -183,15 +219,15 @@ func TestManifests(t *testing.T) {
 	// The standard cluster DNS's names, so that the objects replace it in place.
 	for what, got := range map[string]string{
 		"Deployment": d.Name, "Service": m.service.Name, "ServiceAccount": m.serviceAccount.Name,
-		"ClusterRole": m.clusterRole.Name, "ClusterRoleBinding": m.binding.Name,
+		"ClusterRole": m.clusterRole.Name, "ClusterRoleBinding": m.binding.Name, "PodDisruptionBudget": m.pdb.Name,
 	} {
 		want := map[string]string{"Deployment": "coredns", "Service": "kube-dns", "ServiceAccount": "coredns",
-			"ClusterRole": "system:coredns", "ClusterRoleBinding": "system:coredns"}[what]
+			"ClusterRole": "system:coredns", "ClusterRoleBinding": "system:coredns", "PodDisruptionBudget": "coredns"}[what]
 		if got != want {
 			t.Errorf("%s is named %q; the standard cluster DNS's is %q", what, got, want)
 		}
 	}
-	for _, ns := range []string{d.Namespace, m.service.Namespace, m.serviceAccount.Namespace, m.configMap.Namespace, m.kustomization.Namespace} {
+	for _, ns := range []string{d.Namespace, m.service.Namespace, m.serviceAccount.Namespace, m.configMap.Namespace, m.pdb.Namespace, m.kustomization.Namespace} {
 		if ns != "kube-system" {
 			t.Errorf("namespace %q, want kube-system", ns)
 		}
@@ -279,6 +315,122 @@ func TestManifests(t *testing.T) {
 	}
 }
 
+// The image's tag names the CoreDNS release the build carries, go.mod's, as COREDNS-flatten.N, and
+// kubeadm reads that tag as the cluster's CoreDNS version, also when a digest pins the image.
+func TestManifestsImageTag(t *testing.T) {
+	m := loadManifests(t)
+	tag := m.kustomization.Images[0].NewTag
+	coredns := goModVersion(t, "github.com/coredns/coredns")
+	if !regexp.MustCompile(`^` + regexp.QuoteMeta(strings.TrimPrefix(coredns, "v")) + `-flatten\.[0-9]+$`).MatchString(tag) {
+		t.Errorf("image tag %q does not name the CoreDNS of go.mod (%s) as %s-flatten.N", tag, coredns, strings.TrimPrefix(coredns, "v"))
+	}
+	// kubeadm's tagMatcher (cmd/kubeadm/app/util/image/image.go, Kubernetes v1.37.1), which its
+	// upgrade uses on the Deployment's image (DeployedDNSAddon in phases/addons/dns/dns.go).
+	tagMatcher := regexp.MustCompile(`^(?U:.*)(?::([[:word:]][[:word:].-]*))?(?:@sha256:[a-fA-F\d]{64})?$`)
+	for _, image := range []string{
+		m.deployment.Spec.Template.Spec.Containers[0].Image,
+		"registry.example.com:5000/dns/coredns-flatten:" + tag + "@" + kitDigest,
+	} {
+		if got := tagMatcher.FindStringSubmatch(image); len(got) < 2 || got[1] != tag {
+			t.Errorf("kubeadm reads the tag of %s as %q, want %q", image, got, tag)
+		}
+	}
+}
+
+// goModVersion is the version go.mod requires of a module.
+func goModVersion(t *testing.T, module string) string {
+	t.Helper()
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + ` (v\S+)`).FindSubmatch(b)
+	if found == nil {
+		t.Fatalf("go.mod does not require %s", module)
+	}
+	return string(found[1])
+}
+
+// Rolling out, scaling and draining never leave the cluster without DNS: a new pod is ready before
+// an old one goes, the replica count is not the kit's to set, evictions take one pod at a time,
+// the pods spread over nodes (strictly) and zones (where possible), and the pod meets the
+// "restricted" Pod Security level (checked against the real admission in TestKitAPIServer).
+func TestManifestsRollout(t *testing.T) {
+	m := loadManifests(t)
+	d := m.deployment
+	if d.Spec.Replicas != nil {
+		t.Errorf("the Deployment sets replicas: %d; an apply would shrink a scaled-up Deployment and fight an autoscaler", *d.Spec.Replicas)
+	}
+	if s := d.Spec.Strategy; s.Type != appsv1.RollingUpdateDeploymentStrategyType || s.RollingUpdate == nil ||
+		s.RollingUpdate.MaxUnavailable == nil || s.RollingUpdate.MaxUnavailable.IntValue() != 0 ||
+		s.RollingUpdate.MaxSurge == nil || s.RollingUpdate.MaxSurge.IntValue() != 1 {
+		t.Errorf("strategy %+v; want a rolling update with maxUnavailable 0 and maxSurge 1", s.RollingUpdate)
+	}
+	labels := d.Spec.Template.Labels
+
+	pdb := m.pdb.Spec
+	if pdb.MaxUnavailable == nil || pdb.MaxUnavailable.IntValue() != 1 || pdb.MinAvailable != nil {
+		t.Errorf("the PodDisruptionBudget allows %v unavailable (minAvailable %v), want maxUnavailable 1", pdb.MaxUnavailable, pdb.MinAvailable)
+	}
+	if pdb.UnhealthyPodEvictionPolicy == nil || *pdb.UnhealthyPodEvictionPolicy != policyv1.AlwaysAllow {
+		t.Error("the PodDisruptionBudget lets pods that are not ready block drains (unhealthyPodEvictionPolicy)")
+	}
+	if pdb.Selector == nil || !maps.Equal(pdb.Selector.MatchLabels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("the PodDisruptionBudget selects %v; the Deployment %v", pdb.Selector, d.Spec.Selector.MatchLabels)
+	}
+
+	pod := d.Spec.Template.Spec
+	spread := map[string]corev1.UnsatisfiableConstraintAction{}
+	for _, c := range pod.TopologySpreadConstraints {
+		spread[c.TopologyKey] = c.WhenUnsatisfiable
+		if c.MaxSkew != 1 || c.LabelSelector == nil || !maps.Equal(c.LabelSelector.MatchLabels, labels) ||
+			!slices.Equal(c.MatchLabelKeys, []string{appsv1.DefaultDeploymentUniqueLabelKey}) ||
+			c.NodeTaintsPolicy == nil || *c.NodeTaintsPolicy != corev1.NodeInclusionPolicyHonor {
+			t.Errorf("spread over %s: %+v; want maxSkew 1 over the pods of one revision, nodes whose taints the pods tolerate", c.TopologyKey, c)
+		}
+	}
+	// Strictly over nodes (every node has a hostname label); over zones only where possible (nodes
+	// without a zone label would otherwise take no pods at all).
+	if !maps.Equal(spread, map[string]corev1.UnsatisfiableConstraintAction{
+		corev1.LabelHostname: corev1.DoNotSchedule, corev1.LabelTopologyZone: corev1.ScheduleAnyway,
+	}) {
+		t.Errorf("topology spread %v; want hostname DoNotSchedule and zone ScheduleAnyway", spread)
+	}
+	if sc := pod.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("the pod's security context %+v has no seccompProfile RuntimeDefault", sc)
+	}
+}
+
+// The Corefile's flatten line stands where flatten runs, directly before cache, with a comment
+// saying that the build fixes the order; a custom cluster domain is edited in exactly the three
+// places the README names.
+func TestManifestsCorefile(t *testing.T) {
+	corefile := loadManifests(t).corefile(t)
+	var plugins []string
+	for _, line := range strings.Split(corefile, "\n") {
+		// Plugins are indented by four spaces, their options by more.
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "    ") && !strings.HasPrefix(line, "     ") && f[0] != "#" && f[0] != "}" {
+			plugins = append(plugins, f[0])
+		}
+	}
+	at := slices.Index(plugins, "flatten")
+	if at < 0 || at+1 >= len(plugins) || plugins[at+1] != "cache" {
+		t.Errorf("the Corefile's plugins are %v; flatten must be written directly before cache, where it runs", plugins)
+	}
+	if !strings.Contains(corefile, "compiled into the build (cmd/coredns)") {
+		t.Error("the Corefile does not say that the build fixes the plugin order")
+	}
+	var domainLines []string
+	for _, line := range strings.Split(corefile, "\n") {
+		if strings.Contains(line, "cluster.local") && !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			domainLines = append(domainLines, strings.Fields(line)[0])
+		}
+	}
+	if want := []string{"kubernetes", "flatten", "disable", "disable"}; !slices.Equal(domainLines, want) {
+		t.Errorf("cluster.local appears on the lines of %v, want %v (README.md: a custom cluster domain)", domainLines, want)
+	}
+}
+
 // The ClusterRole grants what the kubernetes plugin lists and watches (its informers in
 // plugin/kubernetes/controller.go): services, pods, namespaces and EndpointSlices. The end-to-end
 // test runs CoreDNS with exactly these permissions against a real API server.
@@ -315,31 +467,52 @@ func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
 }
 
 // The image recipe: a multi-stage build whose last stage is distroless, non-root by number, with
-// the static binary of cmd/coredns as its entry point. (No Docker engine runs here; this checks
-// the recipe's shape, and the build command it runs is an ordinary go build of ./cmd/coredns.)
+// the static binary of cmd/coredns as its entry point; both base images pinned by digest; the
+// toolchain .ci/run uses; the commit in CoreDNS's GitCommit; OCI labels with the version and
+// commit. (No Docker engine runs here; this checks the recipe's shape, and runs its check of the
+// build arguments in TestDockerfileBuildArgs.)
 func TestDockerfile(t *testing.T) {
-	b, err := os.ReadFile("../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	df := string(b)
+	df := dockerfile(t)
 	var froms []string
 	for _, line := range strings.Split(df, "\n") {
 		if strings.HasPrefix(line, "FROM ") {
 			froms = append(froms, line)
 		}
 	}
-	if len(froms) != 2 || !strings.HasSuffix(froms[0], " AS build") || froms[1] != "FROM ${BASE}" {
-		t.Errorf("stages %q: want a build stage and a final stage FROM ${BASE}", froms)
+	if len(froms) != 2 || froms[0] != "FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build" || froms[1] != "FROM ${BASE_NAME}@${BASE_DIGEST}" {
+		t.Errorf("stages %q: want a build stage FROM ${GO_IMAGE} and a final stage FROM ${BASE_NAME}@${BASE_DIGEST}", froms)
+	}
+	digest := `@?sha256:[0-9a-f]{64}\n`
+	for _, want := range []string{
+		`\nARG GO_IMAGE=golang:[0-9.]+-bookworm` + digest,
+		`\nARG BASE_NAME=gcr\.io/distroless/static-debian12:nonroot\n`,
+		`\nARG BASE_DIGEST=` + digest,
+	} {
+		if !regexp.MustCompile(want).MatchString(df) {
+			t.Errorf("the Dockerfile has no line matching %q: base images must be pinned by digest", want)
+		}
+	}
+	ci, err := os.ReadFile("../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toolchain := regexp.MustCompile(`(?m)^export GOTOOLCHAIN=(go\S+)$`).FindSubmatch(ci)
+	if toolchain == nil || !strings.Contains(df, "\nENV GOTOOLCHAIN="+string(toolchain[1])+"\n") {
+		t.Errorf("the Dockerfile does not build with the toolchain of .ci/run (%s)", toolchain)
 	}
 	for _, want := range []string{
-		"ARG BASE=gcr.io/distroless/static-debian12:nonroot\n",
 		"CGO_ENABLED=0 ",
-		"go build -trimpath -ldflags \"-s -w\" -o /coredns ./cmd/coredns",
+		`go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$GIT_COMMIT"`,
+		"-o /coredns ./cmd/coredns",
 		"setcap cap_net_bind_service=+ep /coredns",
 		"COPY --from=build /coredns /coredns\n",
 		"\nUSER 65532:65532\n",
 		"\nENTRYPOINT [\"/coredns\"]\n",
+		`org.opencontainers.image.version="$VERSION"`,
+		`org.opencontainers.image.revision="$GIT_COMMIT"`,
+		`org.opencontainers.image.source=`,
+		`org.opencontainers.image.base.name="$BASE_NAME"`,
+		`org.opencontainers.image.base.digest="$BASE_DIGEST"`,
 	} {
 		if !strings.Contains(df, want) {
 			t.Errorf("the Dockerfile lacks %q", want)
@@ -353,6 +526,63 @@ func TestDockerfile(t *testing.T) {
 	for _, line := range strings.Split(string(ignore), "\n") {
 		if p := strings.Trim(strings.TrimSpace(line), "/"); p == "go.mod" || p == "go.sum" || p == "cmd" || p == "*.go" {
 			t.Errorf(".dockerignore leaves %s out of the build", p)
+		}
+	}
+}
+
+func dockerfile(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The Dockerfile's check of its build arguments, run as the build runs it (sh, in the source
+// folder): it refuses a build without a commit, or with a VERSION that names another CoreDNS than
+// go.mod's, and takes COREDNS-flatten.N.
+func TestDockerfileBuildArgs(t *testing.T) {
+	df := dockerfile(t)
+	const marker = "# Check the build arguments"
+	at := strings.Index(df, marker)
+	if at < 0 {
+		t.Fatalf("the Dockerfile has no %q step", marker)
+	}
+	step, ok := strings.CutPrefix(strings.SplitN(df[at:], "\n", 2)[1], "RUN ")
+	if !ok {
+		t.Fatalf("no RUN after %q", marker)
+	}
+	var script strings.Builder
+	for _, line := range strings.Split(step, "\n") {
+		// As Docker does: a backslash at the end of a line joins it to the next.
+		joined, more := strings.CutSuffix(line, "\\")
+		script.WriteString(joined)
+		if !more {
+			break
+		}
+	}
+	coredns := strings.TrimPrefix(goModVersion(t, "github.com/coredns/coredns"), "v")
+	for _, c := range []struct {
+		version, commit string
+		ok              bool
+	}{
+		{version: coredns + "-flatten.1", commit: "0123abc", ok: true},
+		{version: coredns + "-flatten.12", commit: "0123abc", ok: true},
+		{version: coredns + "-flatten.1", commit: ""},
+		{version: "", commit: "0123abc"},
+		{version: "v0.1.0", commit: "0123abc"},
+		{version: coredns, commit: "0123abc"},
+		{version: coredns + "-flatten.", commit: "0123abc"},
+		{version: coredns + "-flatten.1a", commit: "0123abc"},
+		{version: "1.14.6-flatten.1", commit: "0123abc"},
+	} {
+		cmd := exec.Command("sh", "-ec", script.String())
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "VERSION="+c.version, "GIT_COMMIT="+c.commit)
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != c.ok {
+			t.Errorf("VERSION=%q GIT_COMMIT=%q: %v (want ok %v)\n%s", c.version, c.commit, err, c.ok, out)
 		}
 	}
 }

@@ -1,0 +1,241 @@
+package test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// A variant of the kit: the base with some of its optional components, as an operator's overlay
+// names them.
+type kitVariant struct {
+	name       string
+	components []string // folders under deploy/kubernetes/components
+	kinds      []string // what it renders, sorted
+}
+
+// baseKinds are the objects of the base: everything that replaces the standard cluster DNS, and
+// nothing else (the cluster's own kube-dns Service stays as it is).
+var baseKinds = []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PodDisruptionBudget", "ServiceAccount"}
+
+// kitVariants are the base, each component alone on it, and all of them together.
+var kitVariants = func() []kitVariant {
+	with := func(extra ...string) []string {
+		return slices.Sorted(slices.Values(append(slices.Clone(baseKinds), extra...)))
+	}
+	service := []string{"Service"}
+	hpa := []string{"HorizontalPodAutoscaler"}
+	monitoring := []string{"ConfigMap", "PrometheusRule", "Service", "ServiceMonitor"}
+	return []kitVariant{
+		{name: "base", kinds: with()},
+		{name: "kube-dns-service", components: []string{"kube-dns-service"}, kinds: with(service...)},
+		{name: "hpa", components: []string{"hpa"}, kinds: with(hpa...)},
+		{name: "monitoring", components: []string{"monitoring"}, kinds: with(monitoring...)},
+		{name: "all", components: []string{"kube-dns-service", "hpa", "monitoring"}, kinds: with(slices.Concat(service, hpa, monitoring)...)},
+	}
+}()
+
+// kitImage is what the overlays point the image at, as README.md tells operators to: their
+// registry, the tag, and the digest the push reported.
+const kitImage = "registry.example.com/coredns-flatten"
+
+// kitDigest stands for the digest a push reports.
+const kitDigest = "sha256:4f1a2c8e9b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7"
+
+// overlay writes an operator's overlay of the kit (README.md, "Your overlay") in a temporary folder:
+// the base, the variant's components and the image pinned by tag and digest. Kustomize takes only
+// relative paths to bases and components.
+func (v kitVariant) overlay(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	abs, err := filepath.Abs(deployDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := filepath.Rel(dir, abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n", base)
+	if len(v.components) > 0 {
+		b.WriteString("components:\n")
+		for _, c := range v.components {
+			fmt.Fprintf(&b, "  - %s/components/%s\n", base, c)
+		}
+	}
+	fmt.Fprintf(&b, "images:\n  - name: ghcr.io/dnsflatten/coredns-flatten\n    newName: %s\n    newTag: %s\n    digest: %s\n",
+		kitImage, loadManifests(t).kustomization.Images[0].NewTag, kitDigest)
+	writeFile(t, filepath.Join(dir, "kustomization.yaml"), b.String())
+	return dir
+}
+
+// kustomize renders a kustomization folder with `kubectl kustomize`, or with a standalone
+// `kustomize build` where kubectl is absent (.ci/run installs one of them).
+func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	var cmd *exec.Cmd
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		cmd = exec.Command(kubectl, "kustomize", dir)
+	} else if k, err := exec.LookPath("kustomize"); err == nil {
+		cmd = exec.Command(k, "build", dir)
+	} else {
+		missing(t, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
+	}
+	return decodeObjects(t, out)
+}
+
+// decodeObjects splits rendered YAML into objects.
+func decodeObjects(t *testing.T, b []byte) []*unstructured.Unstructured {
+	t.Helper()
+	var objs []*unstructured.Unstructured
+	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	for {
+		var m map[string]any
+		if err := d.Decode(&m); errors.Is(err, io.EOF) {
+			return objs
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if len(m) > 0 {
+			objs = append(objs, &unstructured.Unstructured{Object: m})
+		}
+	}
+}
+
+// find returns the one rendered object of a kind and name.
+func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s among the rendered objects", kind, name)
+	return nil
+}
+
+// Every variant renders, to the objects it should, all in kube-system, with the image pinned by
+// the overlay's tag and digest.
+func TestKitRender(t *testing.T) {
+	for _, v := range kitVariants {
+		t.Run(v.name, func(t *testing.T) {
+			objs := kustomize(t, v.overlay(t))
+			var kinds []string
+			for _, o := range objs {
+				kinds = append(kinds, o.GetKind())
+				if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" && o.GetNamespace() != "kube-system" {
+					t.Errorf("%s %s is in namespace %q, want kube-system", o.GetKind(), o.GetName(), o.GetNamespace())
+				}
+			}
+			if slices.Sort(kinds); !slices.Equal(kinds, v.kinds) {
+				t.Errorf("rendered %v, want %v", kinds, v.kinds)
+			}
+			d := find(t, objs, "Deployment", "coredns")
+			containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+			image, _, _ := unstructured.NestedString(containers[0].(map[string]any), "image")
+			if want := kitImage + ":" + loadManifests(t).kustomization.Images[0].NewTag + "@" + kitDigest; image != want {
+				t.Errorf("image %s, want %s", image, want)
+			}
+			if _, found, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); found {
+				t.Error("the rendered Deployment sets replicas: an apply would override the running count")
+			}
+		})
+	}
+}
+
+// The kit's own folder is a kustomization, and every component folder is a Component that the
+// variants above cover.
+func TestKitComponents(t *testing.T) {
+	dirs, err := os.ReadDir(filepath.Join(deployDir, "components"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := map[string]bool{}
+	for _, v := range kitVariants {
+		for _, c := range v.components {
+			covered[c] = true
+		}
+	}
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(deployDir, "components", d.Name(), "kustomization.yaml"))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if !strings.Contains(string(b), "\nkind: Component\n") {
+			t.Errorf("components/%s is not a kustomize Component", d.Name())
+		}
+		if !covered[d.Name()] {
+			t.Errorf("components/%s is in no variant the tests render", d.Name())
+		}
+	}
+}
+
+// The overlay of deploy/kubernetes/README.md renders as written, from the folder its commands run
+// in (the checkout as flatten/, the overlay as cluster-dns/), with its components commented out and
+// with all of them in.
+func TestKitReadmeOverlay(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "cat > cluster-dns/kustomization.yaml <<'EOF'\n"
+	_, after, ok := strings.Cut(string(b), start)
+	overlay, _, ok2 := strings.Cut(after, "\nEOF\n")
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %q ... EOF", start)
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncommented := regexp.MustCompile(`(?m)^  # (- \S+).*$`).ReplaceAllString(overlay, "  $1")
+	for name, text := range map[string]string{"as written": overlay, "every component": uncommented} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(repo, filepath.Join(dir, "flatten")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, "cluster-dns"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, "cluster-dns", "kustomization.yaml"), text+"\n")
+			objs := kustomize(t, filepath.Join(dir, "cluster-dns"))
+			var kinds []string
+			for _, o := range objs {
+				kinds = append(kinds, o.GetKind())
+			}
+			want := kitVariants[0].kinds
+			if name == "every component" {
+				want = kitVariants[len(kitVariants)-1].kinds
+			}
+			if slices.Sort(kinds); !slices.Equal(kinds, want) {
+				t.Errorf("rendered %v, want %v", kinds, want)
+			}
+			d := find(t, objs, "Deployment", "coredns")
+			containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+			image, _, _ := unstructured.NestedString(containers[0].(map[string]any), "image")
+			if !regexp.MustCompile(`^registry\.example\.com/coredns-flatten:` + regexp.QuoteMeta(loadManifests(t).kustomization.Images[0].NewTag) + `@sha256:[0-9a-f]{64}$`).MatchString(image) {
+				t.Errorf("the README's overlay gives the image %s", image)
+			}
+		})
+	}
+}
