@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -129,12 +130,17 @@ func testServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string
 }
 
 func TestResolver(t *testing.T) {
-	var sawEDNS []uint16
+	var (
+		mu      sync.Mutex // the server answers on its own goroutines
+		sawEDNS []uint16
+	)
 	addr := testServer(t, func(r *dns.Msg, tcp bool) *dns.Msg {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		if o := r.IsEdns0(); o != nil && !tcp {
+			mu.Lock()
 			sawEDNS = append(sawEDNS, o.UDPSize())
+			mu.Unlock()
 		}
 		switch r.Question[0].Name {
 		case "big.example.":
@@ -160,9 +166,11 @@ func TestResolver(t *testing.T) {
 	if m, err := r.Lookup(context.Background(), "gone.example.", dns.TypeA); err != nil || m.Rcode != dns.RcodeNameError {
 		t.Errorf("NXDOMAIN: %v %v", m, err)
 	}
+	mu.Lock()
 	if len(sawEDNS) == 0 || sawEDNS[0] != 1232 {
 		t.Errorf("EDNS buffer sizes %v, want 1232", sawEDNS)
 	}
+	mu.Unlock()
 	if r.udp.Timeout.Seconds() != 2 || r.tcp.Timeout.Seconds() != 2 {
 		t.Errorf("timeouts %v %v", r.udp.Timeout, r.tcp.Timeout)
 	}
