@@ -16,20 +16,31 @@ const maxTTL = 1<<31 - 1
 // name for every CNAME followed, across as many answers and lookups as the walk needs.
 type chain struct {
 	// names holds the canonical (lower-case) names on the chain in the order they were reached;
-	// names[0] is the question's name.
+	// names[0] is the question's name. It starts in buf, so that a short chain walked on the
+	// stack allocates nothing.
 	names []string
 	// ttl is the lowest TTL seen on the chain so far: every CNAME followed and the final RRset.
 	ttl uint32
 	// max is the number of CNAME hops allowed (max_chain).
 	max int
+	buf [4]string
 }
 
-// newChain starts a chain at qname allowing max CNAME hops.
-func newChain(qname string, max int) *chain {
-	names := make([]string, 1, max+1)
-	names[0] = lowerASCII(qname)
-	return &chain{names: names, ttl: maxTTL, max: max}
+// start starts the chain at qname allowing max CNAME hops.
+func (c *chain) start(qname string, max int) {
+	c.buf[0] = lowerASCII(qname)
+	c.names, c.ttl, c.max = c.buf[:1], maxTTL, max
 }
+
+// newChain returns a chain started at qname allowing max CNAME hops.
+func newChain(qname string, max int) *chain {
+	c := new(chain)
+	c.start(qname, max)
+	return c
+}
+
+// path returns a copy of the names on the chain, for a result that outlives the walk.
+func (c *chain) path() []string { return slices.Clone(c.names) }
 
 // last returns the name the chain has reached.
 func (c *chain) last() string { return c.names[len(c.names)-1] }

@@ -29,7 +29,7 @@ const (
 
 // result is how a chain ends, as far as the reply needs to know.
 type result struct {
-	names []string // the chain as walked, from the question's name
+	names []string // the chain as walked, from the question's name (for a positive result, only when stale)
 	kind  kind     // kindPositive, kindNXDOMAIN or kindNODATA, when err is nil
 	final []dns.RR // the final RRset (shared: copy before use)
 	ttl   uint32   // the lowest TTL on the chain
@@ -74,20 +74,26 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 	now := ch.now()
 	for {
 		if err := c.extend(e.names, e.remaining(now)); err != nil {
-			return result{names: c.names, err: err}
+			return result{names: c.path(), err: err}
 		}
 		switch e.kind {
 		case kindBroken:
 			// The entry's own chain broke; say it of the whole chain.
 			ce := *e.err
-			ce.Names = c.names
-			return result{names: c.names, err: &ce}
-		case kindPositive, kindNXDOMAIN, kindNODATA:
-			return result{names: c.names, kind: e.kind, final: e.final, ttl: c.ttl, stale: stale}
+			ce.Names = c.path()
+			return result{names: ce.Names, err: &ce}
+		case kindPositive:
+			res := result{kind: e.kind, final: e.final, ttl: c.ttl, stale: stale}
+			if stale != nil {
+				res.names = c.path()
+			}
+			return res
+		case kindNXDOMAIN, kindNODATA:
+			return result{names: c.path(), kind: e.kind, ttl: c.ttl, stale: stale}
 		}
 		next, st, err := ch.target(ctx, c.last(), qtype)
 		if err != nil {
-			return result{names: c.names, err: err}
+			return result{names: c.path(), err: err}
 		}
 		if st != nil {
 			stale = st
@@ -100,6 +106,8 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 // lookup makes (one lookup however many questions wait for it), else, when that lookup fails in a
 // way RFC 8767 covers and the cache holds an expired entry still within max_stale, that entry with
 // stale set to the failure.
+//
+//go:noinline
 func (ch *chaser) target(ctx context.Context, name string, qtype uint16) (e *entry, stale, err error) {
 	server := metrics.WithServer(ctx)
 	now := ch.now()

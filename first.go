@@ -65,15 +65,23 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 	return w.ResponseWriter.WriteMsg(m)
 }
 
-// widened returns a copy of r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept.
+// widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
+// is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
+// which nothing writes to.
 func widened(r *dns.Msg) *dns.Msg {
-	q := r.Copy()
-	if o := q.IsEdns0(); o != nil {
-		o.SetUDPSize(dns.MaxMsgSize)
-	} else {
-		q.SetEdns0(dns.MaxMsgSize, false)
+	q := *r
+	opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+	q.Extra = make([]dns.RR, 0, len(r.Extra)+1)
+	for _, rr := range r.Extra {
+		if o, ok := rr.(*dns.OPT); ok {
+			*opt = *o // its header (version, flags) and options
+			continue
+		}
+		q.Extra = append(q.Extra, rr)
 	}
-	return q
+	opt.SetUDPSize(dns.MaxMsgSize)
+	q.Extra = append(q.Extra, opt)
+	return &q
 }
 
 // writers recycles captureWriters: ordinary traffic then allocates nothing here.

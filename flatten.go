@@ -25,7 +25,7 @@ func flattened(r *dns.Msg, ttl uint32, sets ...[]dns.RR) *dns.Msg {
 	qname := r.Question[0].Name
 	for _, set := range sets {
 		for _, rr := range set {
-			cp := dns.Copy(rr)
+			cp := owned(rr)
 			cp.Header().Name = qname
 			cp.Header().Ttl = ttl
 			m.Answer = append(m.Answer, cp)
@@ -35,6 +35,20 @@ func flattened(r *dns.Msg, ttl uint32, sets ...[]dns.RR) *dns.Msg {
 		m.Answer = dns.Dedup(m.Answer, nil)
 	}
 	return m
+}
+
+// owned returns a record of its own to rename and re-time: a copy of rr's struct for addresses
+// (their address bytes are never written to, so they are shared), a deep copy for other types.
+func owned(rr dns.RR) dns.RR {
+	switch rr := rr.(type) {
+	case *dns.A:
+		cp := *rr
+		return &cp
+	case *dns.AAAA:
+		cp := *rr
+		return &cp
+	}
+	return dns.Copy(rr)
 }
 
 // negative builds the reply to r for a chain that ends without records of the type: NOERROR with an

@@ -79,19 +79,41 @@ func (f *Flatten) nested(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 // flattenName answers an address question at a name that is flattened when it is an alias.
 func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	q := r.Question[0]
+	// Warm: the name is known to be an alias, and what it leads to is cached.
+	if e := f.chase.alias(q.Name, q.Qtype); e != nil && !f.keepSigned(e, isDO(r)) {
+		return f.warm(ctx, w, r, e)
+	}
+	return f.cold(ctx, w, r)
+}
+
+// warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
+// rest is in functions that are never inlined here), so that a question's goroutine seldom has to
+// grow its stack.
+func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e *entry) (int, error) {
+	ch := f.chase
+	cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
+	ch.maybeRefresh(ctx, e, ch.now())
+	var c chain
+	c.start(r.Question[0].Name, f.maxChain)
+	res := ch.walk(ctx, &c, e, r.Question[0].Qtype, nil)
+	if res.err != nil || res.kind != kindPositive || res.stale != nil {
+		return f.reply(ctx, w, r, res, false)
+	}
+	flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[r.Question[0].Qtype]).Inc()
+	return f.write(ctx, w, r, flattened(r, res.ttl, res.final))
+}
+
+// cold answers a question whose chain is not cached: it asks the rest of the chain. Questions for
+// a name known to be an alias (or that may be one: apex, names) share one question down the chain
+// while it runs.
+//
+//go:noinline
+func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	q := r.Question[0]
 	if q.Qtype == dns.TypeANY {
 		return f.flattenAny(ctx, w, r, "")
 	}
-	do := isDO(r)
 	ch := f.chase
-	// Warm: the name is known to be an alias, and what it leads to is cached.
-	if e := ch.alias(q.Name, q.Qtype); e != nil && !f.keepSigned(e, do) {
-		cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
-		ch.maybeRefresh(ctx, e, ch.now())
-		return f.reply(ctx, w, r, ch.walk(ctx, newChain(q.Name, f.maxChain), e, q.Qtype, nil), false)
-	}
-	// Cold: ask the rest of the chain. Questions for a name known to be an alias (or that may be
-	// one: apex, names) share one question down the chain while it runs.
 	dedupe := f.policy.mode != All || ch.store.get(q.Name, q.Qtype) != nil
 	fa, err := ch.first(ctx, w, r, dedupe)
 	switch {
@@ -100,7 +122,7 @@ func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.
 	case fa.entry == nil:
 		return fa.rcode, err
 	}
-	if f.keepSigned(fa.entry, do) {
+	if f.keepSigned(fa.entry, isDO(r)) {
 		// A pre-signed zone's chain is only verifiable as signed (RFC 4035 section 3.1.1): a
 		// client that asks for DNSSEC gets it unchanged, with every CNAME and RRSIG.
 		m := fa.msg.Copy()
@@ -137,16 +159,17 @@ func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns
 
 // resolveFrom resolves the chain of qname, an alias of target (a hop of TTL ttl), for qtype.
 func (f *Flatten) resolveFrom(ctx context.Context, qname, target string, ttl uint32, qtype uint16) result {
-	c := newChain(qname, f.maxChain)
+	var c chain
+	c.start(qname, f.maxChain)
 	if err := c.step(lowerASCII(target)); err != nil {
-		return result{names: c.names, err: err}
+		return result{names: c.path(), err: err}
 	}
 	c.lower(ttl)
 	e, stale, err := f.chase.target(ctx, target, qtype)
 	if err != nil {
-		return result{names: c.names, err: err}
+		return result{names: c.path(), err: err}
 	}
-	return f.chase.walk(ctx, c, e, qtype, stale)
+	return f.chase.walk(ctx, &c, e, qtype, stale)
 }
 
 // zoneAnswer returns the zone's own answer to r when it holds records of the type at the name, or

@@ -16,14 +16,15 @@ import (
 
 // reply composes the reply to r from res, reports what it met, and writes it. declared says the
 // name is a declared alias.
+//
+//go:noinline
 func (f *Flatten) reply(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, res result, declared bool) (int, error) {
 	q := r.Question[0]
-	size := bufSize(w, r)
 	var m *dns.Msg
 	switch {
 	case res.err != nil:
 		f.report.broken(ctx, q.Name, q.Qtype, res.err)
-		m = servfail(r, size, infoCode(res.err), errorTexts(res.err)...)
+		m = servfail(r, bufSize(w, r), infoCode(res.err), errorTexts(res.err)...)
 	case res.kind == kindPositive:
 		flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[q.Qtype]).Inc()
 		ttl := res.ttl
@@ -32,10 +33,10 @@ func (f *Flatten) reply(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, r
 		}
 		m = flattened(r, ttl, res.final)
 	default:
-		m = f.negative(ctx, r, res, declared, size)
+		m = f.negative(ctx, r, res, declared, bufSize(w, r))
 	}
 	if res.stale != nil && res.err == nil {
-		f.stale(ctx, r, m, res, size)
+		f.stale(ctx, r, m, res, bufSize(w, r))
 	}
 	return f.write(ctx, w, r, m)
 }

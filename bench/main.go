@@ -25,7 +25,7 @@ import (
 
 var (
 	duration = flag.Duration("duration", 10*time.Second, "length of one dnsperf run")
-	rounds   = flag.Int("rounds", 3, "interleaved rounds; the table gives medians")
+	rounds   = flag.Int("rounds", 5, "interleaved rounds; the table gives medians")
 	clients  = flag.Int("clients", 8, "dnsperf clients")
 	flood    = flag.Int("flood", 1_000_000, "distinct alias names for the memory bound")
 	write    = flag.Bool("write", true, "write BENCHMARKS.md and bench/qps.svg")
@@ -130,7 +130,11 @@ h3 IN CNAME www.example.net.
 	zone := filepath.Join(b.dir, "db.example.org")
 	core := func(key, title, flatten, qname, want string) (*scenario, error) {
 		s := &scenario{key: key, title: title, port: freePort(), qname: qname, want: want}
-		conf := fmt.Sprintf("example.org:%d {\n    bind 127.0.0.1\n    %s\n    file %s\n}\n", s.port, flatten, zone)
+		backend := "file " + zone
+		if flatten == "whoami" {
+			flatten, backend = "", "whoami"
+		}
+		conf := fmt.Sprintf("example.org:%d {\n    bind 127.0.0.1\n    %s\n    %s\n}\n", s.port, flatten, backend)
 		b.file("Corefile."+key, conf)
 		var err error
 		s.proc, err = b.start("coredns "+key, coredns, "-conf", filepath.Join(b.dir, "Corefile."+key))
@@ -138,8 +142,11 @@ h3 IN CNAME www.example.net.
 	}
 	var scenarios []*scenario
 	for _, c := range []struct{ key, title, flatten, qname, want string }{
+		{"w", "CoreDNS whoami (the least a plugin can do)", "whoami", "example.org.", "127.0.0.1"},
 		{"a", "CoreDNS without flatten, plain A", "", "plain.example.org.", "192.0.2.1"},
 		{"b", "flatten all, plain A (pass-through)", "flatten {\n        all\n    }", "plain.example.org.", "192.0.2.1"},
+		{"ac", "CoreDNS without flatten, with cache, plain A", "cache", "plain.example.org.", "192.0.2.1"},
+		{"bc", "flatten all before cache, plain A (pass-through)", "cache\n    flatten {\n        all\n    }", "plain.example.org.", "192.0.2.1"},
 		{"c", "flatten, apex alias (warm)", "flatten {\n        resolver " + nsd + "\n    }", "example.org.", "192.0.2.10"},
 		{"d", "flatten all, 4-hop chain", "flatten {\n        all\n        resolver " + nsd + "\n    }", "h0.example.org.", "192.0.2.10"},
 		{"c5", "flatten, apex alias, target 5 ms away", fmt.Sprintf("flatten {\n        resolver 127.0.0.1:%d\n    }", slow.Addr().Port), "example.org.", "192.0.2.10"},
