@@ -20,6 +20,8 @@ import (
 
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/dnsflatten/flatten/plugin/rules"
+
+	"github.com/miekg/dns"
 )
 
 // auditor audits the plugin's zones.
@@ -27,6 +29,9 @@ type auditor struct {
 	zones []string
 	every time.Duration
 	trs   []transfer.Transferer
+	// owners says the snapshot must know the CNAME owners that own other records (dangling
+	// nxdomain).
+	owners bool
 	rules rules.Config
 	// changed is told the origin of a zone whose serial changed.
 	changed func(origin string)
@@ -52,10 +57,11 @@ type auditor struct {
 type checkJob struct {
 	ctx   context.Context
 	zones map[string]zoneRead
+	start time.Time // when the reading that queued it began
 }
 
 func newAuditor(cfg config, trs []transfer.Transferer, o rules.Oracle, changed func(string)) *auditor {
-	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, changed: changed,
+	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
 		rules: rules.Config{MaxChain: cfg.maxChain},
 		wake:  make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
 	if o != nil {
@@ -113,6 +119,7 @@ func (a *auditor) poke() {
 func (a *auditor) pass(first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	start := time.Now()
 	changed := first
 	snap := &snapshot{zones: map[string]*zoneState{}}
 	for _, origin := range a.zones {
@@ -143,22 +150,22 @@ func (a *auditor) pass(first bool) {
 		if old := a.snapshot().zones[origin]; old != nil && !fresh {
 			snap.zones[origin] = old
 		} else {
-			snap.zones[origin] = newZoneState(origin, z.serial, z.records)
+			snap.zones[origin] = newZoneState(origin, z.serial, z.records, a.owners)
 		}
 	}
 	if !changed {
 		if !first && a.outside != nil && a.outside.changed(a.ctx) {
-			a.queue(maps.Clone(a.read))
+			a.queue(maps.Clone(a.read), start)
 		}
 		return
 	}
 	a.snap.Store(snap)
-	a.queue(maps.Clone(a.read))
+	a.queue(maps.Clone(a.read), start)
 }
 
 // queue queues a check of zones. A newer check supersedes the one still running, and any check
 // still waiting. a.mu is held.
-func (a *auditor) queue(zones map[string]zoneRead) {
+func (a *auditor) queue(zones map[string]zoneRead, start time.Time) {
 	if a.cancel != nil {
 		a.cancel()
 	}
@@ -168,7 +175,7 @@ func (a *auditor) queue(zones map[string]zoneRead) {
 	case <-a.jobs:
 	default:
 	}
-	a.jobs <- checkJob{ctx: ctx, zones: zones}
+	a.jobs <- checkJob{ctx: ctx, zones: zones, start: start}
 }
 
 // apexNow reads the apex of zone origin now, when a question sees a serial the snapshot does
@@ -179,7 +186,7 @@ func (a *auditor) apexNow(origin string) *zoneState {
 	if err != nil {
 		return nil
 	}
-	st := newZoneState(origin, z.serial, z.records)
+	st := newZoneState(origin, z.serial, z.records, false)
 	for {
 		old := a.snap.Load()
 		if prev := old.zones[origin]; prev != nil {
@@ -221,8 +228,15 @@ func (a *auditor) check(job checkJob) {
 	if job.ctx.Err() != nil {
 		return // superseded: the newer check reports
 	}
+	auditDuration.Set(time.Since(job.start).Seconds())
+	standing := map[[3]string]float64{}
 	for _, fd := range findings {
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
+		standing[[3]string{zoneOf(fd.Owner, job.zones), fd.Rule, fd.Severity.String()}]++
+	}
+	auditFindings.Reset()
+	for k, n := range standing {
+		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
 	}
 	for _, z := range all {
 		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))

@@ -68,7 +68,7 @@ func TestZoneState(t *testing.T) {
 		test.TXT(`txt.example.org. 300 IN TXT "beside"`),
 		test.CNAME("signed.example.org. 300 IN CNAME gone.example.net."),
 		test.RRSIG("signed.example.org. 300 IN RRSIG CNAME 13 3 300 20300101000000 20200101000000 1 example.org. c2ln"),
-	})
+	}, true)
 	if len(z.apex[dns.TypeMX]) != 1 || len(z.apex[dns.TypeCNAME]) != 1 {
 		t.Errorf("apex %v, want its records by type", z.apex)
 	}
@@ -81,7 +81,7 @@ func TestZoneState(t *testing.T) {
 			t.Errorf("owns(%s) = %v, want %v", name, got, want)
 		}
 	}
-	if z := newZoneState("example.org.", 1, []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net."), soaOrg}); z.apex != nil {
+	if z := newZoneState("example.org.", 1, []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net."), soaOrg}, true); z.apex != nil {
 		t.Errorf("an apex with only SOA and NS beside its CNAME needs no answers of its own: %v", z.apex)
 	}
 }

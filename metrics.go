@@ -107,3 +107,22 @@ var findingCount = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name:      "findings_total",
 	Help:      "Counter of CNAME validation findings, from zone audits and live answers, by rule and severity.",
 }, []string{"rule", "severity"})
+
+var (
+	// auditDuration is how long the last audit took, from reading the zones to the findings.
+	auditDuration = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "audit_duration_seconds",
+		Help:      "Gauge of the time the last zone audit took, from reading the zones to its findings.",
+	})
+
+	// auditFindings is what the last audit found, by zone, rule and severity: what an alert on a
+	// standing problem reads (findings_total counts events).
+	auditFindings = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "audit_findings",
+		Help:      "Gauge of the findings of the last zone audit, by zone, rule and severity.",
+	}, []string{"zone", "rule", "severity"})
+)

@@ -60,41 +60,53 @@ func (s *snapshot) with(z *zoneState) *snapshot {
 	return out
 }
 
-// newZoneState indexes what the request path needs of a zone's records. One pass over the
-// records, and one walk up from each owner to the origin: O(n) in the zone's size.
-func newZoneState(origin string, serial uint32, rrs []dns.RR) *zoneState {
+// newZoneState indexes what the request path needs of a zone's records: the apex's records, and
+// with owners the CNAME owners that own other data or names below them (needed only to keep
+// 'dangling nxdomain' from denying them). One pass over the records, another when owners are
+// asked for and the zone has CNAMEs, each looking up a map once per owner name (a transfer groups
+// a name's records) and once per ancestor: O(n) in the zone's size.
+func newZoneState(origin string, serial uint32, rrs []dns.RR, owners bool) *zoneState {
 	z := &zoneState{origin: origin, serial: serial, records: len(rrs)}
-	cnames := map[string]bool{} // CNAME owner -> owns other data
 	apex := map[uint16][]dns.RR{}
+	var cnames map[string]bool // CNAME owner -> owns other data or names below it
 	for _, rr := range rrs {
 		h := rr.Header()
 		if equalFold(h.Name, origin) {
 			apex[h.Rrtype] = append(apex[h.Rrtype], rr)
 		}
-		if h.Rrtype == dns.TypeCNAME {
-			if n := lowerASCII(h.Name); !cnames[n] {
-				cnames[n] = false
+		if owners && h.Rrtype == dns.TypeCNAME {
+			if cnames == nil {
+				cnames = map[string]bool{}
+			}
+			cnames[lowerASCII(h.Name)] = false
+		}
+	}
+	if len(apex[dns.TypeCNAME]) > 0 {
+		for t := range apex {
+			if !nativeType(t) {
+				z.apex = apex
+				break
 			}
 		}
 	}
 	if len(cnames) == 0 {
 		return z
 	}
-	if len(apex[dns.TypeCNAME]) > 0 {
-		for t := range apex {
-			if !nativeType(t) && t != dns.TypeCNAME {
-				z.apex = apex
-				break
-			}
-		}
-	}
+	last := ""
 	for _, rr := range rrs {
 		h := rr.Header()
-		n := lowerASCII(h.Name)
-		if _, ok := cnames[n]; ok && h.Rrtype != dns.TypeCNAME && !dnssecType(h.Rrtype) {
-			cnames[n] = true
+		if h.Rrtype == dns.TypeCNAME || dnssecType(h.Rrtype) {
+			continue
 		}
-		for i, end := dns.NextLabel(n, 0); !end && len(n[i:]) >= len(origin); i, end = dns.NextLabel(n, i) {
+		if equalFold(h.Name, last) {
+			continue
+		}
+		last = h.Name
+		n := lowerASCII(h.Name)
+		if _, ok := cnames[n]; ok {
+			cnames[n] = true // other data beside the CNAME
+		}
+		for i, end := dns.NextLabel(n, 0); !end && len(n)-i >= len(origin); i, end = dns.NextLabel(n, i) {
 			if _, ok := cnames[n[i:]]; ok {
 				cnames[n[i:]] = true // a name below the CNAME owner
 			}
