@@ -32,7 +32,7 @@ type auditor struct {
 	// owners says the snapshot must know the CNAME owners that own other records (dangling
 	// nxdomain).
 	owners bool
-	rules rules.Config
+	rules  rules.Config
 	// changed is told the origin of a zone whose serial changed.
 	changed func(origin string)
 
