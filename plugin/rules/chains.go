@@ -1,5 +1,8 @@
 package rules
 
+// Every chain of the zones walked once: where each name's chain ends, after how many hops, or which
+// loop it runs into.
+
 import (
 	"github.com/miekg/dns"
 )

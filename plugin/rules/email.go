@@ -1,5 +1,7 @@
 package rules
 
+// The email rules: DKIM, MTA-STS and BIMI delegations must land on what the provider publishes.
+
 import (
 	"strings"
 

@@ -1,5 +1,7 @@
 package rules
 
+// Questions to the Oracle, each asked once, and the checks that need them run many at a time.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,7 @@
 package rules
 
+// The takeover table: provider suffixes whose abandoned names can be claimed again.
+
 import (
 	_ "embed"
 	"strings"

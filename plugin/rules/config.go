@@ -1,0 +1,39 @@
+package rules
+
+// What Run is given and what it gives back: the Oracle, the Config and the Result.
+
+import (
+	"context"
+
+	"github.com/miekg/dns"
+)
+
+// Oracle answers questions about names the zones given do not hold: dangling targets and email
+// checks. Lookup returns the reply of a recursive resolver (CNAMEs followed), or an error.
+type Oracle interface {
+	Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+}
+
+// Config tunes Check.
+type Config struct {
+	// MaxChain is the number of CNAME hops allowed; 0 means 10.
+	MaxChain int
+	// Oracle resolves names outside the zones; nil skips the checks that need it.
+	Oracle Oracle
+	// Suffixes is the takeover table; nil means DefaultSuffixes.
+	Suffixes Suffixes
+	// Parallel is the number of Oracle questions asked at a time; 0 means 8. Each distinct
+	// question (name and type) is asked once.
+	Parallel int
+}
+
+// Result is what Run found.
+type Result struct {
+	// Findings ordered by owner name and rule.
+	Findings []Finding
+	// Unchecked are the names outside the zones that checks needed to ask about and did not,
+	// because Config.Oracle is nil: dangling targets, MX/NS/SRV targets, email delegations.
+	Unchecked []string
+	// Lookups is the number of distinct questions asked of the Oracle.
+	Lookups int
+}

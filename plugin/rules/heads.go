@@ -1,0 +1,42 @@
+package rules
+
+// The rules at the head of a chain: a chain too long, a target that does not exist.
+
+import (
+	"github.com/miekg/dns"
+)
+
+// head checks rules 4 and 5 from the head of a chain (a name no CNAME points at) that does not
+// loop: a chain longer than MaxChain, and a target that does not exist.
+func (c *checker) head(id int32) {
+	if int(c.chains.hops[id]) > c.cfg.MaxChain {
+		names, _ := c.chains.names(id)
+		c.add(LongChainFinding(names, c.cfg.MaxChain))
+	}
+	endID := c.chains.end[id]
+	if int(endID) < len(c.ix.nodes) {
+		return // the chain ends at a name of the zones: it exists (or is below a delegation)
+	}
+	end := c.chains.name(endID)
+	dangling := func() []Finding {
+		names, _ := c.chains.names(id)
+		return []Finding{DanglingFinding(names, c.ix.recs[c.ix.nodes[id].cname].String(), c.cfg.Suffixes)}
+	}
+	switch {
+	case c.ix.authoritative(end):
+		if !c.ix.exists(end) {
+			c.add(dangling()[0])
+		}
+	case c.ix.zoneOf(end) != "": // below a delegation: not known here
+	case c.ask == nil:
+		c.unchecked[end] = true
+	default:
+		c.later(func() []Finding {
+			m, err := c.ask.lookup(end, dns.TypeA)
+			if err != nil || m.Rcode != dns.RcodeNameError {
+				return nil // it exists, or the answer is not known
+			}
+			return dangling()
+		})
+	}
+}
