@@ -42,9 +42,9 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	}
 	for _, owner := range c.chains.loops {
 		if owner >= 0 {
-			names, rr := c.chains.names(owner)
+			names, recs := c.chains.names(owner)
 			at := slices.Index(names, names[len(names)-1])
-			c.add(LoopFinding(names[at:], rr.String()))
+			c.add(aliasWording(LoopFinding(names[at:], recs[len(recs)-1].String()), recs[at:]))
 		}
 	}
 	c.runTasks()
@@ -104,14 +104,20 @@ func (c *checker) node(id int32) {
 		return
 	}
 	c.pointers(id)
-	if nd.flags&fCNAME == 0 {
+	a := nd.aliasRec()
+	if a < 0 {
 		return
 	}
-	cn := c.ix.recs[nd.cname].(*dns.CNAME)
-	c.siblings(id, cn)
 	if nd.flags&fTarget == 0 && c.chains.loop[id] < 0 {
 		c.head(id)
 	}
-	c.relative(id, cn)
-	c.email(nd.name, cn)
+	rr := c.ix.recs[a]
+	if cn, ok := rr.(*dns.CNAME); ok {
+		c.siblings(id, cn)
+		c.relative(id, rr, cn.Target)
+		c.email(nd.name, cn)
+		return
+	}
+	target, _ := AliasTarget(rr)
+	c.relative(id, rr, target) // an AliasMode record: other data may sit beside it, at an apex too
 }

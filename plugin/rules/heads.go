@@ -6,12 +6,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// head checks rules 4 and 5 from the head of a chain (a name no CNAME points at) that does not
+// head checks rules 4 and 5 from the head of a chain (a name no alias record points at) that does not
 // loop: a chain longer than MaxChain, and a target that does not exist.
 func (c *checker) head(id int32) {
 	if int(c.chains.hops[id]) > c.cfg.MaxChain {
-		names, _ := c.chains.names(id)
-		c.add(LongChainFinding(names, c.cfg.MaxChain))
+		names, recs := c.chains.names(id)
+		c.add(aliasWording(LongChainFinding(names, c.cfg.MaxChain), recs))
 	}
 	endID := c.chains.end[id]
 	if int(endID) < len(c.ix.nodes) {
@@ -19,8 +19,8 @@ func (c *checker) head(id int32) {
 	}
 	end := c.chains.name(endID)
 	dangling := func() []Finding {
-		names, _ := c.chains.names(id)
-		return []Finding{DanglingFinding(names, c.ix.recs[c.ix.nodes[id].cname].String(), c.cfg.Suffixes)}
+		names, recs := c.chains.names(id)
+		return []Finding{aliasWording(DanglingFinding(names, c.ix.recs[c.ix.nodes[id].aliasRec()].String(), c.cfg.Suffixes), recs)}
 	}
 	switch {
 	case c.ix.authoritative(end):

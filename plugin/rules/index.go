@@ -37,7 +37,8 @@ type node struct {
 	parent int32  // the parent's node, -1 at an apex
 	first  int32  // first record, -1 for an empty non-terminal
 	cname  int32  // first CNAME record, or -1
-	target int32  // the node of the first CNAME's target, or -1 when it has none
+	amode  int32  // first HTTPS or SVCB record in AliasMode (RFC 9460 section 2.4.2), or -1
+	target int32  // the node of the alias record's target (see aliasRec), or -1 when it has none
 	dname  int32  // first DNAME record, or -1
 	flags  uint16
 }
@@ -48,10 +49,20 @@ const (
 	fCNAME                        // owns a CNAME
 	fAddr                         // owns A or AAAA
 	fWildChild                    // *.name exists (see index.wild)
-	fTarget                       // a CNAME (or a DNAME substitution after one) points here
+	fTarget                       // an alias record (or a DNAME substitution after one) points here
 	fMultiple                     // owns more than one CNAME record
 	fBelowCut                     // below a delegation
+	fAliasMode                    // owns an HTTPS or SVCB record in AliasMode
 )
+
+// aliasRec is the record that makes the node an alias: its first CNAME, else its first AliasMode
+// record; or -1.
+func (nd *node) aliasRec() int32 {
+	if nd.cname >= 0 {
+		return nd.cname
+	}
+	return nd.amode
+}
 
 func newIndex(zones []Zone) *index {
 	n := 0
@@ -105,6 +116,11 @@ func newIndex(zones []Zone) *index {
 				ix.dnames = true
 			case dns.TypeA, dns.TypeAAAA:
 				nd.flags |= fAddr
+			case dns.TypeHTTPS, dns.TypeSVCB:
+				if _, ok := AliasTarget(ix.recs[i]); ok {
+					nd.flags |= fAliasMode
+					nd.amode = int32(i)
+				}
 			case dns.TypeNS:
 				if !ix.zoneSet[name] {
 					nd.flags |= fCut
@@ -118,8 +134,9 @@ func newIndex(zones []Zone) *index {
 		if p := nd.parent; p >= 0 && nd.flags&fApex == 0 && ix.nodes[p].flags&(fCut|fBelowCut) != 0 {
 			nd.flags |= fBelowCut // parents come before their children
 		}
-		if nd.cname >= 0 { // a CNAME's target is no chain's head
-			nd.target = ix.markTarget(dns.CanonicalName(ix.recs[nd.cname].(*dns.CNAME).Target))
+		if a := nd.aliasRec(); a >= 0 { // an alias's target is no chain's head
+			target, _ := AliasTarget(ix.recs[a])
+			nd.target = ix.markTarget(dns.CanonicalName(target))
 		}
 	}
 	return ix
@@ -137,7 +154,7 @@ func (ix *index) node(name, origin string) int32 {
 	}
 	id := int32(len(ix.nodes))
 	ix.ids[name] = id
-	ix.nodes = append(ix.nodes, node{name: name, parent: p, first: -1, cname: -1, target: -1, dname: -1})
+	ix.nodes = append(ix.nodes, node{name: name, parent: p, first: -1, cname: -1, amode: -1, target: -1, dname: -1})
 	if p >= 0 && strings.HasPrefix(name, "*.") {
 		ix.nodes[p].flags |= fWildChild
 		ix.wild[p] = id

@@ -8,16 +8,23 @@ import (
 )
 
 // step is one hop of a chain from name (lower-case): through the DNAME of an ancestor (which
-// takes precedence over any data at name, RFC 6672 section 3.2), else through name's CNAME. It
-// returns the next name, lower-case, the record that leads there, and whether there is one.
+// takes precedence over any data at name, RFC 6672 section 3.2), else through name's CNAME, else
+// through its AliasMode HTTPS or SVCB record. It returns the next name, lower-case, the record that
+// leads there, and whether there is one.
 func (ix *index) step(name string) (string, dns.RR, bool) {
 	if next, d, ok := ix.dnameStep(name); ok {
 		return next, d, true
 	}
-	if t, cn := ix.cname(name); cn != nil {
-		return t, cn, true
+	id, ok := ix.find(name)
+	if !ok {
+		return "", nil, false
 	}
-	return "", nil, false
+	a := ix.nodes[id].aliasRec()
+	if a < 0 {
+		return "", nil, false
+	}
+	target, _ := AliasTarget(ix.recs[a])
+	return dns.CanonicalName(target), ix.recs[a], true
 }
 
 // zoneOf returns the origin of the longest zone given that holds name, or "".

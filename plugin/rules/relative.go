@@ -15,14 +15,15 @@ import (
 var tlds = []string{"com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "app", "dev", "cloud",
 	"ai", "xyz", "online", "site", "tech", "store", "shop", "blog", "name", "pro", "mobi", "asia", "eu", "arpa", "example", "test"}
 
-// relative checks rule 6 for the CNAME at name: a target written without its trailing dot, so that
-// the zone's origin was appended to it.
-func (c *checker) relative(id int32, cn *dns.CNAME) {
+// relative checks rule 6 for the alias record rr (a CNAME or an AliasMode record) at node id, whose
+// target is written: a target written without its trailing dot, so that the zone's origin was
+// appended to it.
+func (c *checker) relative(id int32, rr dns.RR, written string) {
 	if c.ix.nodes[id].target >= 0 {
 		return // the target exists
 	}
 	name := c.ix.nodes[id].name
-	target := dns.CanonicalName(cn.Target)
+	target := dns.CanonicalName(written)
 	zone := c.ix.zoneOf(target)
 	if zone == "" || zone == "." || c.ix.exists(target) || c.ix.underDNAME(target) {
 		return
@@ -37,8 +38,8 @@ func (c *checker) relative(id int32, cn *dns.CNAME) {
 	default:
 		return
 	}
-	c.add(Finding{Severity: Error, Rule: RuleRelative, Owner: name, Record: cn.String(),
+	c.add(Finding{Severity: Error, Rule: RuleRelative, Owner: name, Record: rr.String(),
 		RFC:     "RFC 1035 5.1",
-		Message: fmt.Sprintf("target %s looks like %s written without its trailing dot: the zone's origin %s was appended", cn.Target, intended, zone),
+		Message: fmt.Sprintf("target %s looks like %s written without its trailing dot: the zone's origin %s was appended", written, intended, zone),
 		Fix:     fmt.Sprintf("write the target as '%s', with the trailing dot", intended)})
 }
