@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]...
+//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] [-targets ZONE[,ZONE...]] FILE[:ORIGIN]...
 //
 // It exits 0 when no finding is at or above -fail-on (default warning), 1 when one is, and 2 on a
 // usage error or a zone it cannot read at all. See README.md.
@@ -36,7 +36,7 @@ type fileFinding struct {
 	rules.Finding
 }
 
-const usage = "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]..."
+const usage = "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] [-targets ZONE[,ZONE...]] FILE[:ORIGIN]..."
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cnamelint", flag.ContinueOnError)
@@ -46,6 +46,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	resolverAddr := fs.String("resolver", "", "resolve names outside the zones through this DNS server (IP[:port]), for dangling-target, alias and email checks")
 	maxChain := fs.Int("max-chain", 10, "CNAME hops allowed on a chain")
 	parallel := fs.Int("parallel", 8, "questions to the resolver at a time")
+	var targets []string
+	fs.Func("targets", "the `ZONE[,ZONE...]` outside the files that chains (CNAME, AliasMode, DNAME) may lead into; a chain that leaves them is a target-not-allowed finding (\"\" allows none)", func(s string) error {
+		targets = []string{}
+		for _, z := range strings.Split(s, ",") {
+			if z = strings.TrimSpace(z); z != "" {
+				if _, ok := dns.IsDomainName(z); !ok {
+					return fmt.Errorf("bad zone name %q", z)
+				}
+				targets = append(targets, z)
+			}
+		}
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
@@ -62,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel}
+	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel, Targets: targets}
 	if *resolverAddr != "" {
 		addr := *resolverAddr
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -28,7 +28,7 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 		cfg.Parallel = 8
 	}
 	ix := newIndex(zones)
-	c := &checker{ix: ix, cfg: cfg, ctx: ctx, chains: newChains(ix), unchecked: map[string]bool{}}
+	c := &checker{ix: ix, cfg: cfg, ctx: ctx, chains: newChains(ix), unchecked: map[string]bool{}, targets: newTargets(cfg.Targets)}
 	if cfg.Oracle != nil {
 		c.ask = newAsker(ctx, cfg.Oracle)
 	}
@@ -82,6 +82,7 @@ type checker struct {
 	ask       *asker
 	slots     []slot
 	unchecked map[string]bool
+	targets   map[string]bool // the zones of Config.Targets, lower-case; nil when there is no limit
 }
 
 // slot is one finding, or a check that needs the Oracle (run later, many at a time), in the order
@@ -96,6 +97,16 @@ func (c *checker) add(f Finding) { c.slots = append(c.slots, slot{f: f}) }
 
 // later queues a check that asks the Oracle.
 func (c *checker) later(task func() []Finding) { c.slots = append(c.slots, slot{task: task}) }
+
+// outside queues task, a check that asks the Oracle about name, a name outside the zones; without
+// an Oracle, name is one the checks could not ask about.
+func (c *checker) outside(name string, task func() []Finding) {
+	if c.ask == nil {
+		c.unchecked[name] = true
+		return
+	}
+	c.later(task)
+}
 
 // node runs the rules for one name.
 func (c *checker) node(id int32) {

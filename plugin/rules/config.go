@@ -25,6 +25,11 @@ type Config struct {
 	// Parallel is the number of Oracle questions asked at a time; 0 means 8. Each distinct
 	// question (name and type) is asked once.
 	Parallel int
+	// Targets are the zones outside the zones checked that chains may lead into; nil puts no
+	// limit. A chain (CNAME, AliasMode, DNAME) that reaches a name under none of the zones checked
+	// and none of these is a target-not-allowed finding, and is followed no further: no question
+	// is asked about that name or what follows it.
+	Targets []string
 }
 
 // Result is what Run found.

@@ -76,6 +76,7 @@ const (
 	RuleBIMI        = "bimi-target"
 	RuleNoAddress   = "target-no-address"
 	RuleUnparsable  = "unparsable-record"
+	RuleNotAllowed  = "target-not-allowed"
 )
 
 // Finding is one broken rule: where, what, why (the RFC) and how to fix it.

@@ -6,8 +6,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// head checks rules 4 and 5 from the head of a chain (a name no alias record points at) that does not
-// loop: a chain longer than MaxChain, and a target that does not exist.
+// head checks rules 4 and 5 from the head of a chain (a name no alias record points at) that does
+// not loop: a chain longer than MaxChain, and a target that does not exist; and that the chain
+// stays within the targets allowed.
 func (c *checker) head(id int32) {
 	if int(c.chains.hops[id]) > c.cfg.MaxChain {
 		names, recs := c.chains.names(id)
@@ -28,10 +29,11 @@ func (c *checker) head(id int32) {
 			c.add(dangling()[0])
 		}
 	case c.ix.zoneOf(end) != "": // below a delegation: not known here
-	case c.ask == nil:
-		c.unchecked[end] = true
+	case !c.allowed(end):
+		names, recs := c.chains.names(id)
+		c.add(aliasWording(c.notAllowed(names, c.ix.recs[c.ix.nodes[id].aliasRec()].String()), recs))
 	default:
-		c.later(func() []Finding {
+		c.outside(end, func() []Finding {
 			m, err := c.ask.lookup(end, dns.TypeA)
 			if err != nil || m.Rcode != dns.RcodeNameError {
 				return nil // it exists, or the answer is not known

@@ -79,10 +79,8 @@ func (c *checker) pointers(id int32) {
 				}
 			}
 		case c.ix.zoneOf(name) != "": // below a delegation: not known here
-		case c.ask == nil:
-			c.unchecked[name] = true
 		default:
-			c.later(func() []Finding {
+			c.outside(name, func() []Finding {
 				m, err := c.ask.lookup(name, dns.TypeCNAME)
 				if err != nil || m.Rcode != dns.RcodeSuccess {
 					return nil
