@@ -28,11 +28,15 @@ const (
 	walked
 )
 
-func newChains(ix *index) *chains {
+// newChains walks every chain of ix; it returns nil when st says to stop.
+func newChains(ix *index, st *stopper) *chains {
 	n := len(ix.nodes)
 	c := &chains{ix: ix, virt: map[string]int32{},
 		state: make([]uint8, n), hops: make([]int32, n), end: make([]int32, n), loop: make([]int32, n)}
 	for id := range ix.nodes {
+		if st.stopped() {
+			return nil
+		}
 		if ix.nodes[id].aliasRec() >= 0 {
 			c.walk(int32(id))
 		}
@@ -155,6 +159,14 @@ func (c *chains) names(id int32) (names []string, recs []dns.RR) {
 		seen[next] = true
 		name = next
 	}
+}
+
+// loopOwners are the least owner names (nodes) whose chains run into each loop; none for a nil c.
+func (c *chains) loopOwners() []int32 {
+	if c == nil {
+		return nil
+	}
+	return c.loops
 }
 
 // viaAliasMode reports whether one of recs is an HTTPS or SVCB record (in AliasMode, as every

@@ -27,8 +27,7 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 8
 	}
-	ix := newIndex(zones)
-	c := &checker{ix: ix, cfg: cfg, ctx: ctx, chains: newChains(ix), unchecked: map[string]bool{}, targets: newTargets(cfg.Targets)}
+	c := &checker{cfg: cfg, ctx: ctx, unchecked: map[string]bool{}, targets: newTargets(cfg.Targets)}
 	if cfg.Oracle != nil {
 		c.ask = newAsker(ctx, cfg.Oracle)
 	}
@@ -37,17 +36,22 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 			c.add(f)
 		}
 	}
-	for id := range ix.nodes {
+	st := &stopper{ctx: ctx, done: ctx.Err() != nil}
+	if c.ix = newIndex(zones, st); c.ix != nil {
+		c.chains = newChains(c.ix, st)
+	}
+	for id := 0; c.chains != nil && id < len(c.ix.nodes) && !st.stopped(); id++ {
 		c.node(int32(id))
 	}
-	for _, owner := range c.chains.loops {
-		if owner >= 0 {
+	for _, owner := range c.chains.loopOwners() {
+		if owner >= 0 && !st.stopped() {
 			names, recs := c.chains.names(owner)
 			at := slices.Index(names, names[len(names)-1])
 			c.add(aliasWording(LoopFinding(names[at:], recs[len(recs)-1].String()), recs[at:]))
 		}
 	}
 	c.runTasks()
+	res := Result{Incomplete: ctx.Err() != nil}
 
 	var out []Finding
 	for _, s := range c.slots {
@@ -63,7 +67,7 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 		}
 		return out[i].Rule < out[j].Rule
 	})
-	res := Result{Findings: out}
+	res.Findings = out
 	for name := range c.unchecked {
 		res.Unchecked = append(res.Unchecked, name)
 	}

@@ -41,4 +41,7 @@ type Result struct {
 	Unchecked []string
 	// Lookups is the number of distinct questions asked of the Oracle.
 	Lookups int
+	// Incomplete is true when Run's context ended before every check ran: the findings are
+	// those made by then.
+	Incomplete bool
 }

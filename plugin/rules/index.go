@@ -64,7 +64,11 @@ func (nd *node) aliasRec() int32 {
 	return nd.amode
 }
 
-func newIndex(zones []Zone) *index {
+// newIndex indexes zones; it returns nil when st says to stop.
+func newIndex(zones []Zone, st *stopper) *index {
+	if st.stopped() {
+		return nil
+	}
 	n := 0
 	for _, z := range zones {
 		n += len(z.Records)
@@ -95,6 +99,9 @@ func newIndex(zones []Zone) *index {
 		origin := ix.zones[zi]
 		start := end - len(zones[zi].Records)
 		for i := end - 1; i >= start; i-- {
+			if st.stopped() {
+				return nil
+			}
 			h := ix.recs[i].Header()
 			name := dns.CanonicalName(h.Name)
 			if !isSub(name, origin) {
@@ -130,6 +137,9 @@ func newIndex(zones []Zone) *index {
 		end = start
 	}
 	for id := range ix.nodes {
+		if st.stopped() {
+			return nil
+		}
 		nd := &ix.nodes[id]
 		if p := nd.parent; p >= 0 && nd.flags&fApex == 0 && ix.nodes[p].flags&(fCut|fBelowCut) != 0 {
 			nd.flags |= fBelowCut // parents come before their children
