@@ -3,6 +3,8 @@ package rules
 // The rules at the head of a chain: a chain too long, a target that does not exist.
 
 import (
+	"strings"
+
 	"github.com/miekg/dns"
 )
 
@@ -37,6 +39,12 @@ func (c *checker) head(id int32) {
 			m, err := c.ask.lookup(end, dns.TypeA)
 			if err != nil || m.Rcode != dns.RcodeNameError {
 				return nil // it exists, or the answer is not known
+			}
+			if reg := c.unregistered(end); reg != "" {
+				names, recs := c.chains.names(id)
+				f := unregisteredFinding(names[0], c.ix.recs[c.ix.nodes[id].aliasRec()].String(), "CNAME chain end", end, reg,
+					"controls what "+names[0]+" resolves to: "+strings.Join(names, " -> "))
+				return []Finding{aliasWording(f, recs)}
 			}
 			return dangling()
 		})

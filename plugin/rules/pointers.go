@@ -16,12 +16,16 @@ type pointer struct {
 	field, rfc, noAddrRFC string
 	noAddr                Severity // the severity of rule 9, or -1 when it does not apply
 	consequence           string
+	taken                 string // what the one who registers the target's domain gets; "": not checked
 }
 
 var pointers = map[uint16]pointer{
-	dns.TypeMX:  {field: "MX exchange", rfc: "RFC 2181 10.3", noAddrRFC: "RFC 5321 5.1", noAddr: Error, consequence: "mail for %s cannot be delivered to it"},
-	dns.TypeNS:  {field: "NS name", rfc: "RFC 2181 10.3", noAddrRFC: "RFC 1034 4.2.2", noAddr: Error, consequence: "resolvers cannot reach this name server for %s"},
-	dns.TypeSRV: {field: "SRV target", rfc: "RFC 2782", noAddrRFC: "RFC 2782", noAddr: Warning, consequence: "clients of %s cannot reach this target"},
+	dns.TypeMX: {field: "MX exchange", rfc: "RFC 2181 10.3", noAddrRFC: "RFC 5321 5.1", noAddr: Error, consequence: "mail for %s cannot be delivered to it",
+		taken: "receives the mail for %s"},
+	dns.TypeNS: {field: "NS name", rfc: "RFC 2181 10.3", noAddrRFC: "RFC 1034 4.2.2", noAddr: Error, consequence: "resolvers cannot reach this name server for %s",
+		taken: "answers for %s (a delegation takeover)"},
+	dns.TypeSRV: {field: "SRV target", rfc: "RFC 2782", noAddrRFC: "RFC 2782", noAddr: Warning, consequence: "clients of %s cannot reach this target",
+		taken: "receives the clients of %s"},
 	dns.TypeSOA: {field: "SOA MNAME", rfc: "RFC 2181 10.3", noAddr: -1},
 }
 
@@ -82,6 +86,11 @@ func (c *checker) pointers(id int32) {
 		default:
 			c.outside(name, func() []Finding {
 				m, err := c.ask.lookup(name, dns.TypeCNAME)
+				if err == nil && m.Rcode == dns.RcodeNameError && p.taken != "" {
+					if reg := c.unregistered(name); reg != "" {
+						return []Finding{unregisteredFinding(owner, rr.String(), p.field, target, reg, fmt.Sprintf(p.taken, owner))}
+					}
+				}
 				if err != nil || m.Rcode != dns.RcodeSuccess {
 					return nil
 				}
