@@ -119,6 +119,9 @@ func (c *checker) node(id int32) {
 		return
 	}
 	c.pointers(id)
+	if nd.flags&(fCut|fApex) != 0 && nd.flags&fBelowCut == 0 && c.cfg.Prober != nil {
+		c.delegation(id)
+	}
 	a := nd.aliasRec()
 	if a < 0 {
 		return

@@ -30,6 +30,10 @@ type Config struct {
 	// and none of these is a target-not-allowed finding, and is followed no further: no question
 	// is asked about that name or what follows it.
 	Targets []string
+	// Prober asks the name servers of each delegation and apex whether they serve the zone, for
+	// the lame-delegation rule; nil skips it. Probes count against Parallel as Oracle questions
+	// do, and each (zone, server) is probed once.
+	Prober Prober
 }
 
 // Result is what Run found.
