@@ -24,14 +24,7 @@ type prober struct {
 	res      *resolver
 	port     string
 	udp, tcp *dns.Client
-	mu       sync.Mutex
-	addrs    map[string]*hostAddrs
-}
-
-// hostAddrs are a name server's addresses, found once.
-type hostAddrs struct {
-	done  chan struct{}
-	addrs []string
+	addrs    sync.Map // name server (lower-case) -> func() []string, its addresses found once
 }
 
 func newProber(res *resolver) *prober {
@@ -39,11 +32,10 @@ func newProber(res *resolver) *prober {
 	if p := os.Getenv(probePortEnv); p != "" {
 		port = p
 	}
-	return &prober{res: res, port: port, addrs: map[string]*hostAddrs{},
+	return &prober{res: res, port: port,
 		udp: &dns.Client{Net: "udp", UDPSize: 1232, Timeout: 2 * time.Second},
 		tcp: &dns.Client{Net: "tcp", Timeout: 2 * time.Second}}
 }
-
 // Probe asks server, by each of its addresses in turn until one answers, about name.
 func (p *prober) Probe(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
 	addrs := p.resolve(ctx, server)
@@ -74,19 +66,14 @@ func (p *prober) Probe(ctx context.Context, server, name string, qtype uint16) (
 
 // resolve returns the IPv4 and IPv6 addresses of a name server, asking the resolver once.
 func (p *prober) resolve(ctx context.Context, server string) []string {
-	key := dns.CanonicalName(server)
-	p.mu.Lock()
-	h, ok := p.addrs[key]
-	if !ok {
-		h = &hostAddrs{done: make(chan struct{})}
-		p.addrs[key] = h
-	}
-	p.mu.Unlock()
-	if ok {
-		<-h.done
-		return h.addrs
-	}
-	defer close(h.done)
+	find := sync.OnceValue(func() []string { return p.lookup(ctx, server) })
+	f, _ := p.addrs.LoadOrStore(dns.CanonicalName(server), find)
+	return f.(func() []string)()
+}
+
+// lookup asks the resolver for the A and AAAA records of a name server.
+func (p *prober) lookup(ctx context.Context, server string) []string {
+	var addrs []string
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		m, err := p.res.Lookup(ctx, server, t)
 		if err != nil {
@@ -95,11 +82,11 @@ func (p *prober) resolve(ctx context.Context, server string) []string {
 		for _, rr := range m.Answer {
 			switch rr := rr.(type) {
 			case *dns.A:
-				h.addrs = append(h.addrs, rr.A.String())
+				addrs = append(addrs, rr.A.String())
 			case *dns.AAAA:
-				h.addrs = append(h.addrs, rr.AAAA.String())
+				addrs = append(addrs, rr.AAAA.String())
 			}
 		}
 	}
-	return h.addrs
+	return addrs
 }
