@@ -36,6 +36,7 @@ func newProber(res *resolver) *prober {
 		udp: &dns.Client{Net: "udp", UDPSize: 1232, Timeout: 2 * time.Second},
 		tcp: &dns.Client{Net: "tcp", Timeout: 2 * time.Second}}
 }
+
 // Probe asks server, by each of its addresses in turn until one answers, about name.
 func (p *prober) Probe(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
 	addrs := p.resolve(ctx, server)
