@@ -44,14 +44,26 @@ func cnamelint(t *testing.T) string {
 	return linter
 }
 
+// tldZone is the top-level zone example. as its registry would serve it: lapsed.example and
+// gone-dns.example are not registered, so that names under them do not exist (NXDOMAIN).
+const tldZone = `$ORIGIN example.
+$TTL 60
+@ IN SOA ns1.example.net. hostmaster.example.net. 1 7200 3600 1209600 300
+@ IN NS  ns1.example.net.
+`
+
 // oracleServer is a real CoreDNS on loopback serving what the linter's resolver is to find outside
 // the zones under test.
 func oracleServer(t *testing.T) *server {
-	return start(t, `example.net:{{PORT}} azurewebsites.net:{{PORT}} cloudfront.net:{{PORT}} {
+	t.Helper()
+	tld := filepath.Join(t.TempDir(), "db.example")
+	writeFile(t, tld, tldZone)
+	return start(t, `example.net:{{PORT}} azurewebsites.net:{{PORT}} cloudfront.net:{{PORT}} example.:{{PORT}} {
     bind 127.0.0.1
     file {{DIR}}/db.oracle.example.net example.net
     file {{DIR}}/db.azurewebsites.net azurewebsites.net
     file {{DIR}}/db.cloudfront.net cloudfront.net
+    file `+tld+` example.
 }
 `)
 }

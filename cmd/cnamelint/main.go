@@ -6,7 +6,11 @@
 //
 // Usage:
 //
-//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]...
+//	cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS [-probe-ns]] [-max-chain N] [-parallel N] [-targets ZONE[,ZONE...]] [-corefile COREFILE] FILE[:ORIGIN]...
+//	cnamelint -points-at NAME [-json] [-corefile COREFILE] [FILE[:ORIGIN]...]
+//
+// The second form is the deprovisioning guard: it lists every name that reaches NAME, and exits 1
+// when one does.
 //
 // It exits 0 when no finding is at or above -fail-on (default warning), 1 when one is, and 2 on a
 // usage error or a zone it cannot read at all. See README.md.
@@ -36,7 +40,8 @@ type fileFinding struct {
 	rules.Finding
 }
 
-const usage = "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS] [-max-chain N] [-parallel N] FILE[:ORIGIN]..."
+const usage = "usage: cnamelint [-json] [-fail-on SEVERITY] [-resolver ADDRESS [-probe-ns]] [-max-chain N] [-parallel N] [-targets ZONE[,ZONE...]] [-corefile COREFILE] FILE[:ORIGIN]...\n" +
+	"       cnamelint -points-at NAME [-json] [-corefile COREFILE] [FILE[:ORIGIN]...]"
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cnamelint", flag.ContinueOnError)
@@ -46,6 +51,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	resolverAddr := fs.String("resolver", "", "resolve names outside the zones through this DNS server (IP[:port]), for dangling-target, alias and email checks")
 	maxChain := fs.Int("max-chain", 10, "CNAME hops allowed on a chain")
 	parallel := fs.Int("parallel", 8, "questions to the resolver at a time")
+	var targets []string
+	fs.Func("targets", "the `ZONE[,ZONE...]` outside the files that chains (CNAME, AliasMode, DNAME) may lead into; a chain that leaves them is a target-not-allowed finding (\"\" allows none)", func(s string) error {
+		targets = []string{}
+		for _, z := range strings.Split(s, ",") {
+			if z = strings.TrimSpace(z); z != "" {
+				if _, ok := dns.IsDomainName(z); !ok {
+					return fmt.Errorf("bad zone name %q", z)
+				}
+				targets = append(targets, z)
+			}
+		}
+		return nil
+	})
+	probeNS := fs.Bool("probe-ns", false, "ask the name servers of each delegation and apex directly whether they serve the zone (lame-delegation); needs -resolver")
+	pointsAtName := fs.String("points-at", "", "list every name that reaches `NAME` (CNAME, AliasMode, DNAME, declared alias, MX, SRV, NS) instead of checking the rules; exit 1 when one does")
+	corefile := fs.String("corefile", "", "also read the zone files of the file plugin and the aliases of the flatten plugin in this CoreDNS `COREFILE`")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, usage)
 		fs.PrintDefaults()
@@ -58,34 +79,58 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cnamelint:", err)
 		return 2
 	}
-	if fs.NArg() == 0 || *maxChain < 1 || *parallel < 1 {
+	if fs.NArg() == 0 && *corefile == "" || *maxChain < 1 || *parallel < 1 || *probeNS && *resolverAddr == "" {
 		fs.Usage()
 		return 2
 	}
-	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel}
+	if _, ok := dns.IsDomainName(*pointsAtName); *pointsAtName != "" && !ok {
+		fmt.Fprintf(stderr, "cnamelint: -points-at %q is not a domain name\n", *pointsAtName)
+		return 2
+	}
+	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel, Targets: targets}
 	if *resolverAddr != "" {
 		addr := *resolverAddr
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(strings.Trim(addr, "[]"), "53")
 		}
-		cfg.Oracle = newResolver(addr)
+		res := newResolver(addr)
+		cfg.Oracle = res
+		if *probeNS {
+			cfg.Prober = newProber(res)
+		}
 	}
 
 	var (
-		zones []rules.Zone
-		files []string
+		zones   []rules.Zone
+		files   []string
+		aliases map[string]string
+		read    []corefileZone
 	)
 	for _, arg := range fs.Args() {
 		path, origin := arg, ""
 		if i := strings.LastIndexByte(arg, ':'); i > 0 {
 			path, origin = arg[:i], arg[i+1:]
 		}
-		z, err := rules.ParseZoneFile(path, origin)
+		read = append(read, corefileZone{path: path, origin: origin})
+	}
+	if *corefile != "" {
+		fromCorefile, declared, err := readCorefile(*corefile)
 		if err != nil {
 			fmt.Fprintln(stderr, "cnamelint:", err)
 			return 2
 		}
-		zones, files = append(zones, z), append(files, path)
+		read, aliases = append(read, fromCorefile...), declared
+	}
+	for _, r := range read {
+		z, err := rules.ParseZoneFile(r.path, r.origin)
+		if err != nil {
+			fmt.Fprintln(stderr, "cnamelint:", err)
+			return 2
+		}
+		zones, files = append(zones, z), append(files, r.path)
+	}
+	if *pointsAtName != "" {
+		return pointsAt(*pointsAtName, zones, files, aliases, *asJSON, stdout, stderr)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

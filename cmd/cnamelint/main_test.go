@@ -53,6 +53,13 @@ func TestRun(t *testing.T) {
 		stdout: "", // checked below
 		code:   1,
 	}, {
+		name: "targets allowed",
+		args: []string{"-targets", "example.net,azurewebsites.net.", testdata + "dangling.example.org"},
+		stdout: testdata + "dangling.example.org: error target-not-allowed cdn.example.org.: CNAME chain leaves the targets allowed at gone.cloudfront.net., which is under none of the zones checked nor the targets allowed (azurewebsites.net., example.net.): cdn.example.org. -> gone.cloudfront.net. (local policy: Config.Targets, cnamelint -targets); fix: point cdn.example.org. at a name under a zone allowed, or allow the zone of gone.cloudfront.net.\n" +
+			testdata + "dangling.example.org: warning dangling-cname gone.example.org.: dangling CNAME: nothing.example.org. does not exist (NXDOMAIN): gone.example.org. -> nothing.example.org. (RFC 1034 3.6.2); fix: remove the CNAME, or create nothing.example.org.\n" +
+			"1 zone(s), 2 finding(s): 1 error, 1 warning\n3 outside target(s) not checked: give -resolver to check them\n",
+		code: 1,
+	}, {
 		name:   "unknown severity",
 		args:   []string{"-fail-on", "fatal", siblings},
 		stderr: "cnamelint: unknown severity \"fatal\": use one of info, warning, error, critical\n",
@@ -75,7 +82,7 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
-	for _, args := range [][]string{{}, {"-max-chain", "0", siblings}, {"-parallel", "0", siblings}, {"-no-such-flag", siblings}} {
+	for _, args := range [][]string{{}, {"-max-chain", "0", siblings}, {"-parallel", "0", siblings}, {"-no-such-flag", siblings}, {"-targets", "a..b", siblings}} {
 		if _, stderr, code := runLint(args...); code != 2 || !strings.Contains(stderr, usage) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}

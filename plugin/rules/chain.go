@@ -54,9 +54,12 @@ func DanglingFinding(names []string, record string, suffixes Suffixes) Finding {
 	if p, ok := suffixes.Match(end); ok {
 		switch p.Claim {
 		case Vulnerable, Edge:
+			claim := "can be claimed by anyone (known takeovers; " + p.Note + ")"
+			if p.Claim == Edge {
+				claim = "may be claimed again under conditions (" + p.Note + ")"
+			}
 			f.Severity, f.Rule = Critical, RuleTakeover
-			f.Message = fmt.Sprintf("subdomain-takeover risk: %s does not exist and names under %s can be claimed by anyone (%s; %s): %s",
-				end, p.Suffix, claimText[p.Claim], p.Note, path)
+			f.Message = fmt.Sprintf("subdomain-takeover risk: %s does not exist and names under %s %s: %s", end, p.Suffix, claim, path)
 			f.Fix = "remove the CNAME now, or claim " + end + " back at the provider"
 		case NotVulnerable:
 			f.Message += " (" + p.Suffix + " names cannot be claimed by others: " + p.Note + ")"
@@ -64,5 +67,3 @@ func DanglingFinding(names []string, record string, suffixes Suffixes) Finding {
 	}
 	return f
 }
-
-var claimText = map[Claim]string{Vulnerable: "known takeovers", Edge: "takeovers possible under conditions"}

@@ -1,10 +1,13 @@
 package rules
 
+// Every chain of the zones walked once: where each name's chain ends, after how many hops, or which
+// loop it runs into.
+
 import (
 	"github.com/miekg/dns"
 )
 
-// chains walks every CNAME chain of the zones once, remembering for each name on a chain where
+// chains walks every chain of the zones (CNAME, AliasMode and DNAME hops) once, remembering for each name on a chain where
 // its chain ends and after how many hops, or which loop it runs into: a name's chain is never
 // walked twice, so the work is linear in the names however long and shared the chains are.
 type chains struct {
@@ -25,17 +28,21 @@ const (
 	walked
 )
 
-func newChains(ix *index) *chains {
+// newChains walks every chain of ix; it returns nil when st says to stop.
+func newChains(ix *index, st *stopper) *chains {
 	n := len(ix.nodes)
 	c := &chains{ix: ix, virt: map[string]int32{},
 		state: make([]uint8, n), hops: make([]int32, n), end: make([]int32, n), loop: make([]int32, n)}
 	for id := range ix.nodes {
-		if ix.nodes[id].flags&fCNAME != 0 {
+		if st.stopped() {
+			return nil
+		}
+		if ix.nodes[id].aliasRec() >= 0 {
 			c.walk(int32(id))
 		}
 	}
 	for id := range ix.nodes {
-		if ix.nodes[id].flags&fCNAME == 0 || c.loop[id] < 0 {
+		if ix.nodes[id].aliasRec() < 0 || c.loop[id] < 0 {
 			continue
 		}
 		if l := c.loop[id]; c.loops[l] < 0 || ix.nodes[id].name < ix.nodes[c.loops[l]].name {
@@ -120,7 +127,7 @@ func (c *chains) next(id int32) (int32, bool) {
 	if int(id) < len(c.ix.nodes) && !c.ix.dnames {
 		nd := &c.ix.nodes[id]
 		switch {
-		case nd.cname < 0:
+		case nd.aliasRec() < 0:
 			return -1, false
 		case nd.target >= 0:
 			return nd.target, true
@@ -134,21 +141,41 @@ func (c *chains) next(id int32) (int32, bool) {
 }
 
 // names is the chain from the node id: hops+1 names, or up to and including the first repeated
-// name when it loops; record is the record of the last hop.
-func (c *chains) names(id int32) (names []string, record dns.RR) {
+// name when it loops; recs are the records of the hops, recs[i] leading from names[i] to
+// names[i+1].
+func (c *chains) names(id int32) (names []string, recs []dns.RR) {
 	name := c.ix.nodes[id].name
 	names = []string{name}
 	seen := map[string]bool{name: true}
 	for {
 		next, rr, ok := c.ix.step(name)
 		if !ok {
-			return names, record
+			return names, recs
 		}
-		names, record = append(names, next), rr
+		names, recs = append(names, next), append(recs, rr)
 		if seen[next] {
-			return names, record
+			return names, recs
 		}
 		seen[next] = true
 		name = next
 	}
+}
+
+// loopOwners are the least owner names (nodes) whose chains run into each loop; none for a nil c.
+func (c *chains) loopOwners() []int32 {
+	if c == nil {
+		return nil
+	}
+	return c.loops
+}
+
+// viaAliasMode reports whether one of recs is an HTTPS or SVCB record (in AliasMode, as every
+// such record on a chain is).
+func viaAliasMode(recs []dns.RR) bool {
+	for _, rr := range recs {
+		if t := rr.Header().Rrtype; t == dns.TypeHTTPS || t == dns.TypeSVCB {
+			return true
+		}
+	}
+	return false
 }

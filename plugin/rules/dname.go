@@ -1,5 +1,7 @@
 package rules
 
+// DNAME substitution (RFC 6672), for the rules and the server alike.
+
 import "github.com/miekg/dns"
 
 // DNAMESubstitute returns the name a DNAME record maps name to (RFC 6672 section 2.2): name's

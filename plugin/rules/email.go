@@ -1,5 +1,7 @@
 package rules
 
+// The email rules: DKIM, MTA-STS and BIMI delegations must land on what the provider publishes.
+
 import (
 	"strings"
 
@@ -86,8 +88,8 @@ func (c *checker) resolve(name string, t uint16) ([]dns.RR, bool) {
 		}
 		seen[name] = true
 		if !c.ix.authoritative(name) {
-			if c.ix.zoneOf(name) != "" {
-				return nil, false
+			if c.ix.zoneOf(name) != "" || !c.allowed(name) {
+				return nil, false // unknown here, or not to be followed (a target-not-allowed finding)
 			}
 			if c.ask == nil {
 				c.unchecked[name] = true

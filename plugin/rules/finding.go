@@ -76,6 +76,11 @@ const (
 	RuleBIMI        = "bimi-target"
 	RuleNoAddress   = "target-no-address"
 	RuleUnparsable  = "unparsable-record"
+	RuleNotAllowed  = "target-not-allowed"
+	// RuleUnregistered: a target outside the zones whose registrable domain does not exist.
+	RuleUnregistered = "unregistered-domain"
+	// RuleLame: a delegation whose name servers do not serve the delegated zone.
+	RuleLame = "lame-delegation"
 )
 
 // Finding is one broken rule: where, what, why (the RFC) and how to fix it.

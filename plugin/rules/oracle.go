@@ -1,5 +1,7 @@
 package rules
 
+// Questions to the Oracle, each asked once, and the checks that need them run many at a time.
+
 import (
 	"context"
 	"errors"
@@ -76,9 +78,15 @@ func (c *checker) runTasks() {
 			}
 		})
 	}
+feed:
 	for i := range c.slots {
-		if c.slots[i].task != nil {
-			work <- i
+		if c.slots[i].task == nil {
+			continue
+		}
+		select {
+		case work <- i:
+		case <-c.ctx.Done():
+			break feed // the checks not begun are left out
 		}
 	}
 	close(work)

@@ -1,5 +1,7 @@
 package rules
 
+// One record's data turned into a dns.RR: the common types directly, the rest through miekg/dns.
+
 import (
 	"net"
 	"net/netip"

@@ -13,15 +13,23 @@ import (
 	"github.com/miekg/dns"
 )
 
-// fakeOracle answers from a fixed set of external names: what a resolver would say of them.
-type fakeOracle map[string][]string // name -> records (presentation format); absent: NXDOMAIN
+// fakeOracle answers from a fixed set of external names: what a resolver would say of them, as
+// the end-to-end tests' oracle server does (test/lint_test.go): the names of oracleZones that it
+// lacks do not exist (NXDOMAIN); names outside them are REFUSED.
+type fakeOracle map[string][]string // name -> records (presentation format)
+
+// oracleZones are the zones the oracle knows whole.
+var oracleZones = []string{"example.net.", "azurewebsites.net.", "cloudfront.net.", "example."}
 
 func (o fakeOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	rrs, ok := o[dns.CanonicalName(name)]
 	if !ok {
-		m.Rcode = dns.RcodeNameError
+		m.Rcode = dns.RcodeRefused
+		if slices.ContainsFunc(oracleZones, func(z string) bool { return dns.IsSubDomain(z, name) }) {
+			m.Rcode = dns.RcodeNameError
+		}
 		return m, nil
 	}
 	for _, s := range rrs {
@@ -37,6 +45,10 @@ func (o fakeOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.M
 }
 
 var oracle = fakeOracle{
+	"example.net.":         {"example.net. 60 IN SOA ns1.example.net. hostmaster.example.net. 1 7200 3600 1209600 300"},
+	"azurewebsites.net.":   {"azurewebsites.net. 60 IN SOA ns1.azurewebsites.net. h.azurewebsites.net. 1 7200 3600 1209600 60"},
+	"cloudfront.net.":      {"cloudfront.net. 60 IN SOA ns1.cloudfront.net. h.cloudfront.net. 1 7200 3600 1209600 60"},
+	"example.":             {"example. 60 IN SOA ns1.example.net. h.example.net. 1 7200 3600 1209600 60"},
 	"www.example.net.":     {"www.example.net. 60 IN A 192.0.2.10"},
 	"mx.example.net.":      {"mx.example.net. 60 IN A 192.0.2.25"},
 	"sip.example.net.":     {"sip.example.net. 60 IN A 192.0.2.26"},

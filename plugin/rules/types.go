@@ -1,5 +1,7 @@
 package rules
 
+// Type and class mnemonics, and TTLs, as BIND reads them in zone files.
+
 import (
 	"strconv"
 	"strings"

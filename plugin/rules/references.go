@@ -1,0 +1,112 @@
+package rules
+
+// The reverse map of the zones: for each name, the names whose resolution reaches it, through
+// CNAME, AliasMode and DNAME records and declared aliases, or that name it as a mail exchange,
+// service target or name server. The deprovisioning guard (cnamelint -points-at) reads it, and the
+// server may, before a target goes away.
+
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/miekg/dns"
+)
+
+// Reference is one name that reaches a target: Owner (lower-case), how (Kind: "cname",
+// "alias-mode", "dname", "alias" for a declared alias, "mx", "srv" or "ns") and the names from
+// Owner to the target (Path, Owner first, lower-case).
+type Reference struct {
+	Owner string
+	Kind  string
+	Path  []string
+}
+
+// Reference kinds.
+const (
+	RefCNAME     = "cname"
+	RefAliasMode = "alias-mode"
+	RefDNAME     = "dname"
+	RefAlias     = "alias"
+	RefMX        = "mx"
+	RefSRV       = "srv"
+	RefNS        = "ns"
+)
+
+// References returns, keyed by lower-case target name, the references to it in zones and in
+// aliases (declared aliases, name to target, as the flatten plugin's alias lines give them).
+// Every record's own target is referenced by its owner (a DNAME's target by the DNAME's owner:
+// the names below that target are reached through it). The head of a chain (a name no alias
+// record points at), a declared alias, and an MX, SRV or NS record also reference every name
+// further down the chain from their target, with the whole path; so the names that reach a name
+// T are the owners of References[T] and the names before T on their paths. The work is linear in
+// the records and the lengths of the heads' chains; the paths of one head share their storage.
+func References(zones []Zone, aliases map[string]string) map[string][]Reference {
+	ix := newIndex(zones, &stopper{ctx: context.Background()})
+	refs := map[string][]Reference{}
+	var buf []string
+	// walk adds owner's reference to first and, when far, to every name after it on its chain.
+	walk := func(owner, kind, first string, far bool) {
+		buf = append(buf[:0], owner, first)
+		if far {
+			seen := map[string]bool{owner: true, first: true}
+			for name := first; ; name = buf[len(buf)-1] {
+				next, _, ok := ix.step(name)
+				if !ok || seen[next] {
+					break
+				}
+				seen[next] = true
+				buf = append(buf, next)
+			}
+		}
+		path := slices.Clone(buf) // one array for all of owner's references
+		for i := 2; i <= len(path); i++ {
+			refs[path[i-1]] = append(refs[path[i-1]], Reference{Owner: owner, Kind: kind, Path: path[:i:i]})
+		}
+	}
+	for id := range ix.nodes {
+		nd := &ix.nodes[id]
+		head := nd.flags&fTarget == 0
+		aliasWalked := false
+		ix.records(int32(id), func(rr dns.RR) {
+			var kind, target string
+			far := false
+			switch rr := rr.(type) {
+			case *dns.CNAME:
+				kind, target = RefCNAME, rr.Target
+			case *dns.HTTPS, *dns.SVCB:
+				t, ok := AliasTarget(rr)
+				if !ok {
+					return
+				}
+				kind, target = RefAliasMode, t
+			case *dns.DNAME:
+				kind, target = RefDNAME, rr.Target
+			case *dns.MX:
+				kind, target, far = RefMX, rr.Mx, true
+			case *dns.SRV:
+				kind, target, far = RefSRV, rr.Target, true
+			case *dns.NS:
+				kind, target, far = RefNS, rr.Ns, true
+			default:
+				return
+			}
+			if target == "." {
+				return
+			}
+			if (kind == RefCNAME || kind == RefAliasMode) && head && !aliasWalked && ix.recs[nd.aliasRec()] == rr {
+				far, aliasWalked = true, true // the chain's head: its path goes all the way
+			}
+			walk(nd.name, kind, dns.CanonicalName(target), far)
+		})
+	}
+	for name, target := range aliases {
+		walk(dns.CanonicalName(name), RefAlias, dns.CanonicalName(target), true)
+	}
+	for _, rs := range refs {
+		slices.SortStableFunc(rs, func(a, b Reference) int {
+			return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Kind, b.Kind), cmp.Compare(len(a.Path), len(b.Path)))
+		})
+	}
+	return refs
+}

@@ -1,0 +1,85 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func refTexts(rs []Reference) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Owner+" "+r.Kind+": "+strings.Join(r.Path, " -> "))
+	}
+	return out
+}
+
+func TestReferences(t *testing.T) {
+	z := zone(t, "@ IN HTTPS 0 www\nwww IN CNAME web\nweb IN CNAME cdn.example.net.\n@ IN MX 10 mx.example.net.\n"+
+		"_sip._tcp IN SRV 0 0 5060 sip\nsip IN CNAME cdn.example.net.\nsub IN NS ns1.example.net.\nold IN DNAME example.net.\n"+
+		"s1._domainkey IN CNAME s1.dkim.example.net.\nloop1 IN CNAME loop2\nloop2 IN CNAME loop1\nnull IN MX 0 .\nsvc IN HTTPS 1 cdn.example.net.\n")
+	refs := References([]Zone{z}, map[string]string{"App.example.org": "www.example.org."})
+	for _, tc := range []struct {
+		target string
+		want   []string
+	}{{
+		target: "cdn.example.net.",
+		want: []string{
+			"_sip._tcp.example.org. srv: _sip._tcp.example.org. -> sip.example.org. -> cdn.example.net.",
+			"app.example.org. alias: app.example.org. -> www.example.org. -> web.example.org. -> cdn.example.net.",
+			"example.org. alias-mode: example.org. -> www.example.org. -> web.example.org. -> cdn.example.net.",
+			"sip.example.org. cname: sip.example.org. -> cdn.example.net.",
+			"web.example.org. cname: web.example.org. -> cdn.example.net.",
+		},
+	}, {
+		target: "web.example.org.",
+		want: []string{
+			"app.example.org. alias: app.example.org. -> www.example.org. -> web.example.org.",
+			"example.org. alias-mode: example.org. -> www.example.org. -> web.example.org.",
+			"www.example.org. cname: www.example.org. -> web.example.org.",
+		},
+	}, {
+		target: "example.net.",
+		want:   []string{"old.example.org. dname: old.example.org. -> example.net."},
+	}, {
+		target: "ns1.example.net.",
+		want:   []string{"example.org. ns: example.org. -> ns1.example.net.", "sub.example.org. ns: sub.example.org. -> ns1.example.net."},
+	}, {
+		target: "mx.example.net.",
+		want:   []string{"example.org. mx: example.org. -> mx.example.net."},
+	}, {
+		target: "s1.dkim.example.net.",
+		want:   []string{"s1._domainkey.example.org. cname: s1._domainkey.example.org. -> s1.dkim.example.net."},
+	}, {
+		target: "loop1.example.org.",
+		want:   []string{"loop2.example.org. cname: loop2.example.org. -> loop1.example.org."},
+	}, {
+		target: ".",
+	}} {
+		if got := refTexts(refs[tc.target]); !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n  %s\nwant:\n  %s", tc.target, strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+		}
+	}
+}
+
+// One head and a 50,000-hop chain: one reference a record and one a name on the head's chain,
+// the head's paths sharing one array.
+func TestReferencesLinear(t *testing.T) {
+	var b strings.Builder
+	for i := range 50_000 {
+		fmt.Fprintf(&b, "c%d IN CNAME c%d\n", i, i+1)
+	}
+	refs := References([]Zone{zone(t, b.String())}, nil)
+	total := 0
+	for _, rs := range refs {
+		total += len(rs)
+	}
+	if total != 50_000+49_999+1 { // the CNAMEs, the head's further names, and the NS of the apex
+		t.Errorf("%d references", total)
+	}
+	end := refs["c50000.example.org."]
+	if len(end) != 2 || len(end[0].Path) != 50_001 || &end[0].Path[0] != &refs["c2.example.org."][0].Path[0] {
+		t.Errorf("the head's paths: %d references, the first %d long", len(end), len(end[0].Path))
+	}
+}

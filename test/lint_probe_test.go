@@ -1,0 +1,47 @@
+package test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// NSD, a real authoritative server, as the DNS host of delegations below example.org: it serves
+// good.example.org and the host names of the name servers, and REFUSES the zones it no longer
+// serves. cnamelint -probe-ns finds the lame delegations, critical where the name servers are a
+// DNS host's where anyone may create the zone, and leaves the served one alone.
+func TestLinterProbesDelegations(t *testing.T) {
+	nsd := startNSD(t, map[string]string{
+		"hosts.example.net.": "$ORIGIN hosts.example.net.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+		// Loopback stands in for the provider's name server.
+		"digitalocean.com.": "$ORIGIN digitalocean.com.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+		"good.example.org.": "$ORIGIN good.example.org.\n$TTL 60\n@ IN SOA ns1.hosts.example.net. h 1 7200 3600 1209600 60\n@ IN NS ns1.hosts.example.net.\nwww IN A 192.0.2.1\n",
+	})
+	zone := filepath.Join(t.TempDir(), "db.example.org")
+	writeFile(t, zone, `$ORIGIN example.org.
+$TTL 3600
+@ IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300
+@ IN NS  ns1.example.net.
+good IN NS ns1.hosts.example.net.
+gone IN NS ns1.hosts.example.net.
+taken IN NS ns1.digitalocean.com.
+`)
+	t.Setenv("CNAMELINT_PROBE_PORT", strings.TrimPrefix(nsd.addr, "127.0.0.1:"))
+	fs, code := lint(t, "-resolver", nsd.addr, "-probe-ns", zone)
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Severity+" "+f.Rule+" "+f.Owner+": "+f.Message)
+	}
+	want := []string{
+		"warning lame-delegation gone.example.org.: lame delegation of gone.example.org.: the zone is not served by ns1.hosts.example.net. (ns1.hosts.example.net. answers REFUSED)",
+		"critical lame-delegation taken.example.org.: lame delegation of taken.example.org.: the zone is not served by ns1.digitalocean.com. (ns1.digitalocean.com. answers REFUSED): anyone with an account at DigitalOcean can create the zone there and answer for taken.example.org. (a DNS takeover)",
+	}
+	if !slices.Equal(got, want) || code != 1 {
+		t.Errorf("exit %d, findings:\n  %s\nwant:\n  %s", code, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Without -probe-ns nothing is asked of the name servers.
+	if fs, code := lint(t, "-resolver", nsd.addr, zone); len(fs) != 0 || code != 0 {
+		t.Errorf("without -probe-ns: exit %d, %v", code, fs)
+	}
+}
