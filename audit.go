@@ -51,6 +51,35 @@ type auditor struct {
 	// outside records what the rules asked about names outside the zones, to ask again every
 	// interval: a target that stops existing is a takeover risk before any client asks.
 	outside *recorder
+	// kube, when the block has the kubernetes plugin, tells whether its services changed in a way
+	// the audit can see (see kubewatch.go).
+	kube *kubeWatch
+}
+
+// kubeState is what one pass knows of the kubernetes plugin's services: asked at most once.
+type kubeState struct {
+	w              *kubeWatch
+	asked, changed bool
+}
+
+// same reports whether zone origin, last read at serial, is the kubernetes plugin's and changed
+// since in no way the audit can see.
+func (k *kubeState) same(origin string, serial uint32) bool {
+	if !k.w.covers(origin) || k.w.serial() == serial {
+		return false // not the plugin's, or unchanged anyway (the read then costs only the SOA)
+	}
+	if !k.asked {
+		k.changed, k.asked = k.w.changed(), true
+	}
+	return !k.changed
+}
+
+// read notes that zone origin was read: the services it holds are the ones to compare with next.
+func (k *kubeState) read(origin string) {
+	if !k.asked && k.w.covers(origin) {
+		k.w.changed()
+		k.asked = true
+	}
 }
 
 // checkJob is one check of every zone read.
@@ -60,8 +89,8 @@ type checkJob struct {
 	start time.Time // when the reading that queued it began
 }
 
-func newAuditor(cfg config, trs []transfer.Transferer, o rules.Oracle, changed func(string)) *auditor {
-	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
+func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.Oracle, changed func(string)) *auditor {
+	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, kube: kube, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
 		rules: rules.Config{MaxChain: cfg.maxChain},
 		wake:  make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
 	if o != nil {
@@ -122,9 +151,17 @@ func (a *auditor) pass(first bool) {
 	start := time.Now()
 	changed := first
 	snap := &snapshot{zones: map[string]*zoneState{}}
+	kube := kubeState{w: a.kube}
 	for _, origin := range a.zones {
 		last, seen := a.read[origin]
+		if seen && kube.same(origin, last.serial) {
+			last.serial = a.kube.serial()
+			a.read[origin] = last
+			snap.zones[origin] = a.snapshot().zones[origin]
+			continue
+		}
 		z, err := readZone(a.trs, origin, last.serial)
+		kube.read(origin)
 		fresh := false
 		switch {
 		case errors.Is(err, transfer.ErrNotAuthoritative):
@@ -137,6 +174,10 @@ func (a *auditor) pass(first bool) {
 			z = last
 		case z.records == nil && seen: // unchanged: only the SOA came
 			z = last
+		case z.serial == 0 && len(z.records) <= 1:
+			// A service backend that has not synced yet (the kubernetes plugin answers its SOA
+			// with serial 0 until then): read it again on the next pass.
+			continue
 		default:
 			if seen && a.changed != nil {
 				a.changed(origin)

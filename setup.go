@@ -45,6 +45,8 @@ func setup(c *caddy.Controller) error {
 type block struct {
 	// transferers are the plugins that can hand whole zones over, for the audit.
 	transferers []transfer.Transferer
+	// kube watches the kubernetes plugin's services, or is nil.
+	kube *kubeWatch
 	// hides is set when a service backend (kubernetes, etcd) may hide a CNAME behind NODATA.
 	hides bool
 	// signer is the dnssec plugin, or nil.
@@ -65,6 +67,7 @@ func blockOf(conf *dnsserver.Config) block {
 		}
 	}
 	b.signer = newSigner(conf.Handler("dnssec"))
+	b.kube = newKubeWatch(conf.Handlers())
 	if conf.Transport == transport.DNS || conf.Transport == "" {
 		host := "127.0.0.1"
 		if len(conf.ListenHosts) > 0 {
@@ -92,7 +95,7 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 		Next:     next,
 		policy:   newPolicy(cfg),
 		chase:    ch,
-		audit:    newAuditor(cfg, b.transferers, o, ch.store.purge),
+		audit:    newAuditor(cfg, b.transferers, b.kube, o, ch.store.purge),
 		report:   &reporter{logs: newLimiter(time.Minute)},
 		sign:     b.signer,
 		maxChain: cfg.maxChain,

@@ -48,7 +48,7 @@ func (q bigSetQuery) String() string {
 	return fmt.Sprintf("udp-%d", q.bufsize)
 }
 
-func (q bigSetQuery) ask(t *testing.T, addr string, qname string, qtype uint16) *dns.Msg {
+func (q bigSetQuery) ask(t testing.TB, addr string, qname string, qtype uint16) *dns.Msg {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(qname, qtype)
@@ -86,7 +86,7 @@ func fullSetLen(qname string, qtype uint16, edns bool) int {
 }
 
 // checkBigSet asserts the reply a client must see: the complete set when it fits, else TC=1.
-func checkBigSet(t *testing.T, q bigSetQuery, qname string, qtype uint16, m *dns.Msg) {
+func checkBigSet(t testing.TB, q bigSetQuery, qname string, qtype uint16, m *dns.Msg) {
 	t.Helper()
 	what := fmt.Sprintf("%s %s over %s", qname, dns.TypeToString[qtype], q)
 	if m.Rcode != dns.RcodeSuccess {

@@ -13,7 +13,7 @@ import (
 
 // writeKey makes a KSK for zone in dir, in the BIND files CoreDNS's dnssec plugin reads, and returns
 // the files' base name and the public key.
-func writeKey(t *testing.T, dir, zone string) (string, *dns.DNSKEY) {
+func writeKey(t testing.TB, dir, zone string) (string, *dns.DNSKEY) {
 	t.Helper()
 	k := &dns.DNSKEY{
 		Hdr:       dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
@@ -37,7 +37,7 @@ func writeKey(t *testing.T, dir, zone string) (string, *dns.DNSKEY) {
 
 // startUnbound runs a validating Unbound on 127.0.0.1 that trusts anchor and reaches example.org and
 // example.net at addr; it is stopped when the test ends.
-func startUnbound(t *testing.T, addr string, anchor dns.RR) *server {
+func startUnbound(t testing.TB, addr string, anchor dns.RR) *server {
 	t.Helper()
 	bin := lookPath(t, "unbound")
 	dir := t.TempDir()
@@ -142,7 +142,7 @@ example.net:{{PORT}} {
 }
 
 // signedZone writes example.org, signed with a fresh key, to dir and returns its path.
-func signedZone(t *testing.T, dir string) string {
+func signedZone(t testing.TB, dir string) string {
 	t.Helper()
 	k := &dns.DNSKEY{
 		Hdr:   dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
@@ -180,7 +180,7 @@ func signedZone(t *testing.T, dir string) string {
 	return path
 }
 
-func mustRR(t *testing.T, s string) dns.RR {
+func mustRR(t testing.TB, s string) dns.RR {
 	t.Helper()
 	rr, err := dns.NewRR(s)
 	if err != nil {

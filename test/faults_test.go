@@ -24,7 +24,7 @@ type faultServer struct {
 	tcp   *dns.Server
 }
 
-func newFaultServer(t *testing.T) *faultServer {
+func newFaultServer(t testing.TB) *faultServer {
 	t.Helper()
 	fs := &faultServer{}
 	fs.mode.Store("ok")

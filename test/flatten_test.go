@@ -24,7 +24,7 @@ example.net:{{PORT}} {
 }
 `
 
-func twoZoneServer(t *testing.T, flatten string) *server {
+func twoZoneServer(t testing.TB, flatten string) *server {
 	return start(t, fmt.Sprintf(twoZones, flatten))
 }
 
@@ -42,7 +42,7 @@ var (
 
 // check compares a reply with what a client must see, including the extended error ("code: text",
 // or "" for none).
-func check(t *testing.T, m *dns.Msg, want test.Case, wantEDE string) {
+func check(t testing.TB, m *dns.Msg, want test.Case, wantEDE string) {
 	t.Helper()
 	got := ""
 	if o := m.IsEdns0(); o != nil {

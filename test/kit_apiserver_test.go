@@ -58,7 +58,7 @@ const (
 
 // moduleDir downloads a module through the Go module proxy (once: the module cache keeps it) and
 // returns its folder. It runs outside this module, so that no go.mod changes.
-func moduleDir(t *testing.T, module string) string {
+func moduleDir(t testing.TB, module string) string {
 	t.Helper()
 	cmd := exec.Command("go", "mod", "download", "-json", module)
 	cmd.Dir = t.TempDir()
@@ -104,7 +104,7 @@ func (w *warnings) take() []string {
 	return msgs
 }
 
-func newKitCluster(t *testing.T, cp *controlPlane) *kitCluster {
+func newKitCluster(t testing.TB, cp *controlPlane) *kitCluster {
 	t.Helper()
 	cfg := rest.CopyConfig(cp.config)
 	k := &kitCluster{cp: cp, warnings: &warnings{}}
@@ -125,7 +125,7 @@ func newKitCluster(t *testing.T, cp *controlPlane) *kitCluster {
 }
 
 // resource is the dynamic client for obj's kind, in its namespace where the kind has namespaces.
-func (k *kitCluster) resource(t *testing.T, obj *unstructured.Unstructured) dynamic.ResourceInterface {
+func (k *kitCluster) resource(t testing.TB, obj *unstructured.Unstructured) dynamic.ResourceInterface {
 	t.Helper()
 	gvk := obj.GroupVersionKind()
 	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
@@ -141,7 +141,7 @@ func (k *kitCluster) resource(t *testing.T, obj *unstructured.Unstructured) dyna
 // apply applies obj server-side as the kit's field manager with strict field validation (an
 // unknown or duplicate field is an error), as a dry run unless real. force takes over the fields
 // other managers own (kubectl's --force-conflicts). It returns the API server's warnings.
-func (k *kitCluster) apply(t *testing.T, obj *unstructured.Unstructured, real, force bool) ([]string, error) {
+func (k *kitCluster) apply(t testing.TB, obj *unstructured.Unstructured, real, force bool) ([]string, error) {
 	t.Helper()
 	data, err := json.Marshal(obj.Object)
 	if err != nil {
@@ -157,7 +157,7 @@ func (k *kitCluster) apply(t *testing.T, obj *unstructured.Unstructured, real, f
 }
 
 // applyAll applies every object, failing the test on an error or a warning; skip leaves some out.
-func (k *kitCluster) applyAll(t *testing.T, objs []*unstructured.Unstructured, real, force bool, skip func(*unstructured.Unstructured) bool) {
+func (k *kitCluster) applyAll(t testing.TB, objs []*unstructured.Unstructured, real, force bool, skip func(*unstructured.Unstructured) bool) {
 	t.Helper()
 	for _, o := range objs {
 		if skip != nil && skip(o) {
@@ -175,7 +175,7 @@ func (k *kitCluster) applyAll(t *testing.T, objs []*unstructured.Unstructured, r
 
 // installCRDs creates the Prometheus operator's ServiceMonitor and PrometheusRule definitions
 // and waits until the API server serves them.
-func (k *kitCluster) installCRDs(t *testing.T, operatorDir string) {
+func (k *kitCluster) installCRDs(t testing.TB, operatorDir string) {
 	t.Helper()
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	var names []string
@@ -226,7 +226,7 @@ type kubeadmAddon struct {
 	service        *corev1.Service
 }
 
-func loadKubeadmAddon(t *testing.T, kubernetesDir string, replicas int32, dnsIP string) *kubeadmAddon {
+func loadKubeadmAddon(t testing.TB, kubernetesDir string, replicas int32, dnsIP string) *kubeadmAddon {
 	t.Helper()
 	app := filepath.Join(kubernetesDir, "cmd", "kubeadm", "app")
 	constants, err := os.ReadFile(filepath.Join(app, "constants", "constants.go"))
@@ -283,7 +283,7 @@ func loadKubeadmAddon(t *testing.T, kubernetesDir string, replicas int32, dnsIP 
 }
 
 // install creates the addon's objects as kubeadm does (typed creates, field manager "kubeadm").
-func (a *kubeadmAddon) install(t *testing.T, k *kitCluster) {
+func (a *kubeadmAddon) install(t testing.TB, k *kitCluster) {
 	t.Helper()
 	c, ctx, opts := k.typed, apiCtx(t), metav1.CreateOptions{FieldManager: "kubeadm"}
 	for _, err := range []error{
@@ -303,7 +303,7 @@ func (a *kubeadmAddon) install(t *testing.T, k *kitCluster) {
 func second[T any](_ T, err error) error { return err }
 
 // deployment reads the live cluster DNS Deployment.
-func deployment(t *testing.T, cp *controlPlane) *appsv1.Deployment {
+func deployment(t testing.TB, cp *controlPlane) *appsv1.Deployment {
 	t.Helper()
 	d, err := cp.admin.AppsV1().Deployments("kube-system").Get(apiCtx(t), "coredns", metav1.GetOptions{})
 	if err != nil {

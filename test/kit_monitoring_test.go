@@ -34,7 +34,7 @@ var coreDNSMetrics = []string{"coredns_build_info", "coredns_plugin_enabled"}
 
 // flattenMetrics are the names of the plugin's metrics, read from the Name fields of the options
 // in metrics.go (namespace coredns, subsystem flatten).
-func flattenMetrics(t *testing.T) []string {
+func flattenMetrics(t testing.TB) []string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), "../metrics.go", nil, 0)
 	if err != nil {
@@ -64,7 +64,7 @@ var metricName = regexp.MustCompile(`\bcoredns_[a-z_]+\b`)
 
 // checkMetrics reports the metrics an expression names that nothing exports (a histogram's
 // _bucket, _sum and _count series count as the histogram's).
-func checkMetrics(t *testing.T, where, expr string, known []string) {
+func checkMetrics(t testing.TB, where, expr string, known []string) {
 	t.Helper()
 	for _, m := range metricName.FindAllString(expr, -1) {
 		base := m
@@ -80,7 +80,7 @@ func checkMetrics(t *testing.T, where, expr string, known []string) {
 }
 
 // promtool runs promtool in dir.
-func promtool(t *testing.T, dir string, args ...string) string {
+func promtool(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(lookPath(t, "promtool"), args...)
 	cmd.Dir = dir
@@ -197,7 +197,7 @@ func TestKitAlertRules(t *testing.T) {
 
 // pluginName is the name flatten registers (the coredns_plugin_enabled label), as CoreDNS lists it
 // (caddy's registry, "dns.NAME").
-func pluginName(t *testing.T) string {
+func pluginName(t testing.TB) string {
 	t.Helper()
 	for _, p := range caddy.ListPlugins()["others"] {
 		if name, ok := strings.CutPrefix(p, "dns."); ok && strings.Contains(name, "flatten") {

@@ -56,7 +56,7 @@ const kitDigest = "sha256:4f1a2c8e9b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2
 // overlay writes an operator's overlay of the kit (README.md, "Your overlay") in a temporary folder:
 // the base, the variant's components and the image pinned by tag and digest. Kustomize takes only
 // relative paths to bases and components.
-func (v kitVariant) overlay(t *testing.T) string {
+func (v kitVariant) overlay(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	abs, err := filepath.Abs(deployDir)
@@ -83,7 +83,7 @@ func (v kitVariant) overlay(t *testing.T) string {
 
 // kustomize renders a kustomization folder with `kubectl kustomize`, or with a standalone
 // `kustomize build` where kubectl is absent (.ci/run installs one of them).
-func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
+func kustomize(t testing.TB, dir string) []*unstructured.Unstructured {
 	t.Helper()
 	var cmd *exec.Cmd
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
@@ -103,7 +103,7 @@ func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {
 }
 
 // decodeObjects splits rendered YAML into objects.
-func decodeObjects(t *testing.T, b []byte) []*unstructured.Unstructured {
+func decodeObjects(t testing.TB, b []byte) []*unstructured.Unstructured {
 	t.Helper()
 	var objs []*unstructured.Unstructured
 	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
@@ -121,7 +121,7 @@ func decodeObjects(t *testing.T, b []byte) []*unstructured.Unstructured {
 }
 
 // find returns the one rendered object of a kind and name.
-func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+func find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
 	t.Helper()
 	for _, o := range objs {
 		if o.GetKind() == kind && o.GetName() == name {

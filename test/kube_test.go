@@ -33,7 +33,7 @@ type controlPlane struct {
 
 // apiserverBinary finds kube-apiserver: FLATTEN_KUBE_APISERVER, or where test/kube/apiserver.sh
 // caches it (see missing).
-func apiserverBinary(t *testing.T) string {
+func apiserverBinary(t testing.TB) string {
 	t.Helper()
 	if b := os.Getenv("FLATTEN_KUBE_APISERVER"); b != "" {
 		return b
@@ -50,7 +50,7 @@ func apiserverBinary(t *testing.T) string {
 // startControlPlane starts etcd and kube-apiserver, waits until the API server is ready and
 // returns a cluster-admin client. Both are stopped when the test ends, the API server first; start
 // every CoreDNS that watches it afterwards, so that CoreDNS is stopped before it.
-func startControlPlane(t *testing.T) *controlPlane {
+func startControlPlane(t testing.TB) *controlPlane {
 	t.Helper()
 	apiserver := apiserverBinary(t)
 	etcd := lookPath(t, "etcd")
@@ -115,7 +115,7 @@ func startControlPlane(t *testing.T) *controlPlane {
 }
 
 // waitHTTP polls url until it answers 200.
-func waitHTTP(t *testing.T, c *http.Client, url, token string) {
+func waitHTTP(t testing.TB, c *http.Client, url, token string) {
 	t.Helper()
 	eventually(t, 60*time.Second, func() error {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
@@ -135,7 +135,7 @@ func waitHTTP(t *testing.T, c *http.Client, url, token string) {
 }
 
 // kubeconfig writes a kubeconfig for the API server with the given bearer token and returns its path.
-func (cp *controlPlane) kubeconfig(t *testing.T, token string) string {
+func (cp *controlPlane) kubeconfig(t testing.TB, token string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	writeFile(t, path, fmt.Sprintf(`apiVersion: v1
@@ -159,14 +159,14 @@ current-context: test
 	return path
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
@@ -176,7 +176,7 @@ func randomHex(t *testing.T) string {
 }
 
 // apiCtx is a context for one API call, cancelled when the test ends.
-func apiCtx(t *testing.T) context.Context {
+func apiCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx

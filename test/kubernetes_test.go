@@ -39,7 +39,7 @@ type clusterDNS struct {
 // cluster and this machine differ: loopback ports instead of 53, 8080, 8181 and 9153, a
 // kubeconfig instead of the in-cluster service account, the test's DNS server instead of
 // /etc/resolv.conf, and the given flatten line. It waits until the ready plugin reports ready.
-func startClusterDNS(t *testing.T, corefile, kubeconfig, forward, flatten string) *clusterDNS {
+func startClusterDNS(t testing.TB, corefile, kubeconfig, forward, flatten string) *clusterDNS {
 	t.Helper()
 	hp, rp, mp := freePort(t), freePort(t), freePort(t)
 	c := &clusterDNS{
@@ -68,7 +68,7 @@ func startClusterDNS(t *testing.T, corefile, kubeconfig, forward, flatten string
 }
 
 // externalName creates an ExternalName service.
-func (cp *controlPlane) externalName(t *testing.T, namespace, name, target string) {
+func (cp *controlPlane) externalName(t testing.TB, namespace, name, target string) {
 	t.Helper()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
@@ -81,7 +81,7 @@ func (cp *controlPlane) externalName(t *testing.T, namespace, name, target strin
 
 // waitAnswer polls the server with one question until the reply is want (TTLs at most want's and
 // above 0: cached answers count down) and returns the last reply.
-func (c *clusterDNS) waitAnswer(t *testing.T, name string, qtype uint16, want test.Case, wantEDE string) *dns.Msg {
+func (c *clusterDNS) waitAnswer(t testing.TB, name string, qtype uint16, want test.Case, wantEDE string) *dns.Msg {
 	t.Helper()
 	var last *dns.Msg
 	eventually(t, 30*time.Second, func() error {

@@ -24,7 +24,7 @@ var (
 )
 
 // cnamelint builds the linter once for the package's tests.
-func cnamelint(t *testing.T) string {
+func cnamelint(t testing.TB) string {
 	t.Helper()
 	linterOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "cnamelint")
@@ -54,7 +54,7 @@ $TTL 60
 
 // oracleServer is a real CoreDNS on loopback serving what the linter's resolver is to find outside
 // the zones under test.
-func oracleServer(t *testing.T) *server {
+func oracleServer(t testing.TB) *server {
 	t.Helper()
 	tld := filepath.Join(t.TempDir(), "db.example")
 	writeFile(t, tld, tldZone)
@@ -72,7 +72,7 @@ type lintFinding struct {
 	File, Severity, Rule, Owner, Message, RFC, Fix string
 }
 
-func lint(t *testing.T, args ...string) ([]lintFinding, int) {
+func lint(t testing.TB, args ...string) ([]lintFinding, int) {
 	t.Helper()
 	cmd := exec.Command(cnamelint(t), append([]string{"-json"}, args...)...)
 	out, err := cmd.Output()
@@ -190,7 +190,7 @@ func TestLinterCoversNamedCheckzone(t *testing.T) {
 }
 
 // expectedFindings reads expected-findings.txt (see internal/expected).
-func expectedFindings(t *testing.T, path string) map[string][]string {
+func expectedFindings(t testing.TB, path string) map[string][]string {
 	t.Helper()
 	want, err := expected.Findings(path)
 	if err != nil {

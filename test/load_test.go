@@ -75,7 +75,7 @@ func askMix(s *server, i int) error {
 }
 
 // goroutines reads the server's goroutine count from its pprof endpoint.
-func goroutines(t *testing.T, pprof string) int {
+func goroutines(t testing.TB, pprof string) int {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(get(t, "http://"+pprof+"/debug/pprof/goroutine?debug=1")))
 	sc.Scan()
@@ -88,7 +88,7 @@ func goroutines(t *testing.T, pprof string) int {
 
 // settles waits until the server's goroutines are back to at most base (plus a few for the
 // listeners' own churn).
-func settles(t *testing.T, pprof string, base int) {
+func settles(t testing.TB, pprof string, base int) {
 	t.Helper()
 	eventually(t, 15*time.Second, func() error {
 		if n := goroutines(t, pprof); n > base+5 {

@@ -59,7 +59,7 @@ type manifests struct {
 	service        *corev1.Service // the component's, with its cluster-ip.yaml patch applied
 }
 
-func loadManifests(t *testing.T) *manifests {
+func loadManifests(t testing.TB) *manifests {
 	t.Helper()
 	m := &manifests{}
 	k, err := os.ReadFile(filepath.Join(deployDir, "kustomization.yaml"))
@@ -129,7 +129,7 @@ func loadManifests(t *testing.T) *manifests {
 	return m
 }
 
-func (m *manifests) add(t *testing.T, file string, obj runtime.Object) {
+func (m *manifests) add(t testing.TB, file string, obj runtime.Object) {
 	t.Helper()
 	switch o := obj.(type) {
 	case *corev1.ServiceAccount:
@@ -152,7 +152,7 @@ func (m *manifests) add(t *testing.T, file string, obj runtime.Object) {
 }
 
 // yamlDocuments splits a multi-document YAML file.
-func yamlDocuments(t *testing.T, path string) [][]byte {
+func yamlDocuments(t testing.TB, path string) [][]byte {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -176,7 +176,7 @@ func yamlDocuments(t *testing.T, path string) [][]byte {
 }
 
 // corefile is the Corefile the ConfigMap carries.
-func (m *manifests) corefile(t *testing.T) string {
+func (m *manifests) corefile(t testing.TB) string {
 	t.Helper()
 	c, ok := m.configMap.Data["Corefile"]
 	if !ok {
@@ -187,7 +187,7 @@ func (m *manifests) corefile(t *testing.T) string {
 
 // corefilePort returns the port a plugin's line in the Corefile listens on ("health", ":8080"
 // by default when the line names none).
-func corefilePort(t *testing.T, corefile, plugin string, def int) int {
+func corefilePort(t testing.TB, corefile, plugin string, def int) int {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^\s*` + plugin + `\b([^{\n]*)`)
 	found := re.FindStringSubmatch(corefile)
@@ -338,7 +338,7 @@ func TestManifestsImageTag(t *testing.T) {
 }
 
 // goModVersion is the version go.mod requires of a module.
-func goModVersion(t *testing.T, module string) string {
+func goModVersion(t testing.TB, module string) string {
 	t.Helper()
 	b, err := os.ReadFile("../go.mod")
 	if err != nil {
@@ -530,7 +530,7 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
-func dockerfile(t *testing.T) string {
+func dockerfile(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {

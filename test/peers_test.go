@@ -11,7 +11,7 @@ import (
 
 // startNSD runs NSD, a real authoritative server from Debian's packages, on 127.0.0.1, serving
 // zones (origin -> zone file text). It is stopped when the test ends.
-func startNSD(t *testing.T, zones map[string]string) *server {
+func startNSD(t testing.TB, zones map[string]string) *server {
 	t.Helper()
 	bin := lookPath(t, "nsd")
 	dir := t.TempDir()

@@ -15,7 +15,7 @@ import (
 
 const root = ".."
 
-func readme(t *testing.T) string {
+func readme(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(root + "/README.md")
 	if err != nil {
@@ -109,7 +109,7 @@ func TestCorefileExample(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string) string {
+func get(t testing.TB, url string) string {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(url)
@@ -125,7 +125,7 @@ func get(t *testing.T, url string) string {
 }
 
 // lookPath finds a tool the tests need (see missing).
-func lookPath(t *testing.T, name string) string {
+func lookPath(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -136,7 +136,7 @@ func lookPath(t *testing.T, name string) string {
 
 // missing ends a test whose tool is absent: outside CI it skips the test; under CI it fails it,
 // since .ci/run provides every tool.
-func missing(t *testing.T, why string) {
+func missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(why + ": .ci/run must provide it")

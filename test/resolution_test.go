@@ -24,7 +24,7 @@ type target struct {
 	s             *server
 }
 
-func newTarget(t *testing.T, wwwAddr string) *target {
+func newTarget(t testing.TB, wwwAddr string) *target {
 	t.Helper()
 	tg := &target{dir: t.TempDir(), port: freePort(t), metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
 	// The file plugin rereads the zone when its serial grows: changes need no restart (whose gap
@@ -37,13 +37,13 @@ func newTarget(t *testing.T, wwwAddr string) *target {
 }
 
 // write sets the address of www.example.net (TTL 2) in the target's zone file, with a new serial.
-func (tg *target) write(t *testing.T, wwwAddr string) {
+func (tg *target) write(t testing.TB, wwwAddr string) {
 	t.Helper()
 	tg.writeZone(t, "www       2 IN A   "+wwwAddr+"\nshops    60 IN A   192.0.2.40\n")
 }
 
 // writeZone replaces the target's zone below its SOA and NS with body, with a new serial.
-func (tg *target) writeZone(t *testing.T, body string) {
+func (tg *target) writeZone(t testing.TB, body string) {
 	t.Helper()
 	tg.serial++
 	zone := `$ORIGIN example.net.
@@ -55,18 +55,18 @@ func (tg *target) writeZone(t *testing.T, body string) {
 	}
 }
 
-func (tg *target) restart(t *testing.T) {
+func (tg *target) restart(t testing.TB) {
 	t.Helper()
 	tg.s.stop()
 	tg.s = startOn(t, tg.port, tg.corefile)
 }
 
-func (tg *target) requests(t *testing.T) float64 {
+func (tg *target) requests(t testing.TB) float64 {
 	return metric(t, tg.metrics, "coredns_dns_requests_total")
 }
 
 // eventually polls f until it returns nil, failing the test with its last error after timeout.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

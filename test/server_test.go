@@ -59,7 +59,7 @@ type server struct {
 }
 
 // freePort returns a port free for both UDP and TCP on 127.0.0.1.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,7 +79,7 @@ func freePort(t *testing.T) int {
 }
 
 // expand replaces {{PORT}} and {{DIR}} (this package's testdata folder) in a Corefile.
-func expand(t *testing.T, corefile string, port int) string {
+func expand(t testing.TB, corefile string, port int) string {
 	t.Helper()
 	dir, err := filepath.Abs("testdata")
 	if err != nil {
@@ -91,13 +91,13 @@ func expand(t *testing.T, corefile string, port int) string {
 
 // start runs the custom CoreDNS on corefile ({{PORT}} and {{DIR}} expanded) and waits until it
 // answers. The server is stopped when the test ends.
-func start(t *testing.T, corefile string, args ...string) *server {
+func start(t testing.TB, corefile string, args ...string) *server {
 	t.Helper()
 	return startIn(t, "", corefile, args...)
 }
 
 // startIn is start with the server's working directory set to dir.
-func startIn(t *testing.T, dir, corefile string, args ...string) *server {
+func startIn(t testing.TB, dir, corefile string, args ...string) *server {
 	t.Helper()
 	s := startNoWaitIn(t, dir, corefile, args...)
 	s.waitReady(t)
@@ -105,7 +105,7 @@ func startIn(t *testing.T, dir, corefile string, args ...string) *server {
 }
 
 // waitReady waits until the server answers a question.
-func (s *server) waitReady(t *testing.T) {
+func (s *server) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
@@ -123,26 +123,26 @@ func (s *server) waitReady(t *testing.T) {
 }
 
 // startNoWait runs the custom CoreDNS without waiting for it to answer.
-func startNoWait(t *testing.T, corefile string, args ...string) *server {
+func startNoWait(t testing.TB, corefile string, args ...string) *server {
 	t.Helper()
 	return startNoWaitIn(t, "", corefile, args...)
 }
 
-func startNoWaitIn(t *testing.T, dir, corefile string, args ...string) *server {
+func startNoWaitIn(t testing.TB, dir, corefile string, args ...string) *server {
 	t.Helper()
 	return launch(t, dir, freePort(t), corefile, args...)
 }
 
 // startOn runs the custom CoreDNS on a given port (to restart a server where its clients expect it)
 // and waits until it answers.
-func startOn(t *testing.T, port int, corefile string) *server {
+func startOn(t testing.TB, port int, corefile string) *server {
 	t.Helper()
 	s := launch(t, "", port, corefile)
 	s.waitReady(t)
 	return s
 }
 
-func launch(t *testing.T, dir string, port int, corefile string, args ...string) *server {
+func launch(t testing.TB, dir string, port int, corefile string, args ...string) *server {
 	t.Helper()
 	conf := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
@@ -153,7 +153,7 @@ func launch(t *testing.T, dir string, port int, corefile string, args ...string)
 
 // runServer starts a server process (the custom CoreDNS, or a peer such as Unbound) listening on port,
 // collecting its output, and stops it when the test ends; a data race it reports fails the test.
-func runServer(t *testing.T, dir string, port int, bin string, args ...string) *server {
+func runServer(t testing.TB, dir string, port int, bin string, args ...string) *server {
 	t.Helper()
 	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(bin, args...)
@@ -199,7 +199,7 @@ func (s *server) exited() bool {
 }
 
 // wait waits for the process to end by itself and returns its exit status.
-func (s *server) wait(t *testing.T) error {
+func (s *server) wait(t testing.TB) error {
 	t.Helper()
 	select {
 	case <-s.done:
@@ -212,7 +212,7 @@ func (s *server) wait(t *testing.T) error {
 
 // metric returns the sum of every sample of the named metric on the server's prometheus endpoint
 // at addr (host:port), whose labels contain all of labels.
-func metric(t *testing.T, addr, name string, labels ...string) float64 {
+func metric(t testing.TB, addr, name string, labels ...string) float64 {
 	t.Helper()
 	sum := 0.0
 	for _, line := range strings.Split(get(t, "http://"+addr+"/metrics"), "\n") {
@@ -235,7 +235,7 @@ func metric(t *testing.T, addr, name string, labels ...string) float64 {
 }
 
 // waitLog waits until the server's output holds substr.
-func (s *server) waitLog(t *testing.T, substr string) {
+func (s *server) waitLog(t testing.TB, substr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(s.out.String(), substr) {
@@ -248,7 +248,7 @@ func (s *server) waitLog(t *testing.T, substr string) {
 
 // query asks the server one question over network ("udp" or "tcp"), with EDNS (and so room for an
 // extended error) unless noEDNS.
-func (s *server) query(t *testing.T, network, name string, qtype uint16, noEDNS ...bool) *dns.Msg {
+func (s *server) query(t testing.TB, network, name string, qtype uint16, noEDNS ...bool) *dns.Msg {
 	t.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)

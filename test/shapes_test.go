@@ -22,7 +22,7 @@ import (
 // for other types.
 
 // askMsg sends m to addr over network and fails the test on a transport error.
-func askMsg(t *testing.T, addr, network string, m *dns.Msg) *dns.Msg {
+func askMsg(t testing.TB, addr, network string, m *dns.Msg) *dns.Msg {
 	t.Helper()
 	c := &dns.Client{Net: network, Timeout: 5 * time.Second, UDPSize: 65535}
 	r, _, err := c.Exchange(m, addr)
@@ -41,7 +41,7 @@ func question(name string, qtype uint16, do bool) *dns.Msg {
 }
 
 // signRRsets writes zone (its RRsets, each signed with a fresh key) to dir and returns the path.
-func signRRsets(t *testing.T, dir, origin string, rrsets [][]dns.RR) string {
+func signRRsets(t testing.TB, dir, origin string, rrsets [][]dns.RR) string {
 	t.Helper()
 	k := &dns.DNSKEY{
 		Hdr:   dns.RR_Header{Name: origin, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},

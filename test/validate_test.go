@@ -34,7 +34,7 @@ const auditCorefile = `example.org:{{PORT}} {
 // auditServer serves a copy of db.audit.example.org (which the test may change) with flatten
 // resolving outside names through a real oracle server. It returns the server, the zone file and
 // the metrics and ready addresses.
-func auditServer(t *testing.T, extra string) (s *server, zone, metrics, ready string) {
+func auditServer(t testing.TB, extra string) (s *server, zone, metrics, ready string) {
 	t.Helper()
 	oracle := oracleServer(t)
 	zone = filepath.Join(t.TempDir(), "db.example.org")
