@@ -54,6 +54,8 @@ type auditor struct {
 	// kube, when the block has the kubernetes plugin, tells whether its services changed in a way
 	// the audit can see (see kubewatch.go).
 	kube *kubeWatch
+	// aliases are the declared aliases, which reference their targets like CNAMEs.
+	aliases map[string]string
 }
 
 // kubeState is what one pass knows of the kubernetes plugin's services: asked at most once.
@@ -91,7 +93,7 @@ type checkJob struct {
 
 func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.Oracle, changed func(string)) *auditor {
 	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, kube: kube, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
-		rules: rules.Config{MaxChain: cfg.maxChain},
+		rules: rules.Config{MaxChain: cfg.maxChain, Targets: cfg.targets}, aliases: cfg.aliases,
 		wake:  make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
 	if o != nil {
 		a.outside = &recorder{o: o, seen: map[question]int{}}
@@ -279,12 +281,36 @@ func (a *auditor) check(job checkJob) {
 	for k, n := range standing {
 		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
 	}
+	a.references(all)
 	for _, z := range all {
 		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
 	}
 	for _, fd := range findings {
 		logFinding("audit: ", fd)
 	}
+}
+
+// references publishes, for every name outside the zones that names in them reach (CNAME and
+// AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
+// when a cloud resource, mail provider or CDN name about to be removed still has names pointing
+// at it (the deprovisioning guard cnamelint -points-at gives the list).
+func (a *auditor) references(zones []rules.Zone) {
+	targetReferences.Reset()
+	for target, refs := range rules.References(zones, a.aliases) {
+		if !a.inZones(target) {
+			targetReferences.WithLabelValues(target).Set(float64(len(refs)))
+		}
+	}
+}
+
+// inZones reports whether name is in one of the audited zones.
+func (a *auditor) inZones(name string) bool {
+	for _, z := range a.zones {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
 }
 
 // summarize counts the findings owned by names in origin (and not in a zone below it).

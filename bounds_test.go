@@ -24,8 +24,8 @@ func TestLookupsPerQuestion(t *testing.T) {
 	if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 {
 		t.Fatalf("want NODATA, got %v", m)
 	}
-	if n := lookupsDone() - before; n != f.maxChain+1 {
-		t.Errorf("lookups = %d, want max_chain + 1 = %d", n, f.maxChain+1)
+	if n := lookupsDone() - before; n != f.policy.maxChain+1 {
+		t.Errorf("lookups = %d, want max_chain + 1 = %d", n, f.policy.maxChain+1)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dnsflatten/flatten/plugin/rules"
+
 	"github.com/miekg/dns"
 )
 
@@ -23,13 +25,28 @@ type chain struct {
 	ttl uint32
 	// max is the number of CNAME hops allowed (max_chain).
 	max int
-	buf [4]string
+	// allowed, when set, are the only zones the chain may reach (the plugin's zones and targets).
+	allowed []string
+	buf     [4]string
 }
 
 // start starts the chain at qname allowing max CNAME hops.
 func (c *chain) start(qname string, max int) {
 	c.buf[0] = lowerASCII(qname)
 	c.names, c.ttl, c.max = c.buf[:1], maxTTL, max
+}
+
+// allows reports whether the chain may reach name.
+func (c *chain) allows(name string) bool {
+	if c.allowed == nil {
+		return true
+	}
+	for _, z := range c.allowed {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
 }
 
 // newChain returns a chain started at qname allowing max CNAME hops.
@@ -52,13 +69,16 @@ func (c *chain) lower(ttl uint32) { c.ttl = min(c.ttl, ttl) }
 
 // step adds next to the chain: a name seen before is a loop (RFC 1034 section 3.6.2: "CNAME
 // chains should be followed and CNAME loops signalled as an error"), more than max hops a chain
-// too long.
+// too long, a name outside the zones allowed (targets) a chain the plugin does not follow.
 func (c *chain) step(next string) error {
 	if slices.Contains(c.names, next) {
 		return &ChainError{Kind: Loop, Names: append(slices.Clip(c.names), next)}
 	}
 	if c.hops() >= c.max {
 		return &ChainError{Kind: TooLong, Names: append(slices.Clip(c.names), next), Max: c.max}
+	}
+	if !c.allows(next) {
+		return &ChainError{Kind: Prohibited, Names: append(slices.Clip(c.names), next), Allowed: c.allowed}
 	}
 	c.names = append(c.names, next)
 	return nil
@@ -102,7 +122,7 @@ func (c *chain) follow(answer []dns.RR, qtype uint16) ([]dns.RR, error) {
 }
 
 // at reads what answer holds for the name the chain has reached: the RRset of type qtype, or the
-// one target its CNAME (or an enclosing DNAME) names, with that record's TTL.
+// one target its CNAME, AliasMode record or enclosing DNAME names, with that record's TTL.
 func (c *chain) at(answer []dns.RR, qtype uint16) (final []dns.RR, target string, ttl uint32, err error) {
 	cur := c.last()
 	ttl = maxTTL
@@ -125,9 +145,11 @@ func (c *chain) at(answer []dns.RR, qtype uint16) (final []dns.RR, target string
 			final = append(final, rr)
 			continue
 		}
-		if cn, ok := rr.(*dns.CNAME); ok {
-			if !slices.ContainsFunc(targets, func(t string) bool { return equalFold(t, cn.Target) }) {
-				targets = append(targets, cn.Target)
+		if target, ok := rules.AliasTarget(rr); ok {
+			// A CNAME, or an HTTPS/SVCB record in AliasMode (RFC 9460 2.4.2) when it is not
+			// itself the type asked for.
+			if !slices.ContainsFunc(targets, func(t string) bool { return equalFold(t, target) }) {
+				targets = append(targets, target)
 			}
 			ttl = min(ttl, h.Ttl)
 		}

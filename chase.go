@@ -37,6 +37,8 @@ type result struct {
 	stale error
 	// err is a broken chain (*ChainError) or a failed lookup (*LookupError).
 	err error
+	// scope is the scope prefix length the result holds for (ecs): the longest of its entries'.
+	scope uint8
 }
 
 // chaser resolves chains.
@@ -72,6 +74,7 @@ func (ch *chaser) shutdown() {
 // not nil, says e is expired data served because a lookup failed with that error.
 func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, stale error) result {
 	now := ch.now()
+	var scope uint8 // the longest client network scope of the entries used (ecs)
 	for {
 		if err := c.extend(e.names, e.remaining(now)); err != nil {
 			return result{names: c.path(), err: err}
@@ -83,14 +86,15 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 			ce.Names = c.path()
 			return result{names: ce.Names, err: &ce}
 		case kindPositive:
-			res := result{kind: e.kind, final: e.final, ttl: c.ttl, stale: stale}
+			res := result{kind: e.kind, final: e.final, ttl: c.ttl, stale: stale, scope: max(scope, uint8(max(e.scope.Bits(), 0)))}
 			if stale != nil {
 				res.names = c.path()
 			}
 			return res
 		case kindNXDOMAIN, kindNODATA:
-			return result{names: c.path(), kind: e.kind, ttl: c.ttl, stale: stale}
+			return result{names: c.path(), kind: e.kind, ttl: c.ttl, stale: stale, scope: max(scope, uint8(max(e.scope.Bits(), 0)))}
 		}
+		scope = max(scope, uint8(max(e.scope.Bits(), 0)))
 		next, st, err := ch.target(ctx, c.last(), qtype)
 		if err != nil {
 			return result{names: c.path(), err: err}
@@ -111,7 +115,8 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 func (ch *chaser) target(ctx context.Context, name string, qtype uint16) (e *entry, stale, err error) {
 	server := metrics.WithServer(ctx)
 	now := ch.now()
-	old := ch.store.get(name, qtype)
+	sn := ch.lookups.subnet(ctx, name)
+	old := ch.store.get(name, qtype, sn)
 	if old != nil && old.fresh(now) {
 		cacheHits.WithLabelValues(server).Inc()
 		ch.maybeRefresh(ctx, old, now)
@@ -121,7 +126,7 @@ func (ch *chaser) target(ctx context.Context, name string, qtype uint16) (e *ent
 	if old != nil && old.failedRecently(now, staleRetry) && old.staleUsable(now, ch.maxStale) {
 		return old, errStaleRecent, nil
 	}
-	e, err = ch.fetch(ctx, name, qtype, false)
+	e, err = ch.fetch(ctx, name, qtype, sn, false)
 	if err == nil {
 		return e, nil, nil
 	}
@@ -143,13 +148,16 @@ var errStaleRecent = errors.New("the last refresh failed less than 30s ago")
 // A refresh (force) always looks up; any other fetch first looks in the cache again inside the
 // flight, so that a question that missed the cache just before an earlier flight landed does not
 // start a second lookup.
-func (ch *chaser) fetch(ctx context.Context, name string, qtype uint16, force bool) (*entry, error) {
+func (ch *chaser) fetch(ctx context.Context, name string, qtype uint16, sn *subnet, force bool) (*entry, error) {
 	k := lowerASCII(name) + " " + dns.TypeToString[qtype]
+	if sn != nil {
+		k += " " + sn.prefix.String() // one flight per client network
+	}
 	v, err, _ := ch.flights.Do(k, func() (any, error) {
-		if e := ch.store.get(name, qtype); !force && e != nil && e.fresh(ch.now()) {
+		if e := ch.store.get(name, qtype, sn); !force && e != nil && e.fresh(ch.now()) {
 			return e, nil
 		}
-		e, err := ch.lookups.ask(ctx, name, qtype)
+		e, err := ch.lookups.ask(ctx, name, qtype, sn)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +193,11 @@ func (ch *chaser) maybeRefresh(ctx context.Context, e *entry, now time.Time) {
 		defer ch.wg.Done()
 		defer stop()
 		defer cancel()
-		if _, err := ch.fetch(rctx, e.name, e.qtype, true); err != nil {
+		var sn *subnet
+		if e.scope.IsValid() {
+			sn = &subnet{prefix: e.scope}
+		}
+		if _, err := ch.fetch(rctx, e.name, e.qtype, sn, true); err != nil {
 			e.failedAt.Store(ch.now().UnixNano())
 			e.refreshing.Store(false)
 		}
@@ -195,7 +207,7 @@ func (ch *chaser) maybeRefresh(ctx context.Context, e *entry, now time.Time) {
 // alias returns the fresh cached entry of an alias (a name whose chain goes on) for name and
 // qtype, or nil.
 func (ch *chaser) alias(name string, qtype uint16) *entry {
-	e := ch.store.get(name, qtype)
+	e := ch.store.get(name, qtype, nil)
 	if e == nil || len(e.names) < 2 || !e.fresh(ch.now()) {
 		return nil
 	}

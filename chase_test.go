@@ -173,7 +173,7 @@ func TestCacheBound(t *testing.T) {
 	}
 	e := &entry{name: "Last.Example.org.", qtype: dns.TypeA}
 	s.put(e)
-	if s.get("last.example.ORG.", dns.TypeA) != e || s.get("last.example.org.", dns.TypeAAAA) != nil {
+	if s.get("last.example.ORG.", dns.TypeA, nil) != e || s.get("last.example.org.", dns.TypeAAAA, nil) != nil {
 		t.Error("lookup by name and type, ignoring case, failed")
 	}
 }

@@ -62,6 +62,13 @@ type config struct {
 	audit time.Duration
 	// resolvers, when set, resolve names outside zones (host:port).
 	resolvers []string
+	// targets, when set, are the zones beside zones that chains may reach (targets ZONE...).
+	targets []string
+	// expandTransfer sends flattened names as their addresses in zone transfers.
+	expandTransfer bool
+	// ecs passes a client's EDNS Client Subnet to the resolvers (RFC 7871); ecsClient also sends
+	// the client's own address when it sent none.
+	ecs, ecsClient bool
 }
 
 // defaults returns the configuration of a bare 'flatten' line for zones.

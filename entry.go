@@ -6,6 +6,7 @@ package flatten
 
 import (
 	"errors"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,8 @@ const (
 type entry struct {
 	name  string   // canonical
 	qtype uint16   //
+	// scope is the client network the answer holds for (ecs), or none: every client.
+	scope netip.Prefix
 	names []string // the chain from name; names[0] == name
 	final []dns.RR // the final RRset, when positive; never handed out, only copied
 	soa   *dns.SOA // the SOA of a negative answer, when it had one

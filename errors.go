@@ -22,6 +22,8 @@ const (
 	TooLong
 	// MultipleCNAME: one name owns CNAMEs with different targets (RFC 2181 section 10.1).
 	MultipleCNAME
+	// Prohibited: the chain leaves the zones the targets option allows.
+	Prohibited
 )
 
 // ChainError is a CNAME chain the plugin refuses to answer from. Names is the chain as walked,
@@ -32,6 +34,8 @@ type ChainError struct {
 	Max   int // max_chain, for TooLong
 	// Targets are the CNAMEs' targets, for MultipleCNAME.
 	Targets []string
+	// Allowed are the zones the chain may reach, for Prohibited.
+	Allowed []string
 }
 
 // Error returns the text operators see in logs and clients in the extended error.
@@ -46,6 +50,8 @@ func (e *ChainError) text(chain string) string {
 		return "CNAME loop: " + chain
 	case TooLong:
 		return fmt.Sprintf("CNAME chain longer than max_chain %d: %s", e.Max, chain)
+	case Prohibited:
+		return "target " + e.Names[len(e.Names)-1] + " is outside the zones allowed (targets): not followed: " + chain
 	default:
 		return "more than one CNAME at " + e.Names[len(e.Names)-1] + " (RFC 2181 10.1): " + chain
 	}
@@ -58,6 +64,8 @@ func (e *ChainError) finding() rules.Finding {
 		return rules.LoopFinding(e.Names, "")
 	case TooLong:
 		return rules.LongChainFinding(e.Names, e.Max)
+	case Prohibited:
+		return rules.NotAllowedFinding(e.Names, "", e.Allowed)
 	default:
 		return rules.MultipleFinding(e.Names[len(e.Names)-1], "", e.Targets)
 	}
@@ -155,10 +163,14 @@ func (e *LookupError) cause() string {
 func (e *LookupError) staleAllowed() bool { return e.Cause != Referral }
 
 // infoCode chooses the RFC 8914 extended error for err. Loops and long chains have no code of their
-// own, so they are "Other" (0) with a text naming the chain; a target the upstream could not resolve
+// own, so they are "Other" (0) with a text naming the chain; a chain the targets option does not
+// allow to be followed is "Prohibited" (18); a target the upstream could not resolve
 // or that only a delegation knows is "No Reachable Authority" (22); a transport failure is "Network
 // Error" (23).
 func infoCode(err error) uint16 {
+	if ce, ok := err.(*ChainError); ok && ce.Kind == Prohibited {
+		return dns.ExtendedErrorCodeProhibited
+	}
 	le, ok := err.(*LookupError)
 	switch {
 	case !ok || le.Cause == Busy:

@@ -51,18 +51,24 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 	case startsChain(m, w.qname):
 		w.msg = m
 		return nil
-	case w.l.mayHide(m):
+	}
+	if cname, aliasMode := w.l.hides(m); cname || aliasMode {
 		w.held = m
 		return nil
 	}
-	if !w.edns && m.IsEdns0() != nil {
-		// An upstream answered the EDNS the plugin added: a client that sent none gets none
-		// (RFC 6891 section 7).
-		cp := *m
-		cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
-		m = &cp
+	return w.ResponseWriter.WriteMsg(forClient(m, w.edns))
+}
+
+// forClient returns m, the reply to the plugin's widened question, as the client may get it: a
+// client that sent no EDNS gets no OPT record (RFC 6891 section 7), though an upstream answered the
+// EDNS the plugin added.
+func forClient(m *dns.Msg, edns bool) *dns.Msg {
+	if edns || m.IsEdns0() == nil {
+		return m
 	}
-	return w.ResponseWriter.WriteMsg(m)
+	cp := *m
+	cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+	return &cp
 }
 
 // widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
@@ -146,13 +152,16 @@ func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (fi
 	*cw = captureWriter{}
 	writers.Put(cw)
 
-	if msg == nil && (held != nil || !wrote && rcode == dns.RcodeServerFailure) {
-		if cn := ch.lookups.probe(&markedContext{Context: ctx, m: closed}, q.Name); cn != nil {
-			msg = new(dns.Msg)
-			msg.SetReply(r)
-			msg.Answer = []dns.RR{cn}
+	if msg == nil {
+		cname := !wrote && rcode == dns.RcodeServerFailure // file's bare SERVFAIL for a short loop
+		aliasMode := false
+		if held != nil {
+			cname, aliasMode = ch.lookups.hides(held)
+		}
+		if alias := ch.probeAlias(ctx, q.Name, cname, aliasMode); alias != nil {
+			msg = alias
 		} else if held != nil {
-			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, held)
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, forClient(held, r.IsEdns0() != nil))
 		}
 	}
 	if msg == nil {
@@ -164,6 +173,21 @@ func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (fi
 	}
 	ch.put(e)
 	return firstAnswer{entry: e, msg: msg}, nil
+}
+
+// probeAlias probes name for an alias (see probe.go) and returns an answer that starts its chain,
+// or nil.
+func (ch *chaser) probeAlias(ctx context.Context, name string, cname, aliasMode bool) *dns.Msg {
+	if !cname && !aliasMode {
+		return nil
+	}
+	rr := ch.lookups.probe(&markedContext{Context: ctx, m: closed}, name, cname, aliasMode)
+	if rr == nil {
+		return nil
+	}
+	m := new(dns.Msg)
+	m.Response, m.Answer = true, []dns.RR{rr}
+	return m
 }
 
 // writeMsg writes m to w as a plugin's last word.

@@ -51,6 +51,38 @@ func owned(rr dns.RR) dns.RR {
 	return dns.Copy(rr)
 }
 
+// serviceType reports whether t is an RFC 9460 service binding type.
+func serviceType(t uint16) bool { return t == dns.TypeHTTPS || t == dns.TypeSVCB }
+
+// ownerTargets returns copies of the HTTPS or SVCB records in rrs in which a ServiceMode record's
+// TargetName "." (the owner, RFC 9460 2.5) is the owner's name: for a reply owned by another name,
+// whose addresses are not the owner's.
+func ownerTargets(rrs []dns.RR) []dns.RR {
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = rr
+		var svcb *dns.SVCB
+		switch rr := rr.(type) {
+		case *dns.HTTPS:
+			svcb = &rr.SVCB
+		case *dns.SVCB:
+			svcb = rr
+		}
+		if svcb == nil || svcb.Priority == 0 || svcb.Target != "." {
+			continue
+		}
+		cp := dns.Copy(rr)
+		switch cp := cp.(type) {
+		case *dns.HTTPS:
+			cp.Target = rr.Header().Name
+		case *dns.SVCB:
+			cp.Target = rr.Header().Name
+		}
+		out[i] = cp
+	}
+	return out
+}
+
 // negative builds the reply to r for a chain that ends without records of the type: NOERROR with an
 // empty answer (NODATA, RFC 2308 section 2.2) or NXDOMAIN, with the zone's SOA in the authority
 // section for negative caching. The SOA's TTL is the lowest of its own TTL, its MINIMUM field (RFC

@@ -11,6 +11,7 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 	"github.com/coredns/coredns/request"
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 )
@@ -29,8 +30,9 @@ type Flatten struct {
 	audit  *auditor
 	report *reporter
 	sign   *signer // the server block's dnssec plugin, or nil
-	// maxChain and dangling are the max_chain and dangling options.
-	maxChain, dangling int
+	// dangling is the dangling option; expand is expand_transfer.
+	dangling int
+	expand   bool
 }
 
 // Name implements plugin.Handler.
@@ -42,8 +44,11 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if act == pass {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
-	if m := markOf(ctx); m != nil && addressType(r.Question[0].Qtype) {
+	if m := markOf(ctx); m != nil && flattenedType(r.Question[0].Qtype) {
 		return f.nested(ctx, w, r, m)
+	}
+	if f.policy.ecs && (act == flattenName || act == flattenAlias) {
+		ctx = withSubnet(ctx, clientSubnet(w, r, f.policy.ecsClient))
 	}
 	switch act {
 	case watch:
@@ -94,13 +99,17 @@ func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e 
 	cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
 	ch.maybeRefresh(ctx, e, ch.now())
 	var c chain
-	c.start(r.Question[0].Name, f.maxChain)
+	f.policy.chain(&c, r.Question[0].Name)
 	res := ch.walk(ctx, &c, e, r.Question[0].Qtype, nil)
 	if res.err != nil || res.kind != kindPositive || res.stale != nil {
 		return f.reply(ctx, w, r, res, false)
 	}
 	flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[r.Question[0].Qtype]).Inc()
-	return f.write(ctx, w, r, flattened(r, res.ttl, res.final))
+	m := flattened(r, res.ttl, res.final)
+	if f.policy.ecs {
+		withScope(ctx, r, m, res.scope)
+	}
+	return f.write(ctx, w, r, m)
 }
 
 // cold answers a question whose chain is not cached: it asks the rest of the chain. Questions for
@@ -110,11 +119,29 @@ func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e 
 //go:noinline
 func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	q := r.Question[0]
-	if q.Qtype == dns.TypeANY {
-		return f.flattenAny(ctx, w, r, "")
-	}
 	ch := f.chase
-	dedupe := f.policy.mode != All || ch.store.get(q.Name, q.Qtype) != nil
+	if q.Qtype == dns.TypeANY || f.policy.probeFirst {
+		// Is the name an alias? A CNAME question, which no backend chases, and an HTTPS one for
+		// AliasMode: for ANY, whose answer needs two chains, and with targets, where no name
+		// outside the zones allowed may be looked up, not even by a backend.
+		m := ch.probeAlias(ctx, q.Name, true, true)
+		if m == nil {
+			return f.watch(ctx, w, r)
+		}
+		target, _ := rules.AliasTarget(m.Answer[0])
+		if q.Qtype == dns.TypeANY {
+			return f.flattenAny(ctx, w, r, target, m.Answer[0].Header().Ttl, false)
+		}
+		e, err := toEntry(q.Name, q.Qtype, m, f.policy.maxChain, "")
+		if err != nil {
+			return f.reply(ctx, w, r, result{names: []string{lowerASCII(q.Name)}, err: err}, false)
+		}
+		ch.put(e)
+		c := new(chain)
+		f.policy.chain(c, q.Name)
+		return f.reply(ctx, w, r, ch.walk(ctx, c, e, q.Qtype, nil), false)
+	}
+	dedupe := f.policy.mode != All || ch.store.get(q.Name, q.Qtype, nil) != nil
 	fa, err := ch.first(ctx, w, r, dedupe)
 	switch {
 	case fa.err != nil:
@@ -129,7 +156,9 @@ func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (i
 		m.Id, m.Question = r.Id, r.Question
 		return dns.RcodeSuccess, writeMsg(w, m)
 	}
-	return f.reply(ctx, w, r, ch.walk(ctx, newChain(q.Name, f.maxChain), fa.entry, q.Qtype, nil), false)
+	c := new(chain)
+	f.policy.chain(c, q.Name)
+	return f.reply(ctx, w, r, ch.walk(ctx, c, fa.entry, q.Qtype, nil), false)
 }
 
 // keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
@@ -146,7 +175,7 @@ func (f *Flatten) keepSigned(e *entry, do bool) bool {
 func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) (int, error) {
 	q := r.Question[0]
 	if q.Qtype == dns.TypeANY {
-		return f.flattenAny(ctx, w, r, target)
+		return f.flattenAny(ctx, w, r, target, maxTTL, true)
 	}
 	res := f.resolveFrom(ctx, q.Name, target, maxTTL, q.Qtype)
 	if res.err != nil || res.kind != kindPositive {
@@ -154,13 +183,29 @@ func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns
 			return dns.RcodeSuccess, writeMsg(w, m)
 		}
 	}
+	if res.err == nil && res.kind == kindPositive && serviceType(q.Qtype) && !f.addressesFrom(ctx, q.Name, target) {
+		// A ServiceMode record's "." means "the owner's own addresses": here the alias's addresses
+		// are not the target's, so the record names the target instead (RFC 9460 2.5).
+		res.final = ownerTargets(res.final)
+	}
 	return f.reply(ctx, w, r, res, true)
+}
+
+// addressesFrom reports whether the declared alias name answers A or AAAA with target's addresses
+// (and not with the zone's own).
+func (f *Flatten) addressesFrom(ctx context.Context, name, target string) bool {
+	for _, qtype := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
+		if res := f.resolveFrom(ctx, name, target, maxTTL, qtype); res.err == nil && res.kind == kindPositive {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveFrom resolves the chain of qname, an alias of target (a hop of TTL ttl), for qtype.
 func (f *Flatten) resolveFrom(ctx context.Context, qname, target string, ttl uint32, qtype uint16) result {
 	var c chain
-	c.start(qname, f.maxChain)
+	f.policy.chain(&c, qname)
 	if err := c.step(lowerASCII(target)); err != nil {
 		return result{names: c.path(), err: err}
 	}

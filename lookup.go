@@ -28,8 +28,11 @@ type lookups struct {
 	resolver *resolver.Resolver // the resolver option's client, when set (it is outside)
 	slots    chan struct{}      // one per lookup in flight: max_lookups in all
 	maxChain int
-	// hides is set when a backend of the block may hide a CNAME behind NODATA (see mayHide).
-	hides bool
+	// ecs passes client subnets to the resolver option's servers.
+	ecs bool
+	// serviceBackend is set when a backend of the block may hide a CNAME behind NODATA (see
+	// probe.go).
+	serviceBackend bool
 }
 
 // outside resolves names outside the plugin's zones. via names who answered when that was not
@@ -38,12 +41,13 @@ type outside interface {
 	lookup(ctx context.Context, name string, qtype uint16) (m *dns.Msg, via string, err error)
 }
 
-func newLookups(cfg config, next plugin.Handler, hides bool) *lookups {
-	l := &lookups{next: next, zones: cfg.zones, outside: self{upstream.New()}, slots: make(chan struct{}, cfg.maxLookups),
-		maxChain: cfg.maxChain, hides: hides}
+func newLookups(cfg config, next plugin.Handler, hides bool, selfAddr string) *lookups {
+	l := &lookups{next: next, zones: cfg.zones, outside: self{up: upstream.New(), addr: selfAddr}, slots: make(chan struct{}, cfg.maxLookups),
+		maxChain: cfg.maxChain, serviceBackend: hides}
 	if len(cfg.resolvers) > 0 {
 		l.resolver = resolver.New(cfg.resolvers)
 		l.outside = resolving{l.resolver}
+		l.ecs = cfg.ecs
 	}
 	return l
 }
@@ -52,12 +56,26 @@ func newLookups(cfg config, next plugin.Handler, hides bool) *lookups {
 type resolving struct{ r *resolver.Resolver }
 
 func (r resolving) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	return r.r.Exchange(ctx, resolver.Question(name, qtype))
+	q := resolver.Question(name, qtype)
+	if sn := subnetOf(ctx); sn != nil {
+		o := q.IsEdns0()
+		o.Option = append(o.Option, sn.option(0))
+	}
+	return r.r.Exchange(ctx, q)
+}
+
+// subnet returns the client subnet ctx carries when the lookup of name passes it on: with ecs,
+// for a name outside the zones, which the resolver option's servers are asked.
+func (l *lookups) subnet(ctx context.Context, name string) *subnet {
+	if !l.ecs || l.inZones(name) {
+		return nil
+	}
+	return subnetOf(ctx)
 }
 
 // ask looks name up and returns the entry its answer makes. It times and counts the lookup, and
 // fails at once when max_lookups lookups are in flight.
-func (l *lookups) ask(ctx context.Context, name string, qtype uint16) (*entry, error) {
+func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *subnet) (*entry, error) {
 	server := metrics.WithServer(ctx)
 	select {
 	case l.slots <- struct{}{}:
@@ -67,7 +85,7 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16) (*entry, e
 		return nil, &LookupError{Name: name, Qtype: qtype, Cause: Busy}
 	}
 	start := time.Now()
-	m, via, err := l.route(ctx, name, qtype)
+	m, via, err := l.route(withSubnet(ctx, sn), name, qtype)
 	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
 	lookupCount.WithLabelValues(server).Inc()
 	var e *entry
@@ -77,7 +95,11 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16) (*entry, e
 	case m == nil:
 		err = &LookupError{Name: name, Qtype: qtype, Via: via}
 	default:
-		e, err = toEntry(name, qtype, m, l.maxChain, via)
+		if e, err = toEntry(name, qtype, m, l.maxChain, via); err == nil && sn != nil {
+			if scope := replyScope(m); scope > 0 {
+				e.scope = sn.scoped(scope) // the answer holds for this network only
+			}
+		}
 	}
 	if le, ok := err.(*LookupError); ok {
 		lookupFailures.WithLabelValues(server, le.cause()).Inc()
@@ -87,21 +109,39 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16) (*entry, e
 
 // route asks name by the route it takes, and says who was asked when that was a resolver.
 func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	if plugin.Zones(l.zones).Matches(name) != "" {
+	if l.inZones(name) {
 		m, err := l.askNext(ctx, name, qtype)
 		return m, "", err
 	}
 	return l.outside.lookup(ctx, name, qtype)
 }
 
+// inZones reports whether name is in the plugin's zones.
+func (l *lookups) inZones(name string) bool {
+	for _, z := range l.zones {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
+}
+
 // self asks the whole server (CoreDNS's upstream self-lookup), from the top of the plugin chain of
 // the block that serves the name. The question is marked with the name, so that a flatten in that
 // block passes it on once, unflattened. CoreDNS's loop counter is reset: the plugin bounds the
 // chain itself with max_chain, and the file plugin must not inherit a depth at which it refuses to
-// chase.
-type self struct{ up *upstream.Upstream }
+// chase. Work the plugin does with no question in hand (a zone transfer's expansion) asks the
+// server over the network at its own address, addr, as CoreDNS's loop plugin does.
+type self struct {
+	up   *upstream.Upstream
+	addr string
+}
 
 func (s self) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if _, ok := ctx.Value(dnsserver.Key{}).(*dnsserver.Server); !ok && s.addr != "" {
+		m, err := selfExchange(s.addr)(ctx, resolver.Question(name, qtype))
+		return m, "", err
+	}
 	ctx = context.WithValue(ctx, markKey{}, &mark{pending: name})
 	ctx = context.WithValue(ctx, dnsserver.LoopKey{}, 0)
 	m, err := s.up.Lookup(ctx, request.Request{W: &ownWriter{}, Req: ownQuestion(name, qtype)}, name, qtype)
@@ -109,8 +149,8 @@ func (s self) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, 
 }
 
 // askNext asks the server block's plugins after this one for name and qtype, as the plugin's own
-// question (see ownWriter), with nested questions refused. A reply that may hide a CNAME is probed
-// for one.
+// question (see ownWriter), with nested questions refused. A reply that may hide an alias is
+// probed for one (see probe.go).
 func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	req := ownQuestion(name, qtype)
 	ctx = &markedContext{Context: ctx, m: closed}
@@ -124,40 +164,10 @@ func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.
 		m = new(dns.Msg)
 		m.SetRcode(req, rcode)
 	}
-	if l.mayHide(m) {
-		if cn := l.probe(ctx, name); cn != nil {
-			p := m.Copy()
-			p.Rcode, p.Answer, p.Ns = dns.RcodeSuccess, []dns.RR{cn}, nil
-			return p, nil
-		}
+	if alias := l.unhide(ctx, m); alias != nil {
+		p := m.Copy()
+		p.Rcode, p.Answer, p.Ns = dns.RcodeSuccess, []dns.RR{alias}, nil
+		return p, nil
 	}
 	return m, nil
-}
-
-// mayHide reports whether a reply to an address question may hide a CNAME:
-//   - SERVFAIL without an answer: the file plugin answers a CNAME at its own name, or a loop of two
-//     names, with its own bare SERVFAIL before any chain is seen;
-//   - NODATA from a service backend (kubernetes, etcd): it chases a CNAME into its own zone itself
-//     and, when the chase finds nothing (a missing service, or two services pointing at each
-//     other), drops the CNAME (plugin/backend_lookup.go).
-func (l *lookups) mayHide(m *dns.Msg) bool {
-	if len(m.Answer) > 0 || len(m.Question) != 1 || !addressType(m.Question[0].Qtype) {
-		return false
-	}
-	return m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeSuccess && l.hides
-}
-
-// probe asks the block's plugins for the CNAME at name, which they answer without any chase, and
-// returns it, or nil. ctx must carry the closed mark.
-func (l *lookups) probe(ctx context.Context, name string) *dns.CNAME {
-	w := &ownWriter{}
-	if _, err := plugin.NextOrFailure(pluginName, l.next, ctx, w, ownQuestion(name, dns.TypeCNAME)); err != nil || w.msg == nil {
-		return nil
-	}
-	for _, rr := range w.msg.Answer {
-		if cn, ok := rr.(*dns.CNAME); ok && equalFold(cn.Hdr.Name, name) {
-			return cn
-		}
-	}
-	return nil
 }

@@ -32,6 +32,14 @@ var (
 		Help:      "Counter of questions answered SERVFAIL because their CNAME chain is longer than max_chain.",
 	}, []string{"server"})
 
+	// prohibitedCount counts questions refused because their chain leaves the targets allowed.
+	prohibitedCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "prohibited_total",
+		Help:      "Counter of questions answered SERVFAIL because their CNAME chain leaves the zones the targets option allows.",
+	}, []string{"server"})
+
 	// danglingCount counts questions whose alias target does not exist.
 	danglingCount = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
@@ -125,4 +133,12 @@ var (
 		Name:      "audit_findings",
 		Help:      "Gauge of the findings of the last zone audit, by zone, rule and severity.",
 	}, []string{"zone", "rule", "severity"})
+
+	// targetReferences is, per name outside the zones, how many names in them reach it.
+	targetReferences = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "target_references",
+		Help:      "Gauge of the names in the audited zones that reach a name outside them (CNAME and AliasMode chains, declared aliases, MX, SRV and NS targets), by that target.",
+	}, []string{"target"})
 )

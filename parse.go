@@ -4,6 +4,8 @@ package flatten
 // with the file, the line and what to write instead.
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +20,7 @@ import (
 )
 
 // properties lists the block's properties for the error about an unknown one.
-const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups"
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs"
 
 // parse reads the flatten block of a server block:
 //
@@ -33,6 +35,9 @@ const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, st
 //	    dangling nodata | nxdomain | servfail
 //	    audit INTERVAL
 //	    max_lookups N
+//	    targets ZONE...
+//	    expand_transfer
+//	    ecs [client_address]
 //	}
 func parse(c *caddy.Controller) (config, error) {
 	var (
@@ -59,7 +64,29 @@ func parse(c *caddy.Controller) (config, error) {
 	if !seen {
 		return config{}, c.ArgErr()
 	}
+	if err := checkTargets(c, cfg); err != nil {
+		return config{}, err
+	}
 	return cfg, nil
+}
+
+// checkTargets refuses a declared alias whose target the targets list would refuse, and ecs
+// without a resolver to pass it to.
+func checkTargets(c *caddy.Controller, cfg config) error {
+	if cfg.ecs && len(cfg.resolvers) == 0 {
+		return c.Err("'ecs' passes client subnets to the 'resolver' servers: add 'resolver ADDRESS...' to the block")
+	}
+	if len(cfg.targets) == 0 {
+		return nil
+	}
+	allowed := append(slices.Clone(cfg.zones), cfg.targets...)
+	for _, name := range slices.Sorted(maps.Keys(cfg.aliases)) {
+		if target := cfg.aliases[name]; plugin.Zones(allowed).Matches(target) == "" {
+			return c.Errf("alias target '%s' of '%s' is outside the zones 'targets' allows (%s): add its zone to 'targets'",
+				target, name, strings.Join(cfg.targets, " "))
+		}
+	}
+	return nil
 }
 
 // parseProperty reads one line of the block.
@@ -88,6 +115,22 @@ func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
 		cfg.maxLookups, err = parseCount(c, "the target lookups allowed in flight at once", 1, 100_000, defaultMaxLookups)
 	case "audit":
 		cfg.audit, err = parseDuration(c, "how often the zones' serials are checked for a new audit, e.g. 'audit 15s' (0: at start-up only)")
+	case "targets":
+		err = parseTargets(c, cfg)
+	case "expand_transfer":
+		if len(c.RemainingArgs()) != 0 {
+			return c.Err("'expand_transfer' takes no arguments")
+		}
+		cfg.expandTransfer = true
+	case "ecs":
+		switch args := c.RemainingArgs(); {
+		case len(args) == 0:
+		case len(args) == 1 && args[0] == "client_address":
+			cfg.ecsClient = true
+		default:
+			return c.Errf("'ecs %s': write 'ecs' (pass on a client's subnet) or 'ecs client_address' (also send the client's own address when it sent none)", strings.Join(args, " "))
+		}
+		cfg.ecs = true
 	case "dangling":
 		args := c.RemainingArgs()
 		rc, ok := map[string]int{"nodata": dns.RcodeSuccess, "nxdomain": dns.RcodeNameError, "servfail": dns.RcodeServerFailure}[strings.ToLower(strings.Join(args, " "))]
@@ -189,6 +232,25 @@ func parseResolver(c *caddy.Controller, cfg *config) error {
 			return c.Errf("resolver address '%s' is not an IP address with an optional port or a resolv.conf file, e.g. 127.0.0.1:5301, [::1]:53 or /etc/resolv.conf", a)
 		}
 		cfg.resolvers = append(cfg.resolvers, addrs...)
+	}
+	return nil
+}
+
+// parseTargets reads 'targets ZONE...': the zones, beside the block's, that chains may reach.
+func parseTargets(c *caddy.Controller, cfg *config) error {
+	args := c.RemainingArgs()
+	if len(args) == 0 {
+		return c.Err("'targets' needs at least one zone, e.g. 'targets example.net cdn.example.com'")
+	}
+	if cfg.targets != nil {
+		return c.Err("'targets' given twice: list every zone on one line")
+	}
+	for _, a := range args {
+		z := plugin.Host(a).NormalizeExact()
+		if len(z) == 0 || !validName(z[0]) {
+			return c.Errf("targets zone '%s' is not a zone name: write a domain name such as example.net", a)
+		}
+		cfg.targets = append(cfg.targets, z...)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ package flatten
 // I/O, no allocation; most questions leave here for the next plugin.
 
 import (
+	"slices"
+
 	"github.com/miekg/dns"
 )
 
@@ -19,9 +21,9 @@ const (
 	// watch: a name in the zones that is not flattened: passed through, and a dangling CNAME in
 	// the answer is reported.
 	watch
-	// flattenName: an address question at a name that is flattened when it is an alias.
+	// flattenName: a question of a flattened type at a name that is flattened when it is an alias.
 	flattenName
-	// flattenAlias: an address question at a declared alias.
+	// flattenAlias: a question of a flattened type at a declared alias.
 	flattenAlias
 	// aliasOther: another type at a declared alias, which exists for every type.
 	aliasOther
@@ -35,10 +37,30 @@ type policy struct {
 	mode    Mode                //
 	names   map[string]struct{} // Names mode
 	aliases map[string]string   // declared aliases
+	// maxChain is max_chain; allowed, with targets, the zones a chain may reach (nil: any).
+	maxChain int
+	allowed  []string
+	// probeFirst: with targets or ecs, a cold question starts with a CNAME question, which no
+	// backend chases, so that no lookup of a name outside the zones allowed is ever sent, and
+	// every target outside is looked up by the plugin, with the client's subnet.
+	probeFirst bool
+	// ecs and ecsClient are the ecs option (see ecs.go).
+	ecs, ecsClient bool
 }
 
 func newPolicy(cfg config) *policy {
-	return &policy{zones: cfg.zones, mode: cfg.mode, names: cfg.names, aliases: cfg.aliases}
+	p := &policy{zones: cfg.zones, mode: cfg.mode, names: cfg.names, aliases: cfg.aliases, maxChain: cfg.maxChain,
+		probeFirst: cfg.ecs || len(cfg.targets) > 0, ecs: cfg.ecs, ecsClient: cfg.ecsClient}
+	if len(cfg.targets) > 0 {
+		p.allowed = append(slices.Clone(cfg.zones), cfg.targets...)
+	}
+	return p
+}
+
+// chain starts c, the chain of a question for qname.
+func (p *policy) chain(c *chain, qname string) {
+	c.start(qname, p.maxChain)
+	c.allowed = p.allowed
 }
 
 // decide returns what to do with r and, for a declared alias, its target. Only ordinary queries
@@ -51,7 +73,7 @@ func (p *policy) decide(r *dns.Msg) (action, string) {
 	q := r.Question[0]
 	if len(p.aliases) > 0 {
 		if target, ok := p.aliases[lowerASCII(q.Name)]; ok {
-			if addressType(q.Qtype) {
+			if flattenedType(q.Qtype) {
 				return flattenAlias, target
 			}
 			if !nativeType(q.Qtype) {
@@ -62,12 +84,12 @@ func (p *policy) decide(r *dns.Msg) (action, string) {
 	}
 	zone := p.zone(q.Name)
 	if zone == "" {
-		if addressType(q.Qtype) {
+		if flattenedType(q.Qtype) {
 			return passAddress, ""
 		}
 		return pass, ""
 	}
-	if addressType(q.Qtype) && p.flattens(q.Name, zone) {
+	if flattenedType(q.Qtype) && p.flattens(q.Name, zone) {
 		return flattenName, ""
 	}
 	if !nativeType(q.Qtype) && len(zone) == len(q.Name) {
@@ -106,10 +128,15 @@ func (p *policy) isApex(name string) bool {
 	return z != "" && len(z) == len(name)
 }
 
-// addressType reports whether questions of type t are answered with the target's addresses: A and
-// AAAA, and ANY, which gets both (as PowerDNS answers ANY at an ALIAS).
-func addressType(t uint16) bool {
-	return t == dns.TypeA || t == dns.TypeAAAA || t == dns.TypeANY
+// flattenedType reports whether questions of type t at an alias are answered with the records the
+// chain ends in: A and AAAA; HTTPS and SVCB, which browsers ask beside them (RFC 9460); and ANY,
+// which gets the addresses (as PowerDNS answers ANY at an ALIAS).
+func flattenedType(t uint16) bool {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeHTTPS, dns.TypeSVCB, dns.TypeANY:
+		return true
+	}
+	return false
 }
 
 // nativeType reports whether questions of type t at an apex or declared alias are answered by the
@@ -120,5 +147,5 @@ func nativeType(t uint16) bool {
 		dns.TypeNSEC3PARAM, dns.TypeDNSKEY, dns.TypeDS, dns.TypeAXFR, dns.TypeIXFR:
 		return true
 	}
-	return addressType(t)
+	return flattenedType(t)
 }

@@ -38,6 +38,9 @@ func (f *Flatten) reply(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, r
 	if res.stale != nil && res.err == nil {
 		f.stale(ctx, r, m, res, bufSize(w, r))
 	}
+	if res.err == nil {
+		withScope(ctx, r, m, res.scope)
+	}
 	return f.write(ctx, w, r, m)
 }
 
@@ -86,19 +89,10 @@ func (f *Flatten) stale(ctx context.Context, r, m *dns.Msg, res result, size int
 	withEDE(r, m, size, dns.ExtendedErrorCodeStaleAnswer, "refresh of "+last+" failed: "+res.stale.Error())
 }
 
-// flattenAny answers ANY at an alias with the target's A and AAAA records (as PowerDNS answers ANY
-// at an ALIAS), never the CNAME. target is a declared alias's; "" for a name that is flattened
-// when it is an alias, which then is looked at first: a name that is no alias gets the usual answer.
-func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) (int, error) {
+// flattenAny answers ANY at an alias of target (a hop of TTL hop) with the target's A and AAAA
+// records (as PowerDNS answers ANY at an ALIAS), never the CNAME.
+func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string, hop uint32, declared bool) (int, error) {
 	q := r.Question[0]
-	hop, declared := uint32(maxTTL), target != ""
-	if !declared {
-		cn := f.chase.lookups.probe(&markedContext{Context: ctx, m: closed}, q.Name)
-		if cn == nil {
-			return f.watch(ctx, w, r)
-		}
-		target, hop = cn.Target, cn.Hdr.Ttl
-	}
 	var sets [][]dns.RR
 	var last result
 	ttl := uint32(maxTTL)

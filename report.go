@@ -31,6 +31,8 @@ func (rp *reporter) broken(ctx context.Context, qname string, qtype uint16, err 
 			loopCount.WithLabelValues(server).Inc()
 		case TooLong:
 			tooLongCount.WithLabelValues(server).Inc()
+		case Prohibited:
+			prohibitedCount.WithLabelValues(server).Inc()
 		}
 		fd := ce.finding()
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()

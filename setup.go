@@ -82,7 +82,7 @@ func blockOf(conf *dnsserver.Config) block {
 
 // newFlatten builds every component of the plugin from cfg; nothing changes them afterwards.
 func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
-	l := newLookups(cfg, next, b.hides)
+	l := newLookups(cfg, next, b.hides, b.self)
 	ch := newChaser(cfg, l)
 	var o rules.Oracle
 	switch {
@@ -98,8 +98,8 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 		audit:    newAuditor(cfg, b.transferers, b.kube, o, ch.store.purge),
 		report:   &reporter{logs: newLimiter(time.Minute)},
 		sign:     b.signer,
-		maxChain: cfg.maxChain,
 		dangling: cfg.dangling,
+		expand:   cfg.expandTransfer,
 	}
 }
 

@@ -1,29 +1,63 @@
 package flatten
 
-// The target cache: entries by name and type, bounded, evicting at random when full (CoreDNS's
-// plugin/pkg/cache, as its cache plugin does).
+// The target cache: entries by name, type and, with ecs, client network; bounded, evicting at
+// random when full (CoreDNS's plugin/pkg/cache, as its cache plugin does).
 
 import (
+	"net/netip"
+
 	"github.com/coredns/coredns/plugin/pkg/cache"
 )
 
-// store is the bounded cache of entries, keyed by name and type.
+// store is the bounded cache of entries.
 type store struct {
 	c *cache.Cache[*entry]
+	// scopes are, by name and type, the scope prefix lengths entries were stored with (ecs): the
+	// client networks to look under. Bounded like the entries.
+	scopes *cache.Cache[[]uint8]
 }
 
-func newStore(size int) *store { return &store{c: cache.New[*entry](size)} }
+func newStore(size int) *store {
+	return &store{c: cache.New[*entry](size), scopes: cache.New[[]uint8](size)}
+}
 
-// get returns the entry for name and qtype, or nil.
-func (s *store) get(name string, qtype uint16) *entry {
-	e, ok := s.c.Get(key(name, qtype))
-	if !ok || e.qtype != qtype || !equalFold(e.name, name) {
+// get returns the entry for name and qtype, or nil. With a client subnet, it is the entry whose
+// scope covers the subnet, or the one for every client.
+func (s *store) get(name string, qtype uint16, sn *subnet) *entry {
+	if sn != nil {
+		if bits, ok := s.scopes.Get(key(name, qtype, netip.Prefix{})); ok {
+			for _, b := range bits {
+				if e := s.at(name, qtype, sn.scoped(b)); e != nil {
+					return e
+				}
+			}
+		}
+	}
+	return s.at(name, qtype, netip.Prefix{})
+}
+
+func (s *store) at(name string, qtype uint16, scope netip.Prefix) *entry {
+	e, ok := s.c.Get(key(name, qtype, scope))
+	if !ok || e.qtype != qtype || e.scope != scope || !equalFold(e.name, name) {
 		return nil // a hash collision is a miss
 	}
 	return e
 }
 
-func (s *store) put(e *entry) { s.c.Add(key(e.name, e.qtype), e) }
+func (s *store) put(e *entry) {
+	s.c.Add(key(e.name, e.qtype, e.scope), e)
+	if !e.scope.IsValid() {
+		return
+	}
+	k := key(e.name, e.qtype, netip.Prefix{})
+	bits, _ := s.scopes.Get(k)
+	for _, b := range bits {
+		if int(b) == e.scope.Bits() {
+			return
+		}
+	}
+	s.scopes.Add(k, append(bits[:len(bits):len(bits)], uint8(e.scope.Bits())))
+}
 
 func (s *store) len() int { return s.c.Len() }
 
@@ -37,8 +71,8 @@ func (s *store) purge(zone string) {
 	})
 }
 
-// key hashes name (ignoring ASCII case) and qtype with FNV-1a, allocating nothing.
-func key(name string, qtype uint16) uint64 {
+// key hashes name (ignoring ASCII case), qtype and scope with FNV-1a, allocating nothing.
+func key(name string, qtype uint16, scope netip.Prefix) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(name); i++ {
@@ -48,5 +82,14 @@ func key(name string, qtype uint16) uint64 {
 	h ^= uint64(qtype)
 	h *= prime
 	h ^= uint64(qtype >> 8)
-	return h * prime
+	h *= prime
+	if scope.IsValid() {
+		for _, b := range scope.Addr().As16() {
+			h ^= uint64(b)
+			h *= prime
+		}
+		h ^= uint64(scope.Bits()) + 1
+		h *= prime
+	}
+	return h
 }

@@ -58,3 +58,48 @@ remote-control:
 	})
 	return s
 }
+
+// startPDNS runs PowerDNS Authoritative (bind backend) on 127.0.0.1 serving zones (origin -> zone
+// file text), with the extra settings given (e.g. "enable-lua-records=yes"). It logs every question
+// it receives (log-dns-queries), so a test can tell what reached it. It is stopped when the test
+// ends.
+func startPDNS(t testing.TB, zones map[string]string, extra ...string) *server {
+	t.Helper()
+	bin := lookPath(t, "pdns_server")
+	dir := t.TempDir()
+	port := freePort(t)
+	var named strings.Builder
+	origins := make([]string, 0, len(zones))
+	for origin := range zones {
+		origins = append(origins, origin)
+	}
+	sort.Strings(origins)
+	for i, origin := range origins {
+		file := filepath.Join(dir, fmt.Sprintf("zone%d", i))
+		writeFile(t, file, zones[origin])
+		fmt.Fprintf(&named, "zone %q { type master; file %q; };\n", strings.TrimSuffix(origin, "."), file)
+	}
+	writeFile(t, filepath.Join(dir, "named.conf"), named.String())
+	conf := fmt.Sprintf(`launch=bind
+bind-config=%[1]s/named.conf
+local-address=127.0.0.1:%[2]d
+guardian=no
+daemon=no
+webserver=no
+api=no
+socket-dir=%[1]s
+security-poll-suffix=
+log-dns-queries=yes
+loglevel=6
+%[3]s
+`, dir, port, strings.Join(extra, "\n"))
+	writeFile(t, filepath.Join(dir, "pdns.conf"), conf)
+	s := runServer(t, "", port, bin, "--config-dir="+dir)
+	s.waitReady(t)
+	return s
+}
+
+// asked reports whether a PowerDNS started by startPDNS has received a question for name.
+func (s *server) asked(name string) bool {
+	return strings.Contains(strings.ToLower(s.out.String()), "wants '"+strings.ToLower(strings.TrimSuffix(name, "."))+"|")
+}

@@ -40,12 +40,19 @@ func (c *checker) allowed(name string) bool {
 // notAllowed is the finding for a chain (names, from its head; record is the head's alias record)
 // that leaves the zones checked and the targets allowed at its last name.
 func (c *checker) notAllowed(names []string, record string) Finding {
-	head, out := names[0], names[len(names)-1]
 	zones := make([]string, 0, len(c.targets))
 	for z := range c.targets {
 		zones = append(zones, z)
 	}
-	slices.Sort(zones)
+	return NotAllowedFinding(names, record, zones)
+}
+
+// NotAllowedFinding is the finding for a chain (names, from its head; record is the head's alias
+// record, if known) that leaves the zones checked and the targets allowed (zones) at its last
+// name; the server's live answers word it the same way.
+func NotAllowedFinding(names []string, record string, zones []string) Finding {
+	head, out := names[0], names[len(names)-1]
+	zones = slices.Sorted(slices.Values(zones))
 	where := "which is outside the zones checked, and no other zone is allowed"
 	if len(zones) > 0 {
 		where = "which is under none of the zones checked nor the targets allowed (" + strings.Join(zones, ", ") + ")"

@@ -1,0 +1,142 @@
+package flatten
+
+// Client-subnet-aware flattening (the ecs option, RFC 7871). CDNs answer by the client's network;
+// a flattened answer fetched once and served to everyone would send every client to the edge chosen
+// for the first. With ecs, a client's EDNS Client Subnet option goes on to the resolver option's
+// servers with the plugin's lookups of targets outside its zones (its source prefix capped at /24
+// for IPv4 and /56 for IPv6, RFC 7871 section 11.1); the answers are cached per the scope prefix the
+// resolver returns (scope 0: one entry for every client); and the reply carries the option back
+// with that scope (section 7.2.1). A client that sent none gets nothing added, unless the operator
+// asks for its own address to be sent ('ecs client_address'): in a cluster that address is a pod's.
+
+import (
+	"context"
+	"net"
+	"net/netip"
+
+	"github.com/miekg/dns"
+)
+
+// The longest source prefixes sent on (RFC 7871 section 11.1).
+const (
+	maxPrefix4 = 24
+	maxPrefix6 = 56
+)
+
+// subnet is a client's network as a lookup carries it: the source prefix, its bits kept.
+type subnet struct {
+	prefix netip.Prefix
+	// sent is the option the client sent, or nil: the reply then carries it back, with the scope
+	// (its family, source prefix and address as sent: RFC 7871 section 7.2.1).
+	sent *dns.EDNS0_SUBNET
+}
+
+type subnetKey struct{}
+
+// withSubnet returns ctx carrying s for the lookups of the question.
+func withSubnet(ctx context.Context, s *subnet) context.Context {
+	if s == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, subnetKey{}, s)
+}
+
+// subnetOf returns the subnet ctx carries, or nil.
+func subnetOf(ctx context.Context) *subnet {
+	s, _ := ctx.Value(subnetKey{}).(*subnet)
+	return s
+}
+
+// clientSubnet returns the subnet of the client's question r (or, with own, of the client's
+// address w.RemoteAddr), capped, or nil.
+func clientSubnet(w dns.ResponseWriter, r *dns.Msg, own bool) *subnet {
+	if o := r.IsEdns0(); o != nil {
+		for _, opt := range o.Option {
+			if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
+				addr, ok := netip.AddrFromSlice(e.Address)
+				if !ok {
+					return nil
+				}
+				s := capped(addr.Unmap(), int(e.SourceNetmask))
+				if s != nil {
+					s.sent = e
+				}
+				return s
+			}
+		}
+	}
+	if !own {
+		return nil
+	}
+	var ip net.IP
+	switch a := w.RemoteAddr().(type) {
+	case *net.UDPAddr:
+		ip = a.IP
+	case *net.TCPAddr:
+		ip = a.IP
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return nil
+	}
+	return capped(addr.Unmap(), 128)
+}
+
+// capped returns addr's network of bits, no longer than RFC 7871 section 11.1 allows.
+func capped(addr netip.Addr, bits int) *subnet {
+	limit := maxPrefix6
+	if addr.Is4() {
+		limit = maxPrefix4
+	}
+	p, err := addr.Prefix(max(0, min(bits, limit)))
+	if err != nil {
+		return nil
+	}
+	return &subnet{prefix: p}
+}
+
+// scoped returns s's network of scope bits (at most its own).
+func (s *subnet) scoped(scope uint8) netip.Prefix {
+	p, _ := s.prefix.Addr().Prefix(min(int(scope), s.prefix.Bits()))
+	return p
+}
+
+// option returns the EDNS option for the plugin's question (scope 0).
+func (s *subnet) option(scope uint8) *dns.EDNS0_SUBNET {
+	family := uint16(1)
+	if s.prefix.Addr().Is6() {
+		family = 2
+	}
+	return &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: family, SourceNetmask: uint8(s.prefix.Bits()),
+		SourceScope: scope, Address: s.prefix.Addr().AsSlice()}
+}
+
+// replyScope returns the scope prefix length in the ECS option of m, a resolver's reply, or 0.
+func replyScope(m *dns.Msg) uint8 {
+	if o := m.IsEdns0(); o != nil {
+		for _, opt := range o.Option {
+			if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
+				return e.SourceScope
+			}
+		}
+	}
+	return 0
+}
+
+// withScope adds to m, the reply to r, the client's ECS option with the scope the answer holds
+// for (RFC 7871 section 7.2.1), when the client sent one and the plugin passed it on.
+func withScope(ctx context.Context, r, m *dns.Msg, scope uint8) {
+	sn := subnetOf(ctx)
+	if sn == nil || sn.sent == nil {
+		return
+	}
+	o := r.IsEdns0()
+	mo := m.IsEdns0()
+	if mo == nil {
+		m.SetEdns0(o.UDPSize(), o.Do())
+		mo = m.IsEdns0()
+	}
+	back := *sn.sent
+	back.SourceScope = scope
+	mo.Option = append(mo.Option, &back)
+}

@@ -1,0 +1,154 @@
+package flatten
+
+// Zone transfers with aliases expanded (expand_transfer). A zone whose apex is a CNAME cannot be
+// transferred to a standard secondary: NSD and BIND refuse to load it, and one that loads it serves
+// the illegal CNAME. With expand_transfer the plugin is the server block's first Transferer for its
+// zones (it comes before the zone plugins in CoreDNS's order): it reads the zone from the zone's
+// plugin and sends every name it flattens with the addresses it would answer (A and AAAA, at the
+// chain's TTL) instead of the alias, as PowerDNS's outgoing-axfr-expand-alias does. The SOA comes
+// first and last, its serial unchanged; an IXFR gets the whole zone (RFC 1995 section 4 allows
+// it). A name whose target does not resolve is sent with its other records only, and logged: a
+// transfer never fails for it.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/dnsflatten/flatten/plugin/rules"
+
+	"github.com/miekg/dns"
+)
+
+// expandTimeout bounds the lookups of one transfer.
+const expandTimeout = 30 * time.Second
+
+// Transfer implements transfer.Transferer, for the zones of the plugin when expand_transfer is on.
+func (f *Flatten) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
+	if !f.expand || !f.isZone(zone) {
+		return nil, transfer.ErrNotAuthoritative
+	}
+	var in <-chan []dns.RR
+	for _, tr := range f.audit.trs {
+		ch, err := tr.Transfer(zone, 0)
+		if err == transfer.ErrNotAuthoritative {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		in = ch
+		break
+	}
+	if in == nil {
+		return nil, transfer.ErrNotAuthoritative
+	}
+	out := make(chan []dns.RR)
+	go func() {
+		defer close(out)
+		ctx, cancel := context.WithTimeout(f.chase.background, expandTimeout)
+		defer cancel()
+		for batch := range in {
+			out <- f.expandBatch(ctx, zone, batch)
+		}
+	}()
+	return out, nil
+}
+
+// isZone reports whether zone is one of the plugin's zones.
+func (f *Flatten) isZone(zone string) bool {
+	for _, z := range f.policy.zones {
+		if equalFold(z, zone) {
+			return true
+		}
+	}
+	return false
+}
+
+// expandBatch returns the records of a transfer's batch with every name the plugin flattens
+// expanded. A batch holds the records of one name (the first, the apex's), or the closing SOA.
+func (f *Flatten) expandBatch(ctx context.Context, zone string, batch []dns.RR) []dns.RR {
+	var out []dns.RR
+	for start := 0; start < len(batch); {
+		end := start + 1
+		for end < len(batch) && equalFold(batch[end].Header().Name, batch[start].Header().Name) {
+			end++
+		}
+		out = append(out, f.expandName(ctx, zone, batch[start:end])...)
+		start = end
+	}
+	return out
+}
+
+// expandName returns the records of one name as the transfer sends them.
+func (f *Flatten) expandName(ctx context.Context, zone string, rrs []dns.RR) []dns.RR {
+	name := rrs[0].Header().Name
+	target, hop, declared := f.aliasIn(name, zone, rrs)
+	if target == "" {
+		return rrs
+	}
+	var addrs []dns.RR
+	for _, qtype := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
+		res := f.resolveFrom(ctx, name, target, hop, qtype)
+		if res.err == nil && res.kind == kindPositive {
+			addrs = append(addrs, flattened(ownQuestion(name, qtype), res.ttl, res.final).Answer...)
+		}
+	}
+	var out []dns.RR
+	for _, rr := range rrs {
+		switch t := rr.Header().Rrtype; {
+		case t == dns.TypeCNAME && !declared:
+			continue // the alias itself: replaced by its addresses
+		case (t == dns.TypeA || t == dns.TypeAAAA) && len(addrs) > 0:
+			continue // a declared alias's own addresses: the target's come instead
+		}
+		out = append(out, rr)
+	}
+	if len(addrs) == 0 {
+		if f.report.logs.allow(name, errUnexpanded) {
+			log.Warningf("transfer of %s: %s: target %s does not resolve to addresses: sent without them", zone, name, target)
+		}
+	}
+	return append(out, addrs...)
+}
+
+// aliasIn returns the target of name, whose records in zone are rrs, when the plugin flattens it:
+// a CNAME at a name flattened, a declared alias, or an HTTPS record in AliasMode at a name
+// flattened that has no addresses of its own; with the alias record's TTL, and whether it was
+// declared.
+func (f *Flatten) aliasIn(name, zone string, rrs []dns.RR) (target string, hop uint32, declared bool) {
+	if t, ok := f.policy.aliases[lowerASCII(name)]; ok {
+		return t, maxTTL, true
+	}
+	if !f.policy.flattens(name, zone) {
+		return "", 0, false
+	}
+	var alias dns.RR
+	for _, rr := range rrs {
+		switch rr.Header().Rrtype {
+		case dns.TypeA, dns.TypeAAAA:
+			if alias != nil && alias.Header().Rrtype != dns.TypeCNAME {
+				return "", 0, false // addresses of its own beside an AliasMode record
+			}
+		case dns.TypeCNAME, dns.TypeHTTPS:
+			if t, ok := rules.AliasTarget(rr); ok && (alias == nil || rr.Header().Rrtype == dns.TypeCNAME) {
+				alias, target = rr, t
+			}
+		}
+	}
+	if alias == nil {
+		return "", 0, false
+	}
+	if alias.Header().Rrtype == dns.TypeHTTPS {
+		for _, rr := range rrs {
+			if t := rr.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+				return "", 0, false
+			}
+		}
+	}
+	return target, alias.Header().Ttl, false
+}
+
+// errUnexpanded stands for a name a transfer could not expand, for the log's rate limit.
+var errUnexpanded = errors.New("unexpanded")
