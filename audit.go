@@ -94,7 +94,7 @@ type checkJob struct {
 func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.Oracle, changed func(string)) *auditor {
 	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, kube: kube, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
 		rules: rules.Config{MaxChain: cfg.maxChain, Targets: cfg.targets}, aliases: cfg.aliases,
-		wake:  make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
+		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
 	if o != nil {
 		a.outside = &recorder{o: o, seen: map[question]int{}}
 		a.rules.Oracle = a.outside

@@ -36,8 +36,8 @@ const (
 // entry is what one answer says about one name and type. Entries are never changed once made,
 // except for failedAt and refreshing, so that every question can read them without locks.
 type entry struct {
-	name  string   // canonical
-	qtype uint16   //
+	name  string // canonical
+	qtype uint16 //
 	// scope is the client network the answer holds for (ecs), or none: every client.
 	scope netip.Prefix
 	names []string // the chain from name; names[0] == name
