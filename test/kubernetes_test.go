@@ -126,7 +126,7 @@ func TestKubernetes(t *testing.T) {
 
 	// The external targets' server.
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "db.example.net"), externalZone)
+	writeFile(t, filepath.Join(dir, "db.example.net"), externalZone+bigRecords("big", 300))
 	ext := start(t, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.example.net")+"\n}\n")
 
 	// The manifests' ServiceAccount, ClusterRole and binding; CoreDNS runs with a token of that
@@ -201,6 +201,23 @@ func TestKubernetes(t *testing.T) {
 		cp.externalName(t, "default", "chain1", "chain2"+zone)
 		s.waitAnswer(t, "chain1"+zone, dns.TypeA, test.Case{Qname: "chain1" + zone, Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("chain1" + zone + " 20 IN A 192.0.2.10")}}, "")
+	})
+
+	// 60 addresses behind an ExternalName, through the Corefile's forward: complete over TCP and
+	// when they fit the client's buffer, TC=1 otherwise, whichever question comes first.
+	t.Run("big target", func(t *testing.T) {
+		cp.externalName(t, "default", "big", "big.example.net")
+		eventually(t, 30*time.Second, func() error {
+			if m := s.query(t, "tcp", "big"+zone, dns.TypeCNAME); len(m.Answer) == 0 {
+				return fmt.Errorf("the service is not served yet")
+			}
+			return nil
+		})
+		for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			for _, q := range bigSetQueries {
+				checkBigSet(t, q, "big"+zone, qtype, q.ask(t, s.addr, "big"+zone, qtype))
+			}
+		}
 	})
 
 	t.Run("dangling target", func(t *testing.T) {
