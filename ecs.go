@@ -101,7 +101,7 @@ func (s *subnet) scoped(scope uint8) netip.Prefix {
 	return p
 }
 
-// option returns the EDNS option for the plugin's question (scope 0).
+// option returns the EDNS option for s with scope: 0 in a question.
 func (s *subnet) option(scope uint8) *dns.EDNS0_SUBNET {
 	family := uint16(1)
 	if s.prefix.Addr().Is6() {

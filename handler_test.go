@@ -298,3 +298,49 @@ func TestNestedQuestions(t *testing.T) {
 		}
 	}
 }
+
+// The shapes added for today's web: HTTPS at an alias, HTTPS AliasMode as an alias, and a chain
+// the targets option does not allow.
+func TestModernShapes(t *testing.T) {
+	b := newBackend()
+	b.rrs = append(b.rrs,
+		mustParse(t, `www.example.net. 120 IN HTTPS 1 . alpn="h2" port=8443`),
+		mustParse(t, `alias.example.org. 300 IN HTTPS 0 www.example.net.`),
+		mustParse(t, `evil.example.org. 300 IN CNAME evil.example.com.`),
+	)
+	for _, tc := range []struct {
+		name    string
+		mode    Mode
+		targets []string
+		q       test.Case
+		ede     string
+	}{
+		{name: "HTTPS at an apex alias: the target's, owned by the apex", q: test.Case{Qname: "example.org.", Qtype: dns.TypeHTTPS,
+			Answer: []dns.RR{mustParse(t, `example.org. 120 IN HTTPS 1 . alpn="h2" port=8443`)}}},
+		{name: "A at an AliasMode name", mode: All, q: test.Case{Qname: "alias.example.org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("alias.example.org. 300 IN A 192.0.2.10"), test.A("alias.example.org. 300 IN A 192.0.2.11")}}},
+		{name: "a chain out of the zones targets allows", mode: All, targets: []string{"example.net."},
+			q:   test.Case{Qname: "evil.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+			ede: "18: target evil.example.com. is outside the zones allowed (targets): not followed: evil.example.org. -> evil.example.com."},
+		{name: "a chain within them", mode: All, targets: []string{"example.net."}, q: test.Case{Qname: "www.example.org.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("www.example.org. 600 IN A 192.0.2.10"), test.A("www.example.org. 600 IN A 192.0.2.11")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := newTest(t, b, b, func(c *config) { c.mode, c.targets = tc.mode, tc.targets })
+			before := b.calls.Load()
+			expect(t, ask(t, f, tc.q.Qname, tc.q.Qtype), tc.q, tc.ede)
+			if tc.targets != nil && tc.q.Rcode == dns.RcodeServerFailure && b.calls.Load() != before {
+				t.Error("a name outside the zones allowed was looked up")
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, s string) dns.RR {
+	t.Helper()
+	rr, err := dns.NewRR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}

@@ -33,7 +33,7 @@ func TestSetup(t *testing.T) {
 			wantZones: []string{"example.org."}, wantMode: Names, wantNames: []string{"www.example.org.", "www2.example.org."}, wantMax: 10},
 
 		{name: "unknown property", input: "flatten {\n flatten_all\n}",
-			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups"},
+			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs"},
 		{name: "conflicting selectors", input: "flatten {\n apex\n all\n}",
 			wantErr: "Testfile:3 - Error during parsing: 'all' conflicts with 'apex' given before it: use one of apex, all or names"},
 		{name: "selector twice", input: "flatten {\n names a.example.org\n names b.example.org\n}",
@@ -127,6 +127,23 @@ func TestSetup(t *testing.T) {
 			wantErr: "max_lookups '0' is out of range: write a whole number from 1 to 100000 (default 256)"},
 		{name: "audit bad", input: "flatten {\n audit often\n}",
 			wantErr: "audit 'often' is not a duration from 0 to 168h"},
+		{name: "targets, expand_transfer, ecs", input: "flatten {\n targets example.net cdn.example.com.\n expand_transfer\n resolver 127.0.0.1\n ecs client_address\n}",
+			wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, c config) {
+				if !reflect.DeepEqual(c.targets, []string{"example.net.", "cdn.example.com."}) || !c.expandTransfer || !c.ecs || !c.ecsClient {
+					t.Errorf("targets %v expand %v ecs %v %v", c.targets, c.expandTransfer, c.ecs, c.ecsClient)
+				}
+			}},
+		{name: "targets without zones", input: "flatten {\n targets\n}",
+			wantErr: "Testfile:2 - Error during parsing: 'targets' needs at least one zone, e.g. 'targets example.net cdn.example.com'"},
+		{name: "alias target outside targets", input: "flatten {\n targets example.net\n alias example.org www.example.com\n}",
+			wantErr: "alias target 'www.example.com.' of 'example.org.' is outside the zones 'targets' allows (example.net.): add its zone to 'targets'"},
+		{name: "ecs without resolver", input: "flatten {\n ecs\n}",
+			wantErr: "'ecs' passes client subnets to the 'resolver' servers: add 'resolver ADDRESS...' to the block"},
+		{name: "ecs bad", input: "flatten {\n resolver 127.0.0.1\n ecs all\n}",
+			wantErr: "'ecs all': write 'ecs' (pass on a client's subnet) or 'ecs client_address'"},
+		{name: "expand_transfer with arguments", input: "flatten {\n expand_transfer yes\n}",
+			wantErr: "'expand_transfer' takes no arguments"},
 		{name: "twice in a block", input: "flatten\nflatten",
 			wantErr: "Testfile:2 - Error during parsing: flatten may appear once per server block"},
 	}
