@@ -10,10 +10,7 @@ package flatten
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,32 +53,6 @@ type auditor struct {
 	kube *kubeWatch
 	// aliases are the declared aliases, which reference their targets like CNAMEs.
 	aliases map[string]string
-}
-
-// kubeState is what one pass knows of the kubernetes plugin's services: asked at most once.
-type kubeState struct {
-	w              *kubeWatch
-	asked, changed bool
-}
-
-// same reports whether zone origin, last read at serial, is the kubernetes plugin's and changed
-// since in no way the audit can see.
-func (k *kubeState) same(origin string, serial uint32) bool {
-	if !k.w.covers(origin) || k.w.serial() == serial {
-		return false // not the plugin's, or unchanged anyway (the read then costs only the SOA)
-	}
-	if !k.asked {
-		k.changed, k.asked = k.w.changed(), true
-	}
-	return !k.changed
-}
-
-// read notes that zone origin was read: the services it holds are the ones to compare with next.
-func (k *kubeState) read(origin string) {
-	if !k.asked && k.w.covers(origin) {
-		k.w.changed()
-		k.asked = true
-	}
 }
 
 // checkJob is one check of every zone read.
@@ -242,106 +213,4 @@ func (a *auditor) apexNow(origin string) *zoneState {
 	}
 	a.poke()
 	return st
-}
-
-// checker runs the checks queued, one at a time.
-func (a *auditor) checker() {
-	for {
-		select {
-		case <-a.ctx.Done():
-			return
-		case job := <-a.jobs:
-			a.check(job)
-		}
-	}
-}
-
-// check runs every rule over the zones of job (together, so that loops and targets across them
-// are seen) and logs a summary per zone and each finding, and counts them; unless a newer job
-// superseded it meanwhile.
-func (a *auditor) check(job checkJob) {
-	all := make([]rules.Zone, 0, len(job.zones))
-	for _, origin := range slices.Sorted(maps.Keys(job.zones)) {
-		all = append(all, rules.Zone{Origin: origin, Records: job.zones[origin].records})
-	}
-	if a.outside != nil {
-		a.outside.reset()
-	}
-	findings := rules.Check(job.ctx, all, a.rules)
-	if job.ctx.Err() != nil {
-		return // superseded: the newer check reports
-	}
-	auditDuration.Set(time.Since(job.start).Seconds())
-	standing := map[[3]string]float64{}
-	for _, fd := range findings {
-		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
-		standing[[3]string{zoneOf(fd.Owner, job.zones), fd.Rule, fd.Severity.String()}]++
-	}
-	auditFindings.Reset()
-	for k, n := range standing {
-		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
-	}
-	a.references(all)
-	for _, z := range all {
-		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
-	}
-	for _, fd := range findings {
-		logFinding("audit: ", fd)
-	}
-}
-
-// references publishes, for every name outside the zones that names in them reach (CNAME and
-// AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
-// when a cloud resource, mail provider or CDN name about to be removed still has names pointing
-// at it (the deprovisioning guard cnamelint -points-at gives the list).
-func (a *auditor) references(zones []rules.Zone) {
-	targetReferences.Reset()
-	for target, refs := range rules.References(zones, a.aliases) {
-		if !a.inZones(target) {
-			targetReferences.WithLabelValues(target).Set(float64(len(refs)))
-		}
-	}
-}
-
-// inZones reports whether name is in one of the audited zones.
-func (a *auditor) inZones(name string) bool {
-	for _, z := range a.zones {
-		if inZone(name, z) {
-			return true
-		}
-	}
-	return false
-}
-
-// summarize counts the findings owned by names in origin (and not in a zone below it).
-func summarize(findings []rules.Finding, origin string, zones map[string]zoneRead) string {
-	counts := map[rules.Severity]int{}
-	n := 0
-	for _, fd := range findings {
-		if zoneOf(fd.Owner, zones) == origin {
-			counts[fd.Severity]++
-			n++
-		}
-	}
-	if n == 0 {
-		return "no findings"
-	}
-	var parts []string
-	for s := rules.Critical; s >= rules.Info; s-- {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	return fmt.Sprintf("%d finding(s): %s", n, strings.Join(parts, ", "))
-}
-
-// zoneOf returns the origin of the innermost zone that holds name.
-func zoneOf(name string, zones map[string]zoneRead) string {
-	best := ""
-	for origin := range zones {
-		if inZone(name, origin) && len(origin) > len(best) {
-			best = origin
-		}
-	}
-	return best
 }

@@ -80,3 +80,29 @@ func (w *kubeWatch) changed() bool {
 	w.seen = seen
 	return diff
 }
+
+// kubeState is what one pass knows of the kubernetes plugin's services: asked at most once.
+type kubeState struct {
+	w              *kubeWatch
+	asked, changed bool
+}
+
+// same reports whether zone origin, last read at serial, is the kubernetes plugin's and changed
+// since in no way the audit can see.
+func (k *kubeState) same(origin string, serial uint32) bool {
+	if !k.w.covers(origin) || k.w.serial() == serial {
+		return false // not the plugin's, or unchanged anyway (the read then costs only the SOA)
+	}
+	if !k.asked {
+		k.changed, k.asked = k.w.changed(), true
+	}
+	return !k.changed
+}
+
+// read notes that zone origin was read: the services it holds are the ones to compare with next.
+func (k *kubeState) read(origin string) {
+	if !k.asked && k.w.covers(origin) {
+		k.w.changed()
+		k.asked = true
+	}
+}

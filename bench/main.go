@@ -8,7 +8,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dnsflatten/flatten/internal/delayproxy"
+	"github.com/dnsflatten/flatten/internal/loopback"
 	"github.com/dnsflatten/flatten/internal/syncbuf"
 
 	"github.com/miekg/dns"
@@ -84,25 +84,7 @@ func (b *bench) run() error {
 	// The target zone, on NSD, directly and behind a 5 ms delay.
 	nsdPort := freePort()
 	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\n")
-	b.file("nsd.conf", fmt.Sprintf(`server:
-    ip-address: 127.0.0.1@%d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%[2]s"
-    pidfile: "%[2]s/nsd.pid"
-    xfrdfile: "%[2]s/xfrd.state"
-    zonelistfile: "%[2]s/zone.list"
-    xfrdir: "%[2]s"
-    logfile: "%[2]s/nsd.log"
-    rrl-ratelimit: 0
-    server-count: 1
-remote-control:
-    control-enable: no
-zone:
-    name: example.net
-    zonefile: example.net.zone
-`, nsdPort, b.dir))
+	b.file("nsd.conf", loopback.NSDConfig(b.dir, nsdPort, []loopback.NSDZone{{Name: "example.net", File: "example.net.zone"}}))
 	if _, err := b.start("nsd", "nsd", "-d", "-c", filepath.Join(b.dir, "nsd.conf")); err != nil {
 		return err
 	}
@@ -276,18 +258,11 @@ loglevel=3
 }
 
 func freePort() int {
-	for {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			l.Close()
-			return port
-		}
+	port, err := loopback.FreePort()
+	if err != nil {
+		panic(err)
 	}
+	return port
 }
 
 // check waits for s to answer, checks its answer, and returns how long the first answer took.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dnsflatten/flatten/internal/delayproxy"
+	"github.com/dnsflatten/flatten/internal/loopback"
 
 	"github.com/miekg/dns"
 )
@@ -163,19 +164,8 @@ func (b *bench) flood(coredns, zone, nsd string) (int64, int, error) {
 	return peakRSS(p), lost, nil
 }
 
-// peakRSS reads a process's high-water resident set size (VmHWM) in bytes.
-func peakRSS(p *proc) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
-		return 0
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb * 1024
-}
+// peakRSS reads a process's high-water resident set size in bytes.
+func peakRSS(p *proc) int64 { return loopback.PeakRSS(p.cmd.Process.Pid) }
 
 var allocsLine = regexp.MustCompile(`^(Benchmark\w+)-\d+\s+\d+\s+[0-9.]+ ns/op\s+\d+ B/op\s+(\d+) allocs/op`)
 

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/dnsflatten/flatten/internal/loopback"
 )
 
 // startNSD runs NSD, a real authoritative server from Debian's packages, on 127.0.0.1, serving
@@ -16,37 +18,19 @@ func startNSD(t testing.TB, zones map[string]string) *server {
 	bin := lookPath(t, "nsd")
 	dir := t.TempDir()
 	port := freePort(t)
-	var conf strings.Builder
-	// rrl-ratelimit 0: NSD's response rate limiting caps one client at about 200 answers a second.
-	fmt.Fprintf(&conf, `server:
-    ip-address: 127.0.0.1@%d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%[2]s"
-    pidfile: "%[2]s/nsd.pid"
-    xfrdfile: "%[2]s/xfrd.state"
-    zonelistfile: "%[2]s/zone.list"
-    xfrdir: "%[2]s"
-    logfile: "%[2]s/nsd.log"
-    verbosity: 1
-    rrl-ratelimit: 0
-    server-count: 1
-remote-control:
-    control-enable: no
-`, port, dir)
 	origins := make([]string, 0, len(zones))
 	for origin := range zones {
 		origins = append(origins, origin)
 	}
 	sort.Strings(origins)
+	var list []loopback.NSDZone
 	for i, origin := range origins {
 		file := fmt.Sprintf("zone%d", i)
 		writeFile(t, filepath.Join(dir, file), zones[origin])
-		fmt.Fprintf(&conf, "zone:\n    name: %q\n    zonefile: %q\n", origin, file)
+		list = append(list, loopback.NSDZone{Name: origin, File: file})
 	}
 	cf := filepath.Join(dir, "nsd.conf")
-	writeFile(t, cf, conf.String())
+	writeFile(t, cf, loopback.NSDConfig(dir, port, list))
 	s := runServer(t, "", port, bin, "-d", "-c", cf)
 	s.waitReady(t)
 	t.Cleanup(func() {

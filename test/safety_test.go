@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/internal/loopback"
 
 	"github.com/miekg/dns"
 )
@@ -141,27 +142,7 @@ example.net:{{PORT}} {
 	// A real secondary loads it and answers.
 	nsdDir := t.TempDir()
 	port := freePort(t)
-	conf := fmt.Sprintf(`server:
-    ip-address: 127.0.0.1@%d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%[2]s"
-    pidfile: "%[2]s/nsd.pid"
-    xfrdfile: "%[2]s/xfrd.state"
-    zonelistfile: "%[2]s/zone.list"
-    xfrdir: "%[2]s"
-    logfile: "%[2]s/nsd.log"
-    rrl-ratelimit: 0
-    server-count: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "example.org"
-    zonefile: "example.org.zone"
-    request-xfr: AXFR 127.0.0.1@%[3]d NOKEY
-    allow-notify: 127.0.0.1 NOKEY
-`, port, nsdDir, s.port)
+	conf := loopback.NSDConfig(nsdDir, port, []loopback.NSDZone{{Name: "example.org", File: "example.org.zone", Primary: strings.Replace(s.addr, ":", "@", 1)}})
 	writeFile(t, filepath.Join(nsdDir, "nsd.conf"), conf)
 	nsd := runServer(t, "", port, lookPath(t, "nsd"), "-d", "-c", filepath.Join(nsdDir, "nsd.conf"))
 	eventually(t, 20*time.Second, func() error {

@@ -4,7 +4,6 @@ package test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsflatten/flatten/internal/loopback"
 	"github.com/dnsflatten/flatten/internal/syncbuf"
 
 	"github.com/miekg/dns"
@@ -58,24 +58,14 @@ type server struct {
 	err  error         // its exit status, once done is closed
 }
 
-// freePort returns a port free for both UDP and TCP on 127.0.0.1.
+// freePort returns a port free for both UDP and TCP on 127.0.0.1 (see launch for the race).
 func freePort(t testing.TB) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
+	port, err := loopback.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port on 127.0.0.1")
-	return 0
+	return port
 }
 
 // expand replaces {{PORT}} and {{DIR}} (this package's testdata folder) in a Corefile.
@@ -96,27 +86,44 @@ func start(t testing.TB, corefile string, args ...string) *server {
 	return startIn(t, "", corefile, args...)
 }
 
-// startIn is start with the server's working directory set to dir.
+// startIn is start with the server's working directory set to dir. A port is free when chosen but
+// another process may bind it first: a server that exits because its port is taken is started
+// again on another.
 func startIn(t testing.TB, dir, corefile string, args ...string) *server {
 	t.Helper()
-	s := startNoWaitIn(t, dir, corefile, args...)
-	s.waitReady(t)
-	return s
+	for attempt := 1; ; attempt++ {
+		s := startNoWaitIn(t, dir, corefile, args...)
+		err := s.ready()
+		if err == nil {
+			return s
+		}
+		if attempt < 3 && s.exited() && strings.Contains(s.out.String(), "address already in use") {
+			continue
+		}
+		t.Fatal(err)
+	}
 }
 
 // waitReady waits until the server answers a question.
 func (s *server) waitReady(t testing.TB) {
 	t.Helper()
+	if err := s.ready(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ready waits until the server answers a question, or exits, or 20 s pass.
+func (s *server) ready() error {
 	deadline := time.Now().Add(20 * time.Second)
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	probe := new(dns.Msg)
 	probe.SetQuestion("probe.invalid.", dns.TypeA)
 	for {
 		if _, _, err := c.Exchange(probe, s.addr); err == nil {
-			return
+			return nil
 		}
 		if s.exited() || time.Now().After(deadline) {
-			t.Fatalf("CoreDNS did not start answering on %s; its output:\n%s", s.addr, s.out)
+			return fmt.Errorf("%s did not start answering on %s; its output:\n%s", filepath.Base(s.cmd.Path), s.addr, s.out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dnsflatten/flatten/bench/zonegen"
+	"github.com/dnsflatten/flatten/internal/loopback"
 
 	"github.com/miekg/dns"
 )
@@ -180,7 +180,7 @@ func measure(coredns, dir, zone string, n int, flatten bool) (phases, error) {
 			return p, err
 		}
 	}
-	p.rss = peakRSS(cmd.Process.Pid)
+	p.rss = loopback.PeakRSS(cmd.Process.Pid)
 	fmt.Printf("%d records, flatten %v: ready %.1fs, audit %.2fs then %.2fs, p99 %.2f/%.2f/%.2f ms, lost %d\n", n, flatten,
 		p.ready.Seconds(), p.auditStart, p.auditChange, p.startup*1e3, p.steady*1e3, p.change*1e3, p.lost)
 	return p, nil
@@ -250,31 +250,10 @@ func dnsperf(dir string, port int) (float64, int, error) {
 	return lat[len(lat)*99/100], lost, nil
 }
 
-// peakRSS reads a process's high-water resident set size (VmHWM) in bytes.
-func peakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
-		return 0
-	}
-	kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	return kb * 1024
-}
-
 func freePort() int {
-	for {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			l.Close()
-			return port
-		}
+	port, err := loopback.FreePort()
+	if err != nil {
+		panic(err)
 	}
+	return port
 }

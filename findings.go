@@ -1,0 +1,116 @@
+package flatten
+
+// The audit's check: every rule over the zones read, one check at a time, its findings logged,
+// counted and published as metrics, with the names outside the zones that names in them reach.
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dnsflatten/flatten/plugin/rules"
+)
+
+// checker runs the checks queued, one at a time.
+func (a *auditor) checker() {
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case job := <-a.jobs:
+			a.check(job)
+		}
+	}
+}
+
+// check runs every rule over the zones of job (together, so that loops and targets across them
+// are seen) and logs a summary per zone and each finding, and counts them; unless a newer job
+// superseded it meanwhile.
+func (a *auditor) check(job checkJob) {
+	all := make([]rules.Zone, 0, len(job.zones))
+	for _, origin := range slices.Sorted(maps.Keys(job.zones)) {
+		all = append(all, rules.Zone{Origin: origin, Records: job.zones[origin].records})
+	}
+	if a.outside != nil {
+		a.outside.reset()
+	}
+	findings := rules.Check(job.ctx, all, a.rules)
+	if job.ctx.Err() != nil {
+		return // superseded: the newer check reports
+	}
+	auditDuration.Set(time.Since(job.start).Seconds())
+	standing := map[[3]string]float64{}
+	for _, fd := range findings {
+		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
+		standing[[3]string{zoneOf(fd.Owner, job.zones), fd.Rule, fd.Severity.String()}]++
+	}
+	auditFindings.Reset()
+	for k, n := range standing {
+		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
+	}
+	a.references(all)
+	for _, z := range all {
+		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
+	}
+	for _, fd := range findings {
+		logFinding("audit: ", fd)
+	}
+}
+
+// references publishes, for every name outside the zones that names in them reach (CNAME and
+// AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
+// when a cloud resource, mail provider or CDN name about to be removed still has names pointing
+// at it (the deprovisioning guard cnamelint -points-at gives the list).
+func (a *auditor) references(zones []rules.Zone) {
+	targetReferences.Reset()
+	for target, refs := range rules.References(zones, a.aliases) {
+		if !a.inZones(target) {
+			targetReferences.WithLabelValues(target).Set(float64(len(refs)))
+		}
+	}
+}
+
+// inZones reports whether name is in one of the audited zones.
+func (a *auditor) inZones(name string) bool {
+	for _, z := range a.zones {
+		if inZone(name, z) {
+			return true
+		}
+	}
+	return false
+}
+
+// summarize counts the findings owned by names in origin (and not in a zone below it).
+func summarize(findings []rules.Finding, origin string, zones map[string]zoneRead) string {
+	counts := map[rules.Severity]int{}
+	n := 0
+	for _, fd := range findings {
+		if zoneOf(fd.Owner, zones) == origin {
+			counts[fd.Severity]++
+			n++
+		}
+	}
+	if n == 0 {
+		return "no findings"
+	}
+	var parts []string
+	for s := rules.Critical; s >= rules.Info; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	return fmt.Sprintf("%d finding(s): %s", n, strings.Join(parts, ", "))
+}
+
+// zoneOf returns the origin of the innermost zone that holds name.
+func zoneOf(name string, zones map[string]zoneRead) string {
+	best := ""
+	for origin := range zones {
+		if inZone(name, origin) && len(origin) > len(best) {
+			best = origin
+		}
+	}
+	return best
+}
