@@ -33,7 +33,6 @@ func soaNS(origin string) string {
 
 // bigSetQuery is one way a client asks.
 type bigSetQuery struct {
-	name    string
 	network string
 	bufsize uint16 // 0: no EDNS, so 512 bytes over UDP
 }
