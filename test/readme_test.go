@@ -41,28 +41,48 @@ func TestReadmeSections(t *testing.T) {
 	}
 }
 
-var corefileBlock = regexp.MustCompile("(?s)~~~ corefile\n(.*?)~~~")
+var exampleBlock = regexp.MustCompile("(?s)~~~ corefile\n(.*?)~~~\n\n~~~ txt\n\\$ dig @127\\.0\\.0\\.1 (.*?)\n(.*?)~~~")
 
-// Every corefile example in the README starts the custom CoreDNS, run from the repository's root
-// so that the zone files it names are found. Each server block is bound to 127.0.0.1.
+// Every corefile example in the README starts the custom CoreDNS, run from the repository's root so
+// that the zone files it names are found, and answers the dig transcript that follows it exactly
+// (TTLs included). Each server block is bound to 127.0.0.1; the recursive resolver the examples
+// name (127.0.0.1:5301) is a real server on loopback serving example.net.
 func TestReadmeExamples(t *testing.T) {
-	blocks := corefileBlock.FindAllStringSubmatch(readme(t), -1)
-	if len(blocks) < 3 {
-		t.Fatalf("found %d corefile examples, want at least 3", len(blocks))
+	examples := exampleBlock.FindAllStringSubmatch(readme(t), -1)
+	if n := strings.Count(readme(t), "~~~ corefile"); len(examples) != n || n < 4 {
+		t.Fatalf("%d corefile examples, %d of them followed by a dig transcript; want every one, and at least 4", n, len(examples))
 	}
-	for i, b := range blocks {
+	resolver := start(t, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    file "+root+"/zones/db.example.net\n}\n")
+	dig := lookPath(t, "dig")
+	for i, ex := range examples {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			var conf strings.Builder
-			for _, line := range strings.SplitAfter(b[1], "\n") {
-				conf.WriteString(line)
+			for _, line := range strings.SplitAfter(ex[1], "\n") {
+				conf.WriteString(strings.ReplaceAll(line, "127.0.0.1:5301", resolver.addr))
 				if strings.HasSuffix(line, "{\n") && !strings.HasPrefix(line, " ") {
 					conf.WriteString("    bind 127.0.0.1\n")
 				}
 			}
 			s := startIn(t, root, conf.String())
-			s.query(t, "udp", "example.org.", 1)
+			args := append([]string{"@127.0.0.1", "-p", fmt.Sprint(s.port)}, strings.Fields(ex[2])...)
+			out, err := exec.Command(dig, args...).Output()
+			if err != nil {
+				t.Fatalf("dig %s: %v", strings.Join(args, " "), err)
+			}
+			if got, want := fields(string(out)), fields(ex[3]); got != want {
+				t.Errorf("dig %s answered\n%s\nthe README shows\n%s", ex[2], out, ex[3])
+			}
 		})
 	}
+}
+
+// fields is text with its runs of white space made single spaces, lines kept.
+func fields(text string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // The quick start: Corefile.example as committed, on its own ports rewritten to free ones, asked
