@@ -1,5 +1,8 @@
 package flatten
 
+// Rate limiting of log lines: a broken name asked often is logged once per interval, not once per
+// question, so that a flood of questions cannot flood the log.
+
 import (
 	"sync"
 	"time"

@@ -1,5 +1,10 @@
 package flatten
 
+// The Prometheus metrics the plugin exports, all under coredns_flatten_. Those of questions are
+// labelled by server, as CoreDNS's own metrics are; those of the audit by zone, rule or target.
+// They are registered once per process (promauto), as in-tree plugins do, so that a reload that
+// builds the plugin again does not register them twice.
+
 import (
 	"github.com/coredns/coredns/plugin"
 

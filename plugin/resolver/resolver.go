@@ -2,8 +2,9 @@
 // (recursive resolvers) directly, through CoreDNS's own upstream client, plugin/pkg/proxy, which
 // keeps connections open and drops replies with another ID. On top of it this package adds what a
 // chain walk needs: UDP with an EDNS buffer of 1232 bytes first and TCP when the reply is truncated
-// (RFC 7766), the next address when one fails or answers SERVFAIL or REFUSED, a reply that must
-// answer the question asked, and a time budget across all addresses.
+// (RFC 7766), the next address when one fails or answers SERVFAIL or REFUSED, the question sent
+// again to an address that did not reply (a lost datagram), a reply that must answer the question
+// asked, and a time budget across all addresses.
 package resolver
 
 import (
@@ -22,8 +23,9 @@ import (
 )
 
 const (
-	// Timeout bounds one exchange with one address.
-	Timeout = 2 * time.Second
+	// Timeout bounds one exchange with one address. A datagram lost on the way costs this much
+	// before the question is sent again, as stub resolvers retransmit (RFC 1123 6.1.3.3).
+	Timeout = 1500 * time.Millisecond
 	// Budget bounds one question across all addresses: a client gets its reply (or a stale
 	// answer) well within the 5 s most stub resolvers wait.
 	Budget = 4 * time.Second
@@ -90,28 +92,39 @@ var ErrMismatch = errors.New("reply does not answer the question asked")
 // Exchange sends req to the addresses in order and returns the first usable reply and the address
 // that gave it. A SERVFAIL or REFUSED makes it try the next address, and is returned when every
 // address gave one. A truncated reply is asked again over TCP: a reply with TC set is never
-// returned.
+// returned. The addresses that gave no reply at all are asked once more while the budget leaves
+// room for a whole exchange: over UDP a question or its reply may simply have been lost.
 func (r *Resolver) Exchange(ctx context.Context, req *dns.Msg) (*dns.Msg, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, Budget)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	var (
 		last     *dns.Msg
 		lastAddr string
 		lastErr  error
 	)
-	for _, p := range r.proxies {
-		m, err := exchange(ctx, p, req)
-		switch {
-		case err != nil:
-			lastErr = fmt.Errorf("%s: %w", p.Addr(), err)
-		case m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused:
-			last, lastAddr = m, p.Addr()
-		default:
-			return m, p.Addr(), nil
+	ask := r.proxies
+	for round := 0; round < 2 && len(ask) > 0; round++ {
+		var silent []*proxy.Proxy
+		for _, p := range ask {
+			if round > 0 && time.Until(deadline) < Timeout {
+				break // no room for another whole exchange
+			}
+			m, err := exchange(ctx, p, req)
+			switch {
+			case err != nil:
+				lastErr = fmt.Errorf("%s: %w", p.Addr(), err)
+				silent = append(silent, p)
+			case m.Rcode == dns.RcodeServerFailure || m.Rcode == dns.RcodeRefused:
+				last, lastAddr = m, p.Addr()
+			default:
+				return m, p.Addr(), nil
+			}
+			if ctx.Err() != nil {
+				break // the budget is spent
+			}
 		}
-		if ctx.Err() != nil {
-			break // the budget is spent
-		}
+		ask = silent
 	}
 	if last != nil {
 		return last, lastAddr, nil

@@ -137,3 +137,35 @@ func TestBudget(t *testing.T) {
 		t.Errorf("5 silent servers: %v after %s, want an error within about %s", err, took, Budget)
 	}
 }
+
+// A lost datagram costs one timeout, not the answer: an address that did not reply is asked again
+// while the budget allows; one that answered (even SERVFAIL) is not.
+func TestLostDatagramAskedAgain(t *testing.T) {
+	var lossy, failing atomic.Int32
+	lossyAddr := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		if lossy.Add(1) == 1 {
+			return // the first question is lost
+		}
+		answer(w, r, "192.0.2.10")
+	})
+	m, via, err := ask(newStarted(t, lossyAddr))
+	if err != nil || via != lossyAddr || len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.10" {
+		t.Fatalf("got %v via %s, %v; want 192.0.2.10 via %s", m, via, err, lossyAddr)
+	}
+	if n := lossy.Load(); n != 2 {
+		t.Errorf("the lossy server was asked %d times, want 2", n)
+	}
+
+	failingAddr := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		failing.Add(1)
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeServerFailure)
+		w.WriteMsg(m)
+	})
+	if m, _, err := ask(newStarted(t, failingAddr)); err != nil || m.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("got %v, %v; want the SERVFAIL", m, err)
+	}
+	if n := failing.Load(); n != 1 {
+		t.Errorf("a server that answered SERVFAIL was asked %d times, want 1", n)
+	}
+}
