@@ -123,6 +123,7 @@ const faultCorefile = `example.org:{{PORT}} {
 // whatever the target's server does: nothing, errors, truncation then a failing TCP, lost
 // datagrams, slowness beyond the client's patience.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	fs := newFaultServer(t)
 	for _, tc := range []struct {
 		mode, rcode, ede string
@@ -172,6 +173,7 @@ func TestFaults(t *testing.T) {
 // Records off the chain, answers to another question or with another ID never reach a client or
 // the cache.
 func TestNoPoisoning(t *testing.T) {
+	t.Parallel()
 	fs := newFaultServer(t)
 	fs.set("hostile")
 	s := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))

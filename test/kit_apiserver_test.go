@@ -319,6 +319,7 @@ func deployment(t testing.TB, cp *controlPlane) *appsv1.Deployment {
 // back; the Corefile of the ConfigMap runs the custom CoreDNS, which answers a flattened
 // ExternalName service.
 func TestKitAPIServer(t *testing.T) {
+	t.Parallel()
 	rendered := map[string][]*unstructured.Unstructured{}
 	for _, v := range kitVariants {
 		rendered[v.name] = kustomize(t, v.overlay(t))

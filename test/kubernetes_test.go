@@ -121,6 +121,7 @@ func matches(m *dns.Msg, want test.Case, wantEDE string) error {
 // deploy/kubernetes, against a real API server with RBAC on, resolving external targets through the
 // Corefile's forward block at a real DNS server.
 func TestKubernetes(t *testing.T) {
+	t.Parallel()
 	m := loadManifests(t)
 	cp := startControlPlane(t)
 
@@ -258,6 +259,7 @@ func TestKubernetes(t *testing.T) {
 	// A service's ExternalName changes and another is deleted: within the TTL of the answers given
 	// before, the answers follow.
 	t.Run("changed and deleted services", func(t *testing.T) {
+		t.Parallel() // waits out a 30 s TTL: beside the namespace list's wait for the audit
 		cp.externalName(t, "default", "moving", "www.example.net")
 		cp.externalName(t, "default", "gone", "www.example.net")
 		old := s.waitAnswer(t, "moving"+zone, dns.TypeA, test.Case{Qname: "moving" + zone, Qtype: dns.TypeA,
@@ -311,6 +313,7 @@ func TestKubernetes(t *testing.T) {
 
 	// Flattening chosen namespaces: the flatten line names their zones.
 	t.Run("namespace list", func(t *testing.T) {
+		t.Parallel()
 		cp.externalName(t, "prod", "web", "www.example.net")
 		cp.externalName(t, "dev", "web", "www.example.net")
 		cp.externalName(t, "prod", "loop-x", "loop-y.prod.svc.cluster.local")

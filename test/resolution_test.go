@@ -119,6 +119,7 @@ const resolverCorefile = `example.org:{{PORT}} {
 // and restarts: the answer, its TTL counting down, the change followed within the TTL, the stale
 // answer with extended error 3 while the target is down, and recovery when it returns.
 func TestResolverTarget(t *testing.T) {
+	t.Parallel()
 	tg := newTarget(t, "192.0.2.10")
 	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s := start(t, fmt.Sprintf(resolverCorefile, metrics, tg.port))
@@ -191,6 +192,7 @@ func TestResolverTarget(t *testing.T) {
 // A slow target: answers that come within the resolver's 2 s are used; slower ones time out, and
 // the last answer is served stale meanwhile.
 func TestSlowTarget(t *testing.T) {
+	t.Parallel()
 	tg := newTarget(t, "192.0.2.10")
 	proxy, err := delayproxy.New(tg.s.addr)
 	if err != nil {

@@ -3,6 +3,7 @@
 package test
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,15 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// Most of these tests wait: on TTLs, timeouts and servers starting, not on the CPU. The long
+	// ones are marked parallel and run four at a time unless -parallel says otherwise (its default,
+	// GOMAXPROCS, is 2 on a 2-core machine).
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "4")
+	}
 	if b := os.Getenv("FLATTEN_COREDNS"); b != "" {
 		binary = b
 		return m.Run()
@@ -160,10 +170,13 @@ func launch(t testing.TB, dir string, port int, corefile string, args ...string)
 
 // runServer starts a server process (the custom CoreDNS, or a peer such as Unbound) listening on port,
 // collecting its output, and stops it when the test ends; a data race it reports fails the test.
+// A binary built with -race would wait a second at exit for reports still to come (the race
+// runtime's atexit_sleep_ms): every report is written when the race is seen, so it exits at once.
 func runServer(t testing.TB, dir string, port int, bin string, args ...string) *server {
 	t.Helper()
 	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(bin, args...)
+	s.cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = dir
 	if err := s.cmd.Start(); err != nil {

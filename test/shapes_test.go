@@ -308,6 +308,7 @@ func TestErrorFitsBuffer(t *testing.T) {
 // drops a NOTIFY for a zone it is primary for, so "no reply" is the expected answer there; the
 // dynupdate plugin answers an UPDATE.)
 func TestOtherOpcodes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.dyn.example.org", soaNS("dyn.example.org.")+"www 300 IN CNAME www.example.net.\n")
 	block := `example.org:{{PORT}} {

@@ -142,6 +142,7 @@ const appDangling = "0: dangling alias: target abandoned.azurewebsites.net. does
 // Findings in live answers: a dangling alias into a claimable provider's namespace is logged as a
 // takeover risk and counted; the dangling option chooses its reply.
 func TestLiveFindingsAndDanglingOption(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		option string
 		want   test.Case
@@ -174,6 +175,7 @@ var auditLine = regexp.MustCompile(`\] plugin/flatten: audit: (\w+) ([a-z-]+) (\
 // Every rule through the audit at start-up: each test zone, served by the file plugin, gives in
 // the server's log exactly the findings the linter gives for the file.
 func TestAuditEveryRule(t *testing.T) {
+	t.Parallel()
 	oracle := oracleServer(t)
 	for file, want := range expectedFindings(t, filepath.Join(lintZones, "expected-findings.txt")) {
 		t.Run(file, func(t *testing.T) {
