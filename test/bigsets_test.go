@@ -133,7 +133,7 @@ fwd   300 IN CNAME big.example.com.
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.example.org", org)
 	writeFile(t, dir+"/db.example.net", soaNS("example.net.")+bigRecords("big", 300))
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         all
@@ -187,7 +187,7 @@ func TestBigSetColdSmallQuestion(t *testing.T) {
 	nsd := startNSD(t, map[string]string{"example.com.": soaNS("example.com.") + bigRecords("big", 300)})
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.example.org", soaNS("example.org.")+"@ 300 IN CNAME big.example.com.\n")
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten
     file %s/db.example.org

@@ -82,7 +82,7 @@ stub-zone:
 func TestDNSSECOnlineSigning(t *testing.T) {
 	dir := t.TempDir()
 	base, key := writeKey(t, dir, "example.org.")
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     dnssec {
         key file %s
@@ -193,7 +193,7 @@ func mustRR(t testing.TB, s string) dns.RR {
 // record has no signature a validator could check), a DO=0 question the flattened answer.
 func TestPreSignedZone(t *testing.T) {
 	zone := signedZone(t, t.TempDir())
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten
     file %s example.org

@@ -176,7 +176,7 @@ func TestNoPoisoning(t *testing.T) {
 	t.Parallel()
 	fs := newFaultServer(t)
 	fs.set("hostile")
-	s := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	s := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
 	for _, network := range []string{"udp", "tcp"} {
 		check(t, s.query(t, network, "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}}, "")
@@ -188,7 +188,7 @@ func TestNoPoisoning(t *testing.T) {
 		}
 	}
 	fs.set("wrong-id")
-	s2 := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	s2 := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
 	if m := s2.query(t, "udp", "example.org.", dns.TypeA); strings.Contains(answer(m), "203.0.113.66") {
 		t.Errorf("a reply with another ID was used: %s", answer(m))
 	}

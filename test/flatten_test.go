@@ -24,7 +24,13 @@ example.net:{{PORT}} {
 }
 `
 
+// twoZoneServer starts twoZones in the test's process; twoZoneProcess as a process, for tests
+// that read its log.
 func twoZoneServer(t testing.TB, flatten string) *server {
+	return startHere(t, fmt.Sprintf(twoZones, flatten))
+}
+
+func twoZoneProcess(t testing.TB, flatten string) *server {
 	return start(t, fmt.Sprintf(twoZones, flatten))
 }
 
@@ -139,7 +145,7 @@ func TestAllAndNames(t *testing.T) {
 }
 
 func TestNoData(t *testing.T) {
-	s := twoZoneServer(t, "flatten {\n        all\n    }")
+	s := twoZoneProcess(t, "flatten {\n        all\n    }")
 	for _, network := range []string{"udp", "tcp"} {
 		// The target does not exist: the alias does, so NODATA with the zone's SOA, at the
 		// chain's TTL (120, below the SOA's minimum of 300).
@@ -159,7 +165,7 @@ func TestNoData(t *testing.T) {
 }
 
 func TestLoops(t *testing.T) {
-	s := twoZoneServer(t, "flatten {\n        all\n    }")
+	s := twoZoneProcess(t, "flatten {\n        all\n    }")
 	for _, network := range []string{"udp", "tcp"} {
 		check(t, s.query(t, network, "loop1.example.org.", dns.TypeA),
 			test.Case{Qname: "loop1.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
@@ -173,7 +179,7 @@ func TestLoops(t *testing.T) {
 
 // The apexes of two zones served by the same server point at each other.
 func TestLoopAcrossZones(t *testing.T) {
-	s := start(t, `a.test:{{PORT}} b.test:{{PORT}} {
+	s := startHere(t, `a.test:{{PORT}} b.test:{{PORT}} {
     bind 127.0.0.1
     flatten
     file {{DIR}}/db.a.test a.test

@@ -41,7 +41,7 @@ func TestHTTPSAtFlattenedName(t *testing.T) {
 plain  300 IN CNAME nohttps.example.net.
 svc    300 IN CNAME svcb1.example.net.
 `)
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         all

@@ -226,7 +226,7 @@ func TestSlowTarget(t *testing.T) {
 // target does not exist.
 func TestDeclaredAliases(t *testing.T) {
 	tg := newTarget(t, "192.0.2.10")
-	s := start(t, fmt.Sprintf(resolverCorefile, fmt.Sprintf("127.0.0.1:%d", freePort(t)), tg.port))
+	s := startHere(t, fmt.Sprintf(resolverCorefile, fmt.Sprintf("127.0.0.1:%d", freePort(t)), tg.port))
 	for _, network := range []string{"udp", "tcp"} {
 		check(t, s.query(t, network, "Shop.Example.Org.", dns.TypeA), test.Case{Qname: "Shop.Example.Org.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("Shop.Example.Org. 60 IN A 192.0.2.40")}}, "")

@@ -58,11 +58,13 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// server is one running custom CoreDNS.
+// server is one running custom CoreDNS: a process, or a server in the test's own process.
 type server struct {
 	addr string // 127.0.0.1:PORT
 	port int
-	cmd  *exec.Cmd
+	name string    // what runs it, for messages
+	cmd  *exec.Cmd // the process, or nil in-process
+	halt func()    // stops the server in-process
 	out  *syncbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, once done is closed
@@ -133,7 +135,7 @@ func (s *server) ready() error {
 			return nil
 		}
 		if s.exited() || time.Now().After(deadline) {
-			return fmt.Errorf("%s did not start answering on %s; its output:\n%s", filepath.Base(s.cmd.Path), s.addr, s.out)
+			return fmt.Errorf("%s did not start answering on %s; its output:\n%s", s.name, s.addr, s.out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -174,7 +176,7 @@ func launch(t testing.TB, dir string, port int, corefile string, args ...string)
 // runtime's atexit_sleep_ms): every report is written when the race is seen, so it exits at once.
 func runServer(t testing.TB, dir string, port int, bin string, args ...string) *server {
 	t.Helper()
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: &syncbuf.Buffer{}}
+	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, name: filepath.Base(bin), out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -197,8 +199,12 @@ func runServer(t testing.TB, dir string, port int, bin string, args ...string) *
 	return s
 }
 
-// stop ends the server (SIGTERM, then SIGKILL after 10 s) and waits for it.
+// stop ends the server (a process: SIGTERM, then SIGKILL after 10 s) and waits for it.
 func (s *server) stop() {
+	if s.cmd == nil {
+		s.halt()
+		return
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:

@@ -91,7 +91,7 @@ func TestApexSiblingsConcurrent(t *testing.T) {
 		rrs = append(rrs, rrset)
 	}
 	zone := signRRsets(t, t.TempDir(), "example.org.", rrs)
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     loadbalance
     cache 30
@@ -273,7 +273,7 @@ func TestErrorFitsBuffer(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.example.org", zone.String())
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         all
@@ -415,7 +415,7 @@ func TestDanglingNXDOMAINAtApex(t *testing.T) {
 leaf  300 IN CNAME gone.example.net.
 `)
 	writeFile(t, dir+"/db.example.net", soaNS("example.net."))
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         all
@@ -448,7 +448,7 @@ func TestApexSiblingsFollowReload(t *testing.T) {
 `, serial, pref)
 	}
 	writeFile(t, dir+"/db.example.org", zone(1, 10))
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         audit 0
@@ -494,7 +494,7 @@ func TestExtendedErrorsThroughCache(t *testing.T) {
 		}
 		corefile = strings.ReplaceAll(corefile, old, repl)
 	}
-	s := start(t, corefile)
+	s := startHere(t, corefile)
 	for range 2 { // the second answer may come from a cache
 		check(t, s.query(t, "udp", "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
 			"0: CNAME loop: example.org. -> loop.example.net. -> example.org.")
@@ -512,7 +512,7 @@ func TestDeclaredAliasOtherTypes(t *testing.T) {
 www 600 IN A 192.0.2.10
 www 600 IN AAAA 2001:db8::10
 `)
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         alias bare.example.org www.example.net
