@@ -2,6 +2,7 @@ package flatten
 
 import (
 	"context"
+	"runtime"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
@@ -30,7 +31,8 @@ func TestLookupsPerQuestion(t *testing.T) {
 }
 
 // A flood of distinct names under 'all', every one an alias (a wildcard CNAME), cannot grow the
-// cache past its bound.
+// cache past its bound, nor the memory the plugin holds: once the cache is full, 40,000 more names
+// leave the heap where it was.
 func TestFloodOfDistinctNames(t *testing.T) {
 	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		m := new(dns.Msg)
@@ -44,13 +46,21 @@ func TestFloodOfDistinctNames(t *testing.T) {
 	})
 	f, _ := newTest(t, next, newBackend(), func(c *config) { c.mode, c.cacheSize = All, 2000 })
 	r := new(dns.Msg)
-	for i := range 50_000 {
-		r.SetQuestion("r"+itoa(i)+".example.org.", dns.TypeA)
-		rec := dnstest.NewRecorder(&test.ResponseWriter{})
-		f.ServeDNS(context.Background(), rec, r)
-		if len(rec.Msg.Answer) != 1 {
-			t.Fatalf("question %d: %v", i, rec.Msg)
+	flood := func(from, to int) {
+		for i := from; i < to; i++ {
+			r.SetQuestion("r"+itoa(i)+".example.org.", dns.TypeA)
+			rec := dnstest.NewRecorder(&test.ResponseWriter{})
+			f.ServeDNS(context.Background(), rec, r)
+			if len(rec.Msg.Answer) != 1 {
+				t.Fatalf("question %d: %v", i, rec.Msg)
+			}
 		}
+	}
+	flood(0, 10_000)
+	full := heapInUse()
+	flood(10_000, 50_000)
+	if grew := heapInUse() - full; grew > 1<<20 {
+		t.Errorf("the heap grew by %d KiB over 40,000 more distinct names with the cache full (%d bytes a name)", grew>>10, grew/40_000)
 	}
 	if n := f.chase.store.len(); n > 2048 {
 		t.Errorf("cache holds %d entries after 50,000 distinct names, bound 2000 (2048 with shard rounding)", n)
@@ -58,4 +68,13 @@ func TestFloodOfDistinctNames(t *testing.T) {
 	if n := len(f.report.logs.last); n > limiterSize {
 		t.Errorf("log limiter holds %d keys", n)
 	}
+	runtime.KeepAlive(f)
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
