@@ -464,4 +464,3 @@ func allows(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
 	}
 	return false
 }
-
