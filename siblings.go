@@ -3,7 +3,7 @@ package flatten
 // An apex that holds a CNAME beside other data (MX, TXT, ...: the layout users bring from
 // providers that flatten apex CNAMEs) is answered from the zone's own records for those types, not
 // with the CNAME that the file plugin gives for every type. The records come from the audit's
-// snapshot; a question first checks the zone's serial (an in-memory SOA question), so answers
+// snapshot (read at once when the first audit has not yet run); a question first checks the zone's serial (an in-memory SOA question), so answers
 // follow every reload of the zone whatever the audit interval.
 
 import (
@@ -16,6 +16,11 @@ import (
 func (f *Flatten) siblings(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	q := r.Question[0]
 	z := f.audit.snapshot().zone(q.Name)
+	if z == nil || !equalFold(z.origin, q.Name) {
+		// Not read yet (the first audit runs in the background after start-up): read the apex
+		// now, so the first questions get the same answer as the later ones.
+		z = f.audit.apexNow(q.Name)
+	}
 	if z == nil || z.apex == nil {
 		return f.watch(ctx, w, r)
 	}
