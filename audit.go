@@ -67,7 +67,7 @@ func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.
 		rules: rules.Config{MaxChain: cfg.maxChain, Targets: cfg.targets}, aliases: cfg.aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
 	if o != nil {
-		a.outside = &recorder{o: o, seen: map[question]int{}}
+		a.outside = newRecorder(o, cfg.audit, kube.owns)
 		a.rules.Oracle = a.outside
 	}
 	a.snap.Store(&snapshot{})
@@ -133,7 +133,16 @@ func (a *auditor) pass(first bool) {
 			snap.zones[origin] = a.snapshot().zones[origin]
 			continue
 		}
-		z, err := readZone(a.trs, origin, last.serial)
+		var z zoneRead
+		var err error
+		switch {
+		case !a.kube.owns(origin):
+			z, err = readZone(a.trs, origin, last.serial)
+		case !a.kube.covers(origin):
+			continue // the plugin has not synced with the API yet: read it on a later pass
+		default:
+			z, err = a.kube.read(a.ctx, origin, last.serial)
+		}
 		kube.read(origin)
 		fresh := false
 		switch {

@@ -31,7 +31,8 @@ func (a *auditor) checker() {
 func (a *auditor) check(job checkJob) {
 	all := make([]rules.Zone, 0, len(job.zones))
 	for _, origin := range slices.Sorted(maps.Keys(job.zones)) {
-		all = append(all, rules.Zone{Origin: origin, Records: job.zones[origin].records})
+		z := job.zones[origin]
+		all = append(all, rules.Zone{Origin: origin, Records: z.records, Partial: z.partial})
 	}
 	if a.outside != nil {
 		a.outside.reset()

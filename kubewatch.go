@@ -8,11 +8,29 @@ package flatten
 // changed: an ExternalName service added, removed or retargeted, or a service added or removed
 // (it may be an ExternalName's target). Endpoint changes and other changes to services leave the
 // findings as they are, and cost one pass over the cached list.
+//
+// What the audit reads of the plugin's zone is not the whole zone either. In a cluster zone the
+// only records that can break a chain are the CNAMEs of ExternalName services, and the only names
+// a chain ends at are services (or, rarely, their endpoints): SRV records, PTR records and the
+// endpoints' names add nothing the rules need. So the audit reads the SOA, each ExternalName's CNAME
+// and each other service's addresses, as the plugin answers them, and only for the service objects
+// that are new since the last read (the informer replaces an object when its service changes);
+// the rules get a partial zone, and a chain that ends at a name it lacks (an endpoint, a headless
+// service) is asked of the plugin in memory (oracle.go). A change costs work in proportion to the
+// services that changed, and one pass over the informer's list.
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/kubernetes"
 	"github.com/coredns/coredns/plugin/kubernetes/object"
+	"github.com/coredns/coredns/request"
+
+	api "k8s.io/api/core/v1"
+
+	"github.com/miekg/dns"
 )
 
 // kubeWatch tells the audit whether the kubernetes plugin's services changed in a way it can see.
@@ -25,6 +43,9 @@ type kubeWatch struct {
 	// ext is the ExternalName ("" for other types) of each service ("name.namespace") the audit
 	// last read.
 	ext map[string]string
+	// records are what read asked of each service object, per zone read: an object still listed
+	// did not change, so its records are not asked again.
+	records map[string]map[*object.Service][]dns.RR
 }
 
 // newKubeWatch returns a watch on the kubernetes plugin among hs, or nil.
@@ -37,9 +58,78 @@ func newKubeWatch(hs []plugin.Handler) *kubeWatch {
 	return nil
 }
 
+// owns reports whether zone origin is the kubernetes plugin's, or a part of it.
+func (w *kubeWatch) owns(origin string) bool {
+	return w != nil && plugin.Zones(w.k.Zones).Matches(origin) != ""
+}
+
 // covers reports whether zone origin is the kubernetes plugin's, and its informer cache is up.
 func (w *kubeWatch) covers(origin string) bool {
-	return w != nil && w.k.APIConn != nil && w.k.APIConn.HasSynced() && plugin.Zones(w.k.Zones).Matches(origin) != ""
+	return w.owns(origin) && w.k.APIConn != nil && w.k.APIConn.HasSynced()
+}
+
+// read reads zone origin in part (see above): the SOA, when origin is the plugin's own zone; the
+// CNAME of every ExternalName service in origin and the addresses of every other service, each as
+// the plugin answers it (its TTL, its target, and only in the namespaces it exposes). A service
+// object read before is not asked again. With serial, unchanged zones come back without records.
+func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zoneRead, error) {
+	now := w.serial()
+	if serial != 0 && now == serial {
+		return zoneRead{serial: serial}, nil
+	}
+	zone := plugin.Zones(w.k.Zones).Matches(origin)
+	z := zoneRead{serial: now, records: []dns.RR{}, partial: true}
+	if equalFold(zone, origin) {
+		soa, err := plugin.SOA(ctx, w.k, zone, request.Request{}, plugin.Options{})
+		if err != nil {
+			return zoneRead{}, err
+		}
+		z.records = append(z.records, soa...)
+	}
+	if w.records == nil {
+		w.records = map[string]map[*object.Service][]dns.RR{}
+	}
+	last, cur := w.records[origin], map[*object.Service][]dns.RR{}
+	for _, s := range w.k.APIConn.ServiceList() {
+		rrs, ok := last[s]
+		if !ok {
+			name := dns.Fqdn(s.Name + "." + s.Namespace + ".svc." + zone)
+			if !dns.IsSubDomain(origin, name) {
+				continue
+			}
+			qtype := dns.TypeA
+			if s.Type == api.ServiceTypeExternalName {
+				qtype = dns.TypeCNAME
+			}
+			m, err := w.lookup(ctx, name, qtype)
+			if err != nil {
+				continue
+			}
+			for _, rr := range m.Answer {
+				if rr.Header().Rrtype == qtype && equalFold(rr.Header().Name, name) {
+					rrs = append(rrs, rr)
+				}
+			}
+		}
+		cur[s] = rrs
+		z.records = append(z.records, rrs...)
+	}
+	w.records[origin] = cur
+	return z, nil
+}
+
+// lookup asks the kubernetes plugin, in memory, what it answers for name and qtype: how the audit
+// learns whether a name of the cluster that its partial zone lacks exists (see oracle.go).
+func (w *kubeWatch) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	ow := &ownWriter{}
+	rc, err := w.k.ServeDNS(&markedContext{Context: ctx, m: closed}, ow, ownQuestion(name, qtype))
+	if ow.msg == nil {
+		if err == nil {
+			err = fmt.Errorf("the kubernetes plugin wrote no reply (%s)", dns.RcodeToString[rc])
+		}
+		return nil, err
+	}
+	return ow.msg, nil
 }
 
 // serial returns the serial the plugin's zones have now: the time of its last change.

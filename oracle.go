@@ -2,7 +2,8 @@ package flatten
 
 // The audit's questions about names outside the plugin's zones (dangling targets, email
 // delegations): asked through the resolver option when it is set, else of the server itself,
-// whose own plugins (a forward, another block) resolve them. They share max_lookups with the
+// whose own plugins (a forward, another block) resolve them; names of the kubernetes plugin's
+// zones are asked of that plugin in memory. They share max_lookups with the
 // lookups of questions, but wait for a free slot instead of failing.
 
 import (
@@ -16,12 +17,26 @@ import (
 
 // oracle implements rules.Oracle.
 type oracle struct {
-	slots    chan struct{}
+	slots chan struct{}
+	// exchange asks the world; nil when the block can reach it neither way.
 	exchange func(context.Context, *dns.Msg) (*dns.Msg, error)
+	// kube, when the block has the kubernetes plugin, answers the names of its zones in memory:
+	// the audit reads those zones in part (kubewatch.go), so a chain that ends at a service is
+	// asked here, never of a resolver that does not know the cluster.
+	kube *kubeWatch
 }
+
+// errNoWay is the oracle's error when the block can ask the world neither way.
+var errNoWay = errors.New("no resolver to ask and no address to ask the server at")
 
 // Lookup implements rules.Oracle.
 func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	if o.kube.owns(name) {
+		return o.kube.lookup(ctx, name, qtype)
+	}
+	if o.exchange == nil {
+		return nil, errNoWay
+	}
 	select {
 	case o.slots <- struct{}{}:
 		defer func() { <-o.slots }()

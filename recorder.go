@@ -8,6 +8,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/dnsflatten/flatten/plugin/rules"
 
@@ -21,26 +22,80 @@ type question struct {
 }
 
 // recorder is a rules.Oracle that remembers each question's outcome: its rcode, or -1 when it
-// failed.
+// failed. It also keeps each answer for up to keep (the audit interval), so that the check a zone
+// change queues asks again only the names it has not asked within the interval: a service change
+// in a cluster of thousands of aliases then costs questions in proportion to what changed. The
+// answers are no older than they would be anyway: every interval, changed asks them all again.
 type recorder struct {
 	o    rules.Oracle
+	keep time.Duration
+	// live reports the names whose answers are never kept: those answered in memory from a zone
+	// that changes with the services (see kubewatch.go), which are cheap to ask.
+	live func(name string) bool
 	mu   sync.Mutex
 	seen map[question]int
+	kept map[question]kept
+}
+
+// kept is an answer the next check may use.
+type kept struct {
+	m  *dns.Msg
+	at time.Time
+}
+
+// newRecorder returns a recorder asking o, keeping answers for keep (none when 0) but of the names
+// live reports.
+func newRecorder(o rules.Oracle, keep time.Duration, live func(string) bool) *recorder {
+	return &recorder{o: o, keep: keep, live: live, seen: map[question]int{}, kept: map[question]kept{}}
 }
 
 // Lookup implements rules.Oracle.
 func (r *recorder) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	q := question{lowerASCII(name), qtype}
+	keep := r.keeps(name)
+	if keep {
+		r.mu.Lock()
+		k, ok := r.kept[q]
+		if ok && time.Since(k.at) < r.keep {
+			r.seen[q] = outcome(k.m, nil)
+			r.mu.Unlock()
+			return k.m, nil
+		}
+		r.mu.Unlock()
+	}
 	m, err := r.o.Lookup(ctx, name, qtype)
 	r.mu.Lock()
-	r.seen[question{lowerASCII(name), qtype}] = outcome(m, err)
+	r.seen[q] = outcome(m, err)
 	r.mu.Unlock()
+	if keep {
+		r.hold(q, m, err)
+	}
 	return m, err
 }
 
-// reset forgets every question: a new check asks its own.
+// keeps reports whether the answers for name are kept.
+func (r *recorder) keeps(name string) bool {
+	return r.keep > 0 && (r.live == nil || !r.live(name))
+}
+
+// hold keeps the answer to q, when it is one.
+func (r *recorder) hold(q question, m *dns.Msg, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err == nil && m != nil {
+		r.kept[q] = kept{m: m, at: time.Now()}
+	}
+}
+
+// reset forgets every question, so a new check records its own, and the answers too old to use.
 func (r *recorder) reset() {
 	r.mu.Lock()
 	clear(r.seen)
+	for q, k := range r.kept {
+		if time.Since(k.at) >= r.keep {
+			delete(r.kept, q)
+		}
+	}
 	r.mu.Unlock()
 }
 
@@ -55,6 +110,9 @@ func (r *recorder) changed(ctx context.Context) bool {
 			return false
 		}
 		m, err := r.o.Lookup(ctx, q.name, q.qtype)
+		if r.keeps(q.name) {
+			r.hold(q, m, err) // the outcome stays the check's, to compare with until the next check
+		}
 		if outcome(m, err) != was {
 			diff = true
 		}

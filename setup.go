@@ -87,9 +87,11 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 	var o rules.Oracle
 	switch {
 	case l.resolver != nil:
-		o = &oracle{slots: l.slots, exchange: resolverExchange(l.resolver)}
+		o = &oracle{slots: l.slots, exchange: resolverExchange(l.resolver), kube: b.kube}
 	case b.self != "":
-		o = &oracle{slots: l.slots, exchange: selfExchange(b.self)}
+		o = &oracle{slots: l.slots, exchange: selfExchange(b.self), kube: b.kube}
+	case b.kube != nil:
+		o = &oracle{slots: l.slots, kube: b.kube}
 	}
 	return &Flatten{
 		Next:     next,

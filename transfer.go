@@ -14,10 +14,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// zoneRead is one zone as read: its serial and records (nil when the serial was unchanged).
+// zoneRead is one zone as read: its serial and records (nil when the serial was unchanged), and
+// whether they are only a part of its names (a kubernetes zone, see kubewatch.go).
 type zoneRead struct {
 	serial  uint32
 	records []dns.RR
+	partial bool
 }
 
 // readZone reads zone origin from the first Transferer that serves it or, when none does, the part

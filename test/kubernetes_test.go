@@ -256,6 +256,43 @@ func TestKubernetes(t *testing.T) {
 		s.waitLog(t, "[WARNING] plugin/flatten: error cname-loop loop-a"+zone+": CNAME loop: loop-a"+zone+" -> loop-b"+zone+" -> loop-a"+zone)
 	})
 
+	// The audit reads of the cluster zone only what can break a chain (the ExternalName services'
+	// CNAMEs) and asks the kubernetes plugin, in memory, about the services their chains end at:
+	// never the resolver, which does not know the cluster. Here the resolver is an authoritative
+	// server for the root that holds example.net's names, so any cluster name asked of it would
+	// come back NXDOMAIN and be reported dangling.
+	t.Run("audit with a resolver that does not know the cluster", func(t *testing.T) {
+		records := externalZone[strings.Index(externalZone, "www "):] + bigRecords("big", 300)
+		writeFile(t, filepath.Join(dir, "db.root"), "$ORIGIN .\n@ 3600 IN SOA ns.invalid. hostmaster.invalid. 1 7200 3600 1209600 300\n@ 3600 IN NS ns.invalid.\n$ORIGIN example.net.\n"+records)
+		root := start(t, ".:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.root")+" .\n}\n")
+		withResolver := regexp.MustCompile(`(?m)^(\s*)flatten cluster\.local \{$`).ReplaceAllString(corefile,
+			"${1}flatten cluster.local {\n${1}   resolver "+root.addr+"\n${1}   audit 1s")
+		r := startClusterDNS(t, withResolver, kubeconfig, ext.addr, "flatten cluster.local")
+		// The live answer through the resolver: flattened as before.
+		r.waitAnswer(t, "chain1"+zone, dns.TypeA, test.Case{Qname: "chain1" + zone, Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("chain1" + zone + " 20 IN A 192.0.2.10")}}, "")
+		var audit string
+		eventually(t, 30*time.Second, func() error {
+			out := r.out.String()
+			at := strings.Index(out, "audit: warning dangling-cname stray"+zone+": dangling CNAME: nosuch"+zone+" does not exist (NXDOMAIN)")
+			if at < 0 {
+				return fmt.Errorf("no audit finding for the service that points at no service yet:\n%s", out)
+			}
+			audit = out[:at]
+			return nil
+		})
+		// Findings are logged by owner: a false finding for api (-> backend, a ClusterIP service)
+		// or chain1/chain2 would come before stray's.
+		for _, owner := range []string{"api", "chain1", "chain2", "web"} {
+			if strings.Contains(audit, "dangling-cname "+owner+zone) {
+				t.Errorf("the audit reports %s%s dangling:\n%s", owner, zone, audit)
+			}
+		}
+		if !strings.Contains(audit, "audit: warning dangling-cname orphan"+zone+": dangling CNAME: nothere.example.net. does not exist (NXDOMAIN)") {
+			t.Errorf("the audit does not report the service whose target is missing outside the cluster:\n%s", audit)
+		}
+	})
+
 	// A service's ExternalName changes and another is deleted: within the TTL of the answers given
 	// before, the answers follow.
 	t.Run("changed and deleted services", func(t *testing.T) {
@@ -281,10 +318,12 @@ func TestKubernetes(t *testing.T) {
 		}
 
 		// Until then every answer is the old one or the new one, never anything else. The API
-		// server's watch takes up to a few seconds to reach CoreDNS: that much is allowed on top.
+		// server's watch takes up to a few seconds to reach CoreDNS: until it has, a lookup still
+		// gets the old data, with a whole TTL (30 s, the kubernetes plugin's). So the old data may
+		// be served up to the watch delay and a TTL after the change, never longer.
 		const watchDelay = 5 * time.Second
 		follow := func(name string, last *dns.Msg, oldCase, newCase test.Case) {
-			deadline := changed.Add(time.Duration(last.Answer[0].Header().Ttl)*time.Second + watchDelay)
+			deadline := changed.Add(time.Duration(oldCase.Answer[0].Header().Ttl)*time.Second + watchDelay)
 			for {
 				m := s.query(t, "udp", name, dns.TypeA)
 				if matches(m, newCase, "") == nil {

@@ -87,8 +87,8 @@ func (c *checker) resolve(name string, t uint16) ([]dns.RR, bool) {
 			return nil, true // a loop: nothing
 		}
 		seen[name] = true
-		if !c.ix.authoritative(name) {
-			if c.ix.zoneOf(name) != "" || !c.allowed(name) {
+		if !c.ix.authoritative(name) || c.ix.unknown(name) {
+			if !c.ix.unknown(name) && (c.ix.zoneOf(name) != "" || !c.allowed(name)) {
 				return nil, false // unknown here, or not to be followed (a target-not-allowed finding)
 			}
 			if c.ask == nil {

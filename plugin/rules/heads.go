@@ -26,6 +26,13 @@ func (c *checker) head(id int32) {
 		return []Finding{aliasWording(DanglingFinding(names, c.ix.recs[c.ix.nodes[id].aliasRec()].String(), c.cfg.Suffixes), recs)}
 	}
 	switch {
+	case c.ix.unknown(end): // in a zone given in part: asked, as a name outside is
+		c.outside(end, func() []Finding {
+			if m, err := c.ask.lookup(end, dns.TypeA); err != nil || m.Rcode != dns.RcodeNameError {
+				return nil
+			}
+			return dangling()
+		})
 	case c.ix.authoritative(end):
 		if !c.ix.exists(end) {
 			c.add(dangling()[0])

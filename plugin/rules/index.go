@@ -12,6 +12,11 @@ import (
 type Zone struct {
 	Origin  string
 	Records []dns.RR
+	// Partial says Records hold only some of the zone's names: those that can break a chain (its
+	// aliases, as a service backend's zone gives them), not every name that exists. A name of the
+	// zone at no node of Records is then asked of the Oracle, as a name outside the zones is,
+	// instead of being taken as nonexistent.
+	Partial bool
 	// Problems are findings about the zone's text, from ParseZone: records that could not be read
 	// (rule unparsable-record). Check reports them with the rest.
 	Problems []Finding
@@ -23,6 +28,7 @@ type Zone struct {
 type index struct {
 	zones   []string // origins, lower-case
 	zoneSet map[string]bool
+	partial map[string]bool // origins of the zones given as Partial
 	ids     map[string]int32
 	nodes   []node
 	recs    []dns.RR // the records of every zone, in order
@@ -73,7 +79,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 	for _, z := range zones {
 		n += len(z.Records)
 	}
-	ix := &index{zoneSet: map[string]bool{}, ids: make(map[string]int32, n), wild: map[int32]int32{},
+	ix := &index{zoneSet: map[string]bool{}, partial: map[string]bool{}, ids: make(map[string]int32, n), wild: map[int32]int32{},
 		nodes: make([]node, 0, n+n/8+64)} // names, and room for the empty non-terminals
 	if len(zones) == 1 {
 		ix.recs = zones[0].Records
@@ -87,6 +93,9 @@ func newIndex(zones []Zone, st *stopper) *index {
 		origin := dns.CanonicalName(z.Origin)
 		ix.zones = append(ix.zones, origin)
 		ix.zoneSet[origin] = true
+		if z.Partial {
+			ix.partial[origin] = true
+		}
 	}
 	for _, origin := range ix.zones {
 		ix.node(origin, origin)

@@ -79,6 +79,16 @@ func (ix *index) find(name string) (int32, bool) {
 	return -1, false
 }
 
+// unknown reports whether the zones given cannot say what name holds: it is in a Partial zone, and
+// at no node of it (nor covered by a wildcard).
+func (ix *index) unknown(name string) bool {
+	if len(ix.partial) == 0 {
+		return false
+	}
+	zone := ix.zoneOf(name)
+	return zone != "" && ix.partial[zone] && !ix.exists(name)
+}
+
 // exists reports whether name exists in the zones given: it owns records, is an empty
 // non-terminal, or is covered by a wildcard (RFC 4592).
 func (ix *index) exists(name string) bool {

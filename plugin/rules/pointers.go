@@ -62,6 +62,7 @@ func (c *checker) pointers(id int32) {
 				Fix:     fmt.Sprintf("point the %s at the CNAME's target instead of %s", p.field, target)}
 		}
 		switch {
+		case c.ix.unknown(name): // in a zone given in part: not known here
 		case c.ix.authoritative(name):
 			if next, d, _ := c.ix.dnameStep(name); d != nil {
 				c.add(Finding{Severity: Error, Rule: RuleTargetAlias, Owner: owner, Record: rr.String(),

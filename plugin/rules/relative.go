@@ -25,7 +25,7 @@ func (c *checker) relative(id int32, rr dns.RR, written string) {
 	name := c.ix.nodes[id].name
 	target := dns.CanonicalName(written)
 	zone := c.ix.zoneOf(target)
-	if zone == "" || zone == "." || c.ix.exists(target) || c.ix.underDNAME(target) {
+	if zone == "" || zone == "." || c.ix.exists(target) || c.ix.unknown(target) || c.ix.underDNAME(target) {
 		return
 	}
 	prefix := strings.TrimSuffix(strings.TrimSuffix(target, zone), ".")
