@@ -1,0 +1,73 @@
+package flatten
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// countingOracle answers NXDOMAIN for every name and counts the questions.
+type countingOracle struct{ asked atomic.Int32 }
+
+func (o *countingOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	o.asked.Add(1)
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Rcode = dns.RcodeNameError
+	return m, nil
+}
+
+// A check queued by a zone change reuses the answers asked within the audit interval, but for the
+// names answered in memory; without an interval nothing is reused; every outcome is recorded
+// for the next interval's comparison.
+func TestRecorderKeepsAnswers(t *testing.T) {
+	live := func(name string) bool { return strings.HasSuffix(name, ".cluster.local.") }
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		keep        time.Duration
+		qname       string
+		wantAsked   int32
+		wantOutcome int
+	}{
+		{"kept within the interval", time.Hour, "gone.example.net.", 1, dns.RcodeNameError},
+		{"answered in memory: never kept", time.Hour, "nosuch.default.svc.cluster.local.", 2, dns.RcodeNameError},
+		{"no interval: never kept", 0, "gone.example.net.", 2, dns.RcodeNameError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &countingOracle{}
+			r := newRecorder(o, tc.keep, live)
+			r.Lookup(ctx, tc.qname, dns.TypeA)
+			r.reset() // the next check
+			m, err := r.Lookup(ctx, strings.ToUpper(tc.qname), dns.TypeA)
+			if err != nil || m.Rcode != dns.RcodeNameError {
+				t.Fatalf("second answer %v, %v", m, err)
+			}
+			if got := o.asked.Load(); got != tc.wantAsked {
+				t.Errorf("asked the oracle %d times, want %d", got, tc.wantAsked)
+			}
+			if got := r.seen[question{tc.qname, dns.TypeA}]; got != tc.wantOutcome {
+				t.Errorf("recorded outcome %d, want %d", got, tc.wantOutcome)
+			}
+		})
+	}
+
+	// An answer older than the interval is asked again, and dropped at the next check.
+	o := &countingOracle{}
+	r := newRecorder(o, time.Hour, live)
+	r.Lookup(ctx, "old.example.net.", dns.TypeA)
+	q := question{"old.example.net.", dns.TypeA}
+	r.kept[q] = kept{m: r.kept[q].m, at: time.Now().Add(-2 * time.Hour)}
+	r.reset()
+	if _, ok := r.kept[q]; ok {
+		t.Error("an answer older than the interval is still kept after a reset")
+	}
+	r.Lookup(ctx, "old.example.net.", dns.TypeA)
+	if got := o.asked.Load(); got != 2 {
+		t.Errorf("asked %d times, want 2: an answer older than the interval is asked again", got)
+	}
+}
