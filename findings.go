@@ -13,8 +13,9 @@ import (
 	"github.com/dnsflatten/flatten/plugin/rules"
 )
 
-// checker runs the checks queued, one at a time.
+// checker runs the checks queued, one at a time, behind the answers (background).
 func (a *auditor) checker() {
+	background()
 	for {
 		select {
 		case <-a.ctx.Done():
@@ -41,7 +42,6 @@ func (a *auditor) check(job checkJob) {
 	if job.ctx.Err() != nil {
 		return // superseded: the newer check reports
 	}
-	auditDuration.Set(time.Since(job.start).Seconds())
 	standing := map[[3]string]float64{}
 	for _, fd := range findings {
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
@@ -52,6 +52,7 @@ func (a *auditor) check(job checkJob) {
 		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
 	}
 	a.references(all)
+	auditDuration.Set(time.Since(job.start).Seconds()) // the whole audit: the reverse map included
 	for _, z := range all {
 		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
 	}

@@ -84,9 +84,41 @@ func (b *bench) report(ss []*scenario, cold map[string]time.Duration, one, flood
 	for i, x := range t {
 		fmt.Fprintf(&w, "| %d | %s | %s | %s |\n", i+1, x.target, x.measured, verdict(x.ok))
 	}
-	fmt.Fprintf(&w, "\n## Rerun\n\n~~~ sh\napt-get install -y nsd dnsperf pdns-server pdns-backend-bind\nGOTOOLCHAIN=go1.27.3 go run ./bench            # -duration 10s -rounds 3 -clients 8 -flood 1000000\n~~~\n\n")
+	fmt.Fprintf(&w, "\n## Rerun\n\n~~~ sh\napt-get install -y nsd dnsperf pdns-server pdns-backend-bind\nGOTOOLCHAIN=go1.27.3 go run ./bench            # -duration 10s -rounds 5 -clients 8 -flood 1000000\n~~~\n\n")
 	fmt.Fprintf(&w, "Scenarios: (w) CoreDNS's whoami plugin, which builds its answer from the question alone: the ceiling for any plugin; (a) the custom CoreDNS without flatten in the Corefile answering a plain A from a file zone; (b) the same with `flatten { all }`, where no question meets a CNAME; (ac) and (bc) as (a) and (b) with cache in the block, which flatten sits before; (c) flatten answering the apex alias of example.org, whose target www.example.net is on NSD (via `resolver`), warm; (d) `all` on a 4-hop chain ending at the same target; (e) PowerDNS Authoritative 4.7 with `expand-alias=yes` answering an ALIAS to the same target; (c5) and (e5) as (c) and (e) with the target behind a proxy that delays every answer 5 ms. No cache plugin but in (ac) and (bc). The first-answer column is one question to a fresh server (the cold path).\n")
+	for _, part := range appendices {
+		b, err := os.ReadFile(part.file)
+		if err != nil {
+			fmt.Fprintf(&w, "\n## %s\n\nNot measured yet: %s.\n", part.title, part.how)
+			continue
+		}
+		fmt.Fprintf(&w, "\n## %s\n\nFrom [%s](%s) (%s):\n\n%s", part.title, part.file, part.file, part.how, demote(string(b)))
+	}
 	return w.String()
+}
+
+// appendices are the measurements other commands make, in files of their own: BENCHMARKS.md
+// gathers them under its own run's figures.
+var appendices = []struct{ title, file, how string }{
+	{"Where the time goes", "bench/PROFILE.md", "pprof of the running server under dnsperf"},
+	{"Scale: the linter", "bench/lintscale/RESULTS.md", "`go run ./bench/lintscale -write`"},
+	{"Scale: the audit while answering", "bench/auditscale/RESULTS.md", "`go run ./bench/auditscale -write`"},
+	{"Scale: Kubernetes service changes", "bench/kubescale/RESULTS.md", "`go test ./test -run '^$' -bench KubernetesServiceChange -benchtime 5x`"},
+}
+
+// demote drops a document's title and moves its headings one level down, under the appendix's.
+func demote(doc string) string {
+	var out []string
+	for i, line := range strings.Split(doc, "\n") {
+		if i == 0 && strings.HasPrefix(line, "# ") {
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			line = "#" + line
+		}
+		out = append(out, line)
+	}
+	return strings.TrimLeft(strings.Join(out, "\n"), "\n")
 }
 
 // chart draws queries/s per scenario as an SVG bar chart.
