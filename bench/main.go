@@ -2,7 +2,7 @@
 // loopback with dnsperf, and writes BENCHMARKS.md and bench/qps.svg. Run it from the repository's
 // root (it needs nsd, dnsperf, pdns-server and pdns-backend-bind from Debian):
 //
-//	go run ./bench [-duration 10s] [-rounds 3] [-clients 8]
+//	go run ./bench [-duration 10s] [-rounds 5] [-clients 8]
 package main
 
 import (

@@ -1,5 +1,9 @@
 package main
 
+// The measurements: a dnsperf run against a scenario's server (queries/s, latencies and losses
+// from its report), the upstream questions 1,000 cold questions cost, the peak RSS under a flood
+// of distinct names, and the allocations of the Go benchmarks.
+
 import (
 	"bufio"
 	"bytes"

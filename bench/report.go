@@ -1,5 +1,8 @@
 package main
 
+// Writing the results: BENCHMARKS.md (the medians of the rounds, the targets and whether each was
+// met, the rerun command, and the other measurements' files as appendices) and bench/qps.svg.
+
 import (
 	"fmt"
 	"os"

@@ -1,5 +1,8 @@
 package main
 
+// The run through a slow resolver: thousands of aliases to names outside the zone, their targets
+// served on loopback behind a delay, to show cnamelint asks each name once and several at a time.
+
 import (
 	"encoding/json"
 	"fmt"

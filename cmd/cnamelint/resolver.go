@@ -1,5 +1,7 @@
 package main
 
+// The linter's own DNS client for names outside the zones (-resolver), with no CoreDNS package.
+
 import (
 	"context"
 	"errors"

@@ -1,13 +1,13 @@
 package rules
 
+// The findings about one CNAME chain, whoever walked it: the zone audit and the linter over zone
+// data, the server over live answers. Each builds the same severity, rule, text and fix from the
+// chain's names, so an operator reads one message wherever the problem was met.
+
 import (
 	"fmt"
 	"strings"
 )
-
-// The findings about one CNAME chain, whoever walked it: the zone audit and the linter over zone
-// data, the server over live answers. Each builds the same severity, rule, text and fix from the
-// chain's names, so an operator reads one message wherever the problem was met.
 
 // LoopFinding is the finding for a chain that comes back to a name it has seen: names is the
 // chain as walked, ending with the repeated name; record is the CNAME that closes the loop, if
