@@ -109,14 +109,19 @@ var appendices = []struct{ title, file, how string }{
 	{"Scale: Kubernetes service changes", "bench/kubescale/RESULTS.md", "`go test ./test -run '^$' -bench KubernetesServiceChange -benchtime 5x`"},
 }
 
-// demote drops a document's title and moves its headings one level down, under the appendix's.
+// demote drops a document's title and moves its headings one level down, under the appendix's;
+// lines in code blocks (a shell comment starts with # too) stay as they are.
 func demote(doc string) string {
 	var out []string
+	code := false
 	for i, line := range strings.Split(doc, "\n") {
 		if i == 0 && strings.HasPrefix(line, "# ") {
 			continue
 		}
-		if strings.HasPrefix(line, "#") {
+		if strings.HasPrefix(line, "~~~") || strings.HasPrefix(line, "```") {
+			code = !code
+		}
+		if !code && strings.HasPrefix(line, "#") {
 			line = "#" + line
 		}
 		out = append(out, line)
