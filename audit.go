@@ -134,6 +134,9 @@ func (a *auditor) pass(first bool) {
 			snap.zones[origin] = a.snapshot().zones[origin]
 			continue
 		}
+		// The services are noted before they are read: one added in between is then read now and
+		// seen as new on the next pass, never the other way round.
+		kube.read(origin)
 		var z zoneRead
 		var err error
 		switch {
@@ -144,7 +147,6 @@ func (a *auditor) pass(first bool) {
 		default:
 			z, err = a.kube.read(a.ctx, origin, last.serial)
 		}
-		kube.read(origin)
 		fresh := false
 		switch {
 		case errors.Is(err, transfer.ErrNotAuthoritative):

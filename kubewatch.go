@@ -69,8 +69,8 @@ func (w *kubeWatch) covers(origin string) bool {
 }
 
 // read reads zone origin in part (see above): the SOA, when origin is the plugin's own zone; the
-// CNAME of every ExternalName service in origin and the addresses of every other service, each as
-// the plugin answers it (its TTL, its target, and only in the namespaces it exposes). A service
+// CNAME of every ExternalName service in origin and the addresses of every service with a cluster
+// IP (not the headless ones, whose answers follow their endpoints), each as the plugin answers it (its TTL, its target, and only in the namespaces it exposes). A service
 // object read before is not asked again. With serial, unchanged zones come back without records.
 func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zoneRead, error) {
 	now := w.serial()
@@ -91,6 +91,9 @@ func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zon
 	}
 	last, cur := w.records[origin], map[*object.Service][]dns.RR{}
 	for _, s := range w.k.APIConn.ServiceList() {
+		if s.Type != api.ServiceTypeExternalName && (len(s.ClusterIPs) == 0 || s.Headless()) {
+			continue // its answers follow its endpoints, not its object: asked when a chain ends there
+		}
 		rrs, ok := last[s]
 		if !ok {
 			name := dns.Fqdn(s.Name + "." + s.Namespace + ".svc." + zone)

@@ -78,11 +78,12 @@ func (r *recorder) keeps(name string) bool {
 	return r.keep > 0 && (r.live == nil || !r.live(name))
 }
 
-// hold keeps the answer to q, when it is one.
+// hold keeps the answer to q when it is a definite one (NOERROR or NXDOMAIN): a failure is asked
+// again by the next check.
 func (r *recorder) hold(q question, m *dns.Msg, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err == nil && m != nil {
+	if err == nil && m != nil && (m.Rcode == dns.RcodeSuccess || m.Rcode == dns.RcodeNameError) {
 		r.kept[q] = kept{m: m, at: time.Now()}
 	}
 }

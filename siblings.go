@@ -19,7 +19,7 @@ func (f *Flatten) siblings(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	if z == nil || !equalFold(z.origin, q.Name) {
 		// Not read yet (the first audit runs in the background after start-up): read the apex
 		// now, so the first questions get the same answer as the later ones.
-		z = f.audit.apexNow(q.Name)
+		z = f.audit.apexNow(lowerASCII(q.Name)) // zones are read by their names in lower case
 	}
 	if z == nil || z.apex == nil {
 		return f.watch(ctx, w, r)
