@@ -53,6 +53,9 @@ type auditor struct {
 	kube *kubeWatch
 	// aliases are the declared aliases, which reference their targets like CNAMEs.
 	aliases map[string]string
+	// standing and referenced are this auditor's share of the audit_findings and
+	// target_references gauges (gauges.go).
+	standing, referenced *gaugeSet
 }
 
 // checkJob is one check of every zone read.
@@ -65,7 +68,8 @@ type checkJob struct {
 func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.Oracle, changed func(string)) *auditor {
 	a := &auditor{zones: cfg.zones, every: cfg.audit, trs: trs, kube: kube, changed: changed, owners: cfg.dangling == dns.RcodeNameError,
 		rules: rules.Config{MaxChain: cfg.maxChain, Targets: cfg.targets}, aliases: cfg.aliases,
-		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}}
+		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{},
+		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences)}
 	if o != nil {
 		a.outside = newRecorder(o, cfg.audit, kube.owns)
 		a.rules.Oracle = a.outside

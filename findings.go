@@ -47,10 +47,11 @@ func (a *auditor) check(job checkJob) {
 		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
 		standing[[3]string{zoneOf(fd.Owner, job.zones), fd.Rule, fd.Severity.String()}]++
 	}
-	auditFindings.Reset()
+	var published []gauge
 	for k, n := range standing {
-		auditFindings.WithLabelValues(k[0], k[1], k[2]).Set(n)
+		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, value: n})
 	}
+	a.standing.publish(published)
 	a.references(all)
 	auditDuration.Set(time.Since(job.start).Seconds()) // the whole audit: the reverse map included
 	for _, z := range all {
@@ -66,12 +67,13 @@ func (a *auditor) check(job checkJob) {
 // when a cloud resource, mail provider or CDN name about to be removed still has names pointing
 // at it (the deprovisioning guard cnamelint -points-at gives the list).
 func (a *auditor) references(zones []rules.Zone) {
-	targetReferences.Reset()
+	var published []gauge
 	for target, refs := range rules.References(zones, a.aliases) {
 		if !a.inZones(target) {
-			targetReferences.WithLabelValues(target).Set(float64(len(refs)))
+			published = append(published, gauge{labels: []string{target}, value: float64(len(refs))})
 		}
 	}
+	a.referenced.publish(published)
 }
 
 // inZones reports whether name is in one of the audited zones.
