@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -107,6 +108,9 @@ func startIn(t testing.TB, dir, corefile string, args ...string) *server {
 		s := startNoWaitIn(t, dir, corefile, args...)
 		err := s.ready()
 		if err == nil {
+			err = s.listening()
+		}
+		if err == nil {
 			return s
 		}
 		if attempt < 3 && s.exited() && strings.Contains(s.out.String(), "address already in use") {
@@ -114,6 +118,21 @@ func startIn(t testing.TB, dir, corefile string, args ...string) *server {
 		}
 		t.Fatal(err)
 	}
+}
+
+// listening waits until the CoreDNS process has printed that it serves on its own port, or exits:
+// a probe answered on the port may have come from another test's server that bound it first (the
+// port was free when chosen), which then stops and leaves the port to no one.
+func (s *server) listening() error {
+	banner := regexp.MustCompile(fmt.Sprintf(`(?m)^\S*:%d( on |$)`, s.port))
+	deadline := time.Now().Add(20 * time.Second)
+	for !banner.MatchString(s.out.String()) {
+		if s.exited() || time.Now().After(deadline) {
+			return fmt.Errorf("%s answered on %s but has not said it serves there; its output:\n%s", s.name, s.addr, s.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
 }
 
 // waitReady waits until the server answers a question.
