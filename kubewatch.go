@@ -13,7 +13,7 @@ package flatten
 // only records that can break a chain are the CNAMEs of ExternalName services, and the only names
 // a chain ends at are services (or, rarely, their endpoints): SRV records, PTR records and the
 // endpoints' names add nothing the rules need. So the audit reads the SOA, each ExternalName's CNAME
-// and each other service's addresses, as the plugin answers them, and only for the service objects
+// and each cluster-IP service's addresses, as the plugin answers them, and only for the objects
 // that are new since the last read (the informer replaces an object when its service changes);
 // the rules get a partial zone, and a chain that ends at a name it lacks (an endpoint, a headless
 // service) is asked of the plugin in memory (oracle.go). A change costs work in proportion to the
@@ -21,7 +21,6 @@ package flatten
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/kubernetes"
@@ -70,8 +69,9 @@ func (w *kubeWatch) covers(origin string) bool {
 
 // read reads zone origin in part (see above): the SOA, when origin is the plugin's own zone; the
 // CNAME of every ExternalName service in origin and the addresses of every service with a cluster
-// IP (not the headless ones, whose answers follow their endpoints), each as the plugin answers it (its TTL, its target, and only in the namespaces it exposes). A service
-// object read before is not asked again. With serial, unchanged zones come back without records.
+// IP (not the headless ones, whose answers follow their endpoints), each as the plugin answers it
+// (its TTL, its target, and only in the namespaces it exposes). A service object read before is
+// not asked again. With serial, unchanged zones come back without records.
 func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zoneRead, error) {
 	now := w.serial()
 	if serial != 0 && now == serial {
@@ -124,15 +124,7 @@ func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zon
 // lookup asks the kubernetes plugin, in memory, what it answers for name and qtype: how the audit
 // learns whether a name of the cluster that its partial zone lacks exists (see oracle.go).
 func (w *kubeWatch) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	ow := &ownWriter{}
-	rc, err := w.k.ServeDNS(&markedContext{Context: ctx, m: closed}, ow, ownQuestion(name, qtype))
-	if ow.msg == nil {
-		if err == nil {
-			err = fmt.Errorf("the kubernetes plugin wrote no reply (%s)", dns.RcodeToString[rc])
-		}
-		return nil, err
-	}
-	return ow.msg, nil
+	return askHandler(&markedContext{Context: ctx, m: closed}, w.k, name, qtype)
 }
 
 // serial returns the serial the plugin's zones have now: the time of its last change.

@@ -152,17 +152,10 @@ func (s self) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, 
 // question (see ownWriter), with nested questions refused. A reply that may hide an alias is
 // probed for one (see probe.go).
 func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	req := ownQuestion(name, qtype)
 	ctx = &markedContext{Context: ctx, m: closed}
-	w := &ownWriter{}
-	rcode, err := plugin.NextOrFailure(pluginName, l.next, ctx, w, req)
-	if err != nil && w.msg == nil {
+	m, err := askHandler(ctx, l.next, name, qtype)
+	if err != nil {
 		return nil, err
-	}
-	m := w.msg
-	if m == nil {
-		m = new(dns.Msg)
-		m.SetRcode(req, rcode)
 	}
 	if alias := l.unhide(ctx, m); alias != nil {
 		p := m.Copy()

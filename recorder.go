@@ -66,10 +66,10 @@ func (r *recorder) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 	m, err := r.o.Lookup(ctx, name, qtype)
 	r.mu.Lock()
 	r.seen[q] = outcome(m, err)
-	r.mu.Unlock()
 	if keep {
-		r.hold(q, m, err)
+		r.holdLocked(q, m, err)
 	}
+	r.mu.Unlock()
 	return m, err
 }
 
@@ -78,11 +78,9 @@ func (r *recorder) keeps(name string) bool {
 	return r.keep > 0 && (r.live == nil || !r.live(name))
 }
 
-// hold keeps the answer to q when it is a definite one (NOERROR or NXDOMAIN): a failure is asked
-// again by the next check.
-func (r *recorder) hold(q question, m *dns.Msg, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// holdLocked keeps the answer to q when it is a definite one (NOERROR or NXDOMAIN): a failure is
+// asked again by the next check. r.mu is held.
+func (r *recorder) holdLocked(q question, m *dns.Msg, err error) {
 	if err == nil && m != nil && (m.Rcode == dns.RcodeSuccess || m.Rcode == dns.RcodeNameError) {
 		r.kept[q] = kept{m: m, at: time.Now()}
 	}
@@ -112,7 +110,9 @@ func (r *recorder) changed(ctx context.Context) bool {
 		}
 		m, err := r.o.Lookup(ctx, q.name, q.qtype)
 		if r.keeps(q.name) {
-			r.hold(q, m, err) // the outcome stays the check's, to compare with until the next check
+			r.mu.Lock()
+			r.holdLocked(q, m, err) // the outcome stays the check's, to compare with until the next check
+			r.mu.Unlock()
 		}
 		if outcome(m, err) != was {
 			diff = true
