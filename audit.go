@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/dnsflatten/flatten/plugin/probe"
 	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
@@ -48,6 +49,9 @@ type auditor struct {
 	// outside records what the rules asked about names outside the zones, to ask again every
 	// interval: a target that stops existing is a takeover risk before any client asks.
 	outside *recorder
+	// prober, with probe_ns, asks name servers whether they serve the zones delegated to them; it
+	// forgets their addresses at each check.
+	prober *probe.Prober
 	// kube, when the block has the kubernetes plugin, tells whether its services changed in a way
 	// the audit can see (see kubewatch.go).
 	kube *kubeWatch
@@ -73,6 +77,12 @@ func newAuditor(cfg config, trs []transfer.Transferer, kube *kubeWatch, o rules.
 	if o != nil {
 		a.outside = newRecorder(o, cfg.audit, kube.owns)
 		a.rules.Oracle = a.outside
+		if cfg.probeNS {
+			// The name servers' addresses come through the recorder: each is asked once a check.
+			a.prober = probe.New(a.outside, cfg.probePort)
+			a.outside.p = a.prober
+			a.rules.Prober = a.outside
+		}
 	}
 	a.snap.Store(&snapshot{})
 	a.ctx, a.stop = context.WithCancel(context.Background())

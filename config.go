@@ -69,6 +69,10 @@ type config struct {
 	// ecs passes a client's EDNS Client Subnet to the resolvers (RFC 7871); ecsClient also sends
 	// the client's own address when it sent none.
 	ecs, ecsClient bool
+	// probeNS has the audit ask the name servers of every delegation and apex whether they serve
+	// the zone (lame delegations); probePort is the port they are asked on ("" for 53).
+	probeNS   bool
+	probePort string
 }
 
 // defaults returns the configuration of a bare 'flatten' line for zones.

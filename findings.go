@@ -38,6 +38,9 @@ func (a *auditor) check(job checkJob) {
 	if a.outside != nil {
 		a.outside.reset()
 	}
+	if a.prober != nil {
+		a.prober.Forget()
+	}
 	findings := rules.Check(job.ctx, all, a.rules)
 	if job.ctx.Err() != nil {
 		return // superseded: the newer check reports

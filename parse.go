@@ -5,6 +5,7 @@ package flatten
 
 import (
 	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -14,8 +15,12 @@ import (
 	"github.com/miekg/dns"
 )
 
+// probePortEnv names the environment variable that moves probe_ns's questions off port 53, for
+// tests whose name servers listen on loopback ports.
+const probePortEnv = "FLATTEN_PROBE_PORT"
+
 // properties lists the block's properties for the error about an unknown one.
-const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs"
+const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs, probe_ns"
 
 // parse reads the flatten block of a server block:
 //
@@ -32,6 +37,7 @@ const properties = "apex, all, names, max_chain, alias, resolver, ttl, cache, st
 //	    max_lookups N
 //	    targets ZONE...
 //	    expand_transfer
+//	    probe_ns
 //	    ecs [client_address]
 //	}
 func parse(c *caddy.Controller) (config, error) {
@@ -117,6 +123,12 @@ func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
 			return c.Err("'expand_transfer' takes no arguments")
 		}
 		cfg.expandTransfer = true
+	case "probe_ns":
+		if len(c.RemainingArgs()) != 0 {
+			return c.Err("'probe_ns' takes no arguments")
+		}
+		// The port is moved only by tests, whose name servers listen on loopback ports.
+		cfg.probeNS, cfg.probePort = true, os.Getenv(probePortEnv)
 	case "ecs":
 		switch args := c.RemainingArgs(); {
 		case len(args) == 0:

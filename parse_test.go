@@ -33,7 +33,7 @@ func TestSetup(t *testing.T) {
 			wantZones: []string{"example.org."}, wantMode: Names, wantNames: []string{"www.example.org.", "www2.example.org."}, wantMax: 10},
 
 		{name: "unknown property", input: "flatten {\n flatten_all\n}",
-			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs"},
+			wantErr: "Testfile:2 - Error during parsing: unknown property 'flatten_all': expected one of apex, all, names, max_chain, alias, resolver, ttl, cache, stale, dangling, audit, max_lookups, targets, expand_transfer, ecs, probe_ns"},
 		{name: "conflicting selectors", input: "flatten {\n apex\n all\n}",
 			wantErr: "Testfile:3 - Error during parsing: 'all' conflicts with 'apex' given before it: use one of apex, all or names"},
 		{name: "selector twice", input: "flatten {\n names a.example.org\n names b.example.org\n}",
@@ -144,6 +144,14 @@ func TestSetup(t *testing.T) {
 			wantErr: "'ecs all': write 'ecs' (pass on a client's subnet) or 'ecs client_address'"},
 		{name: "expand_transfer with arguments", input: "flatten {\n expand_transfer yes\n}",
 			wantErr: "'expand_transfer' takes no arguments"},
+		{name: "probe_ns", input: "flatten {\n probe_ns\n}", wantZones: []string{"example.org."}, wantMax: 10,
+			check: func(t *testing.T, c config) {
+				if !c.probeNS || c.probePort != "" {
+					t.Errorf("probe_ns %v on port %q", c.probeNS, c.probePort)
+				}
+			}},
+		{name: "probe_ns with arguments", input: "flatten {\n probe_ns all\n}",
+			wantErr: "'probe_ns' takes no arguments"},
 		{name: "twice in a block", input: "flatten\nflatten",
 			wantErr: "Testfile:2 - Error during parsing: flatten may appear once per server block"},
 	}

@@ -15,10 +15,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// question is a name and type asked.
+// question is a name and type asked: of the Oracle, or, when server is set, of that name server
+// directly (a Prober's probe).
 type question struct {
-	name  string
-	qtype uint16
+	name   string
+	qtype  uint16
+	server string
 }
 
 // recorder is a rules.Oracle that remembers each question's outcome: its rcode, or -1 when it
@@ -27,7 +29,11 @@ type question struct {
 // in a cluster of thousands of aliases then costs questions in proportion to what changed. The
 // answers are no older than they would be anyway: every interval, changed asks them all again.
 type recorder struct {
-	o    rules.Oracle
+	o rules.Oracle
+	// p, when set, probes name servers for the lame-delegation rule; its outcomes are recorded and
+	// asked again as the Oracle's are (a delegation turns lame when the zone is deleted at its DNS
+	// host, with no change in this zone).
+	p    rules.Prober
 	keep time.Duration
 	// live reports the names whose answers are never kept: those answered in memory from a zone
 	// that changes with the services (see kubewatch.go), which are cheap to ask.
@@ -51,7 +57,7 @@ func newRecorder(o rules.Oracle, keep time.Duration, live func(string) bool) *re
 
 // Lookup implements rules.Oracle.
 func (r *recorder) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	q := question{lowerASCII(name), qtype}
+	q := question{name: lowerASCII(name), qtype: qtype}
 	keep := r.keeps(name)
 	if keep {
 		r.mu.Lock()
@@ -71,6 +77,23 @@ func (r *recorder) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 	}
 	r.mu.Unlock()
 	return m, err
+}
+
+// Probe implements rules.Prober. Probes are never kept: a check asks them again.
+func (r *recorder) Probe(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
+	m, err := r.p.Probe(ctx, server, name, qtype)
+	r.mu.Lock()
+	r.seen[question{name: lowerASCII(name), qtype: qtype, server: lowerASCII(server)}] = outcome(m, err)
+	r.mu.Unlock()
+	return m, err
+}
+
+// ask asks q again, of the Oracle or of its name server.
+func (r *recorder) ask(ctx context.Context, q question) (*dns.Msg, error) {
+	if q.server != "" {
+		return r.p.Probe(ctx, q.server, q.name, q.qtype)
+	}
+	return r.o.Lookup(ctx, q.name, q.qtype)
 }
 
 // keeps reports whether the answers for name are kept.
@@ -108,8 +131,8 @@ func (r *recorder) changed(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		m, err := r.o.Lookup(ctx, q.name, q.qtype)
-		if r.keeps(q.name) {
+		m, err := r.ask(ctx, q)
+		if q.server == "" && r.keeps(q.name) {
 			r.mu.Lock()
 			r.holdLocked(q, m, err) // the outcome stays the check's, to compare with until the next check
 			r.mu.Unlock()
@@ -121,9 +144,18 @@ func (r *recorder) changed(ctx context.Context) bool {
 	return diff
 }
 
+// outcome is what the rules see of a reply: its rcode, with NODATA told apart from an answer (a
+// target whose addresses went, a name server that stopped answering the zone's SOA), or -1 when
+// the question failed.
 func outcome(m *dns.Msg, err error) int {
-	if err != nil || m == nil {
+	switch {
+	case err != nil || m == nil:
 		return -1
+	case m.Rcode == dns.RcodeSuccess && len(m.Answer) == 0:
+		return noData
 	}
 	return m.Rcode
 }
+
+// noData is the outcome of a NOERROR reply with no answer; rcodes fit in 12 bits (RFC 6891 6.1.3).
+const noData = 1 << 12

@@ -50,7 +50,7 @@ func TestRecorderKeepsAnswers(t *testing.T) {
 			if got := o.asked.Load(); got != tc.wantAsked {
 				t.Errorf("asked the oracle %d times, want %d", got, tc.wantAsked)
 			}
-			if got := r.seen[question{tc.qname, dns.TypeA}]; got != tc.wantOutcome {
+			if got := r.seen[question{name: tc.qname, qtype: dns.TypeA}]; got != tc.wantOutcome {
 				t.Errorf("recorded outcome %d, want %d", got, tc.wantOutcome)
 			}
 		})
@@ -60,7 +60,7 @@ func TestRecorderKeepsAnswers(t *testing.T) {
 	o := &countingOracle{}
 	r := newRecorder(o, time.Hour, live)
 	r.Lookup(ctx, "old.example.net.", dns.TypeA)
-	q := question{"old.example.net.", dns.TypeA}
+	q := question{name: "old.example.net.", qtype: dns.TypeA}
 	r.kept[q] = kept{m: r.kept[q].m, at: time.Now().Add(-2 * time.Hour)}
 	r.reset()
 	if _, ok := r.kept[q]; ok {
@@ -69,5 +69,45 @@ func TestRecorderKeepsAnswers(t *testing.T) {
 	r.Lookup(ctx, "old.example.net.", dns.TypeA)
 	if got := o.asked.Load(); got != 2 {
 		t.Errorf("asked %d times, want 2: an answer older than the interval is asked again", got)
+	}
+}
+
+// proberFunc is a rules.Prober from a function.
+type proberFunc func(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error)
+
+func (f proberFunc) Probe(ctx context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
+	return f(ctx, server, name, qtype)
+}
+
+// A probe's outcome is recorded and asked again every interval: a delegation whose zone is
+// deleted at its DNS host turns lame with no change in this zone, and the next interval sees it.
+// A NOERROR reply without the SOA (NODATA) is an outcome of its own.
+func TestRecorderProbes(t *testing.T) {
+	var served atomic.Bool
+	served.Store(true)
+	var probes atomic.Int32
+	p := proberFunc(func(_ context.Context, server, name string, qtype uint16) (*dns.Msg, error) {
+		probes.Add(1)
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		if served.Load() {
+			soa, _ := dns.NewRR(name + " 60 IN SOA " + server + " h. 1 2 3 4 5")
+			m.Answer = []dns.RR{soa}
+		}
+		return m, nil
+	})
+	ctx := context.Background()
+	r := newRecorder(&countingOracle{}, time.Hour, nil)
+	r.p = p
+	r.Probe(ctx, "NS1.Host.example.net.", "sub.example.org.", dns.TypeSOA)
+	if got := r.seen[question{name: "sub.example.org.", qtype: dns.TypeSOA, server: "ns1.host.example.net."}]; got != dns.RcodeSuccess {
+		t.Errorf("recorded outcome %d, want NOERROR", got)
+	}
+	if r.changed(ctx) || probes.Load() != 2 {
+		t.Errorf("unchanged name server: changed, or %d probes (want 2)", probes.Load())
+	}
+	served.Store(false) // the zone is gone at the host: NOERROR, no SOA
+	if !r.changed(ctx) || probes.Load() != 3 {
+		t.Errorf("a name server that stopped serving the zone is not seen as a change (%d probes)", probes.Load())
 	}
 }

@@ -27,12 +27,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsflatten/flatten/plugin/probe"
 	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// probePortEnv names the environment variable that moves the probes of -probe-ns off port 53,
+// for tests that run name servers on loopback ports.
+const probePortEnv = "CNAMELINT_PROBE_PORT"
 
 // fileFinding is a finding with the file whose zone holds its owner.
 type fileFinding struct {
@@ -96,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		res := newResolver(addr)
 		cfg.Oracle = res
 		if *probeNS {
-			cfg.Prober = newProber(res)
+			cfg.Prober = probe.New(res, os.Getenv(probePortEnv))
 		}
 	}
 

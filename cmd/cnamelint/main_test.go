@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dnsflatten/flatten/plugin/probe"
+
 	"github.com/miekg/dns"
 )
 
@@ -167,7 +169,7 @@ func TestResolver(t *testing.T) {
 	if m, err := r.Lookup(context.Background(), "big.example", dns.TypeA); err != nil || len(m.Answer) != 1 {
 		t.Errorf("truncated over UDP, then TCP: %v %v", m, err)
 	}
-	if _, err := r.Lookup(context.Background(), "wrong.example.", dns.TypeA); !errors.Is(err, errMismatch) {
+	if _, err := r.Lookup(context.Background(), "wrong.example.", dns.TypeA); !errors.Is(err, probe.ErrMismatch) {
 		t.Errorf("a reply to another question: %v", err)
 	}
 	if m, err := r.Lookup(context.Background(), "gone.example.", dns.TypeA); err != nil || m.Rcode != dns.RcodeNameError {

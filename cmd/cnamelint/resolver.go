@@ -4,10 +4,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/dnsflatten/flatten/plugin/probe"
 
 	"github.com/miekg/dns"
 )
@@ -38,23 +38,8 @@ func (r *resolver) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 	if err != nil {
 		return nil, fmt.Errorf("%s %s at %s: %w", name, dns.TypeToString[qtype], r.addr, err)
 	}
-	if err := matches(q, m); err != nil {
+	if err := probe.Matches(q, m); err != nil {
 		return nil, fmt.Errorf("%s %s at %s: %w", name, dns.TypeToString[qtype], r.addr, err)
 	}
 	return m, nil
-}
-
-var errMismatch = errors.New("the reply does not answer the question")
-
-// matches checks that m is a reply to q: its ID (which the client checks too), and the same
-// question.
-func matches(q, m *dns.Msg) error {
-	if !m.Response || m.Id != q.Id || len(m.Question) != 1 {
-		return errMismatch
-	}
-	a, b := q.Question[0], m.Question[0]
-	if !strings.EqualFold(a.Name, b.Name) || a.Qtype != b.Qtype || a.Qclass != b.Qclass {
-		return errMismatch
-	}
-	return nil
 }

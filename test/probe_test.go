@@ -1,0 +1,80 @@
+package test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The server's audit with probe_ns asks the name servers of each delegation directly, as
+// cnamelint -probe-ns does: NSD, a real authoritative server, stands in for the DNS host. It
+// serves good.example.org and REFUSES the zones it no longer serves; ns1.digitalocean.com is a
+// DNS host where anyone may create a zone, so that lame delegation is critical. Both are logged
+// and published in audit_findings; the served delegation is left alone; without probe_ns the
+// same zone has no such finding.
+func TestAuditProbesDelegations(t *testing.T) {
+	nsd := startNSD(t, map[string]string{
+		"hosts.example.net.": "$ORIGIN hosts.example.net.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+		// Loopback stands in for the provider's name server.
+		"digitalocean.com.": "$ORIGIN digitalocean.com.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+		"good.example.org.": "$ORIGIN good.example.org.\n$TTL 60\n@ IN SOA ns1.hosts.example.net. h 1 7200 3600 1209600 60\n@ IN NS ns1.hosts.example.net.\nwww IN A 192.0.2.1\n",
+	})
+	zone := filepath.Join(t.TempDir(), "db.example.org")
+	writeFile(t, zone, `$ORIGIN example.org.
+$TTL 3600
+@ IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300
+@ IN NS  ns1.example.net.
+@ IN A   192.0.2.10
+good IN NS ns1.hosts.example.net.
+gone IN NS ns1.hosts.example.net.
+taken IN NS ns1.digitalocean.com.
+`)
+	// The server's probes go to NSD's port instead of 53.
+	t.Setenv("FLATTEN_PROBE_PORT", strings.TrimPrefix(nsd.addr, "127.0.0.1:"))
+	const corefile = `example.org:{{PORT}} {
+    bind 127.0.0.1
+    prometheus %s
+    flatten {
+        resolver %s
+        %s
+    }
+    file %s
+}
+`
+	for _, probe := range []bool{true, false} {
+		t.Run(fmt.Sprintf("probe_ns %v", probe), func(t *testing.T) {
+			metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			option := ""
+			if probe {
+				option = "probe_ns"
+			}
+			s := start(t, fmt.Sprintf(corefile, metrics, nsd.addr, option, zone))
+			if !probe {
+				s.waitLog(t, "[INFO] plugin/flatten: audit of example.org. (serial 1, 6 records): no findings")
+				if got := metric(t, metrics, "coredns_flatten_audit_findings", `rule="lame-delegation"`); got != 0 {
+					t.Errorf("without probe_ns: %v lame-delegation findings", got)
+				}
+				return
+			}
+			s.waitLog(t, "[INFO] plugin/flatten: audit of example.org. (serial 1, 6 records): 2 finding(s): 1 critical, 1 warning")
+			for _, line := range []string{
+				"[ERROR] plugin/flatten: audit: critical lame-delegation taken.example.org.: lame delegation of taken.example.org.: the zone is not served by ns1.digitalocean.com. (ns1.digitalocean.com. answers REFUSED): anyone with an account at DigitalOcean can create the zone there and answer for taken.example.org. (a DNS takeover)",
+				"[WARNING] plugin/flatten: audit: warning lame-delegation gone.example.org.: lame delegation of gone.example.org.: the zone is not served by ns1.hosts.example.net. (ns1.hosts.example.net. answers REFUSED)",
+			} {
+				s.waitLog(t, line)
+			}
+			if strings.Contains(s.out.String(), "good.example.org.: lame") {
+				t.Error("the served delegation good.example.org is reported lame")
+			}
+			for labels, want := range map[string]float64{
+				`rule="lame-delegation",severity="critical",zone="example.org."`: 1,
+				`rule="lame-delegation",severity="warning",zone="example.org."`:  1,
+			} {
+				if got := metric(t, metrics, "coredns_flatten_audit_findings", labels); got != want {
+					t.Errorf("coredns_flatten_audit_findings{%s} = %v, want %v", labels, got, want)
+				}
+			}
+		})
+	}
+}
