@@ -27,7 +27,9 @@ type chain struct {
 	max int
 	// allowed, when set, are the only zones the chain may reach (the plugin's zones and targets).
 	allowed []string
-	buf     [4]string
+	// aliasMode is set once the chain has followed an HTTPS/SVCB record in AliasMode.
+	aliasMode bool
+	buf       [4]string
 }
 
 // start starts the chain at qname allowing max CNAME hops.
@@ -151,6 +153,7 @@ func (c *chain) at(answer []dns.RR, qtype uint16) (final []dns.RR, target string
 			if !slices.ContainsFunc(targets, func(t string) bool { return equalFold(t, target) }) {
 				targets = append(targets, target)
 			}
+			c.aliasMode = c.aliasMode || h.Rrtype != dns.TypeCNAME
 			ttl = min(ttl, h.Ttl)
 		}
 	}

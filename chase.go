@@ -39,6 +39,8 @@ type result struct {
 	err error
 	// scope is the scope prefix length the result holds for (ecs): the longest of its entries'.
 	scope uint8
+	// aliasMode is set when the chain crossed an HTTPS/SVCB record in AliasMode.
+	aliasMode bool
 }
 
 // chaser resolves chains.
@@ -75,7 +77,9 @@ func (ch *chaser) shutdown() {
 func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, stale error) result {
 	now := ch.now()
 	var scope uint8 // the longest client network scope of the entries used (ecs)
+	aliasMode := false
 	for {
+		aliasMode = aliasMode || e.aliasMode
 		if err := c.extend(e.names, e.remaining(now)); err != nil {
 			return result{names: c.path(), err: err}
 		}
@@ -86,7 +90,7 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 			ce.Names = c.path()
 			return result{names: ce.Names, err: &ce}
 		case kindPositive:
-			res := result{kind: e.kind, final: e.final, ttl: c.ttl, stale: stale, scope: max(scope, uint8(max(e.scope.Bits(), 0)))}
+			res := result{kind: e.kind, final: e.final, ttl: c.ttl, stale: stale, scope: max(scope, uint8(max(e.scope.Bits(), 0))), aliasMode: aliasMode}
 			if stale != nil {
 				res.names = c.path()
 			}

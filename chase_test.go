@@ -242,3 +242,35 @@ func TestMaxLookups(t *testing.T) {
 	close(u.gate)
 	expect(t, <-done, apexA(60, "192.0.2.10"), "")
 }
+
+// An HTTPS question at an apex alias is cached, served stale and refused like an address
+// question: the target's RRset owned by the apex at its TTL, counted down; stale with extended
+// error 3 when the refresh fails; SERVFAIL with 23 past stale; a dangling target's NODATA names it.
+func TestHTTPSCachedAndStale(t *testing.T) {
+	f, u, clk := newCached(t, func(c *config) { c.maxStale = time.Hour })
+	u.rrs = append(u.rrs, mustParse(t, `www.example.net. 60 IN HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.10`))
+	https := func(ttl int) test.Case {
+		return test.Case{Qname: "example.org.", Qtype: dns.TypeHTTPS,
+			Answer: []dns.RR{mustParse(t, "example.org. "+itoa(ttl)+` IN HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.10`)}}
+	}
+	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), https(60), "")
+	clk.advance(20 * time.Second)
+	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), https(40), "")
+	if n := u.calls.Load(); n != 1 {
+		t.Errorf("lookups = %d, want 1: the second answer comes from the cache", n)
+	}
+	u.set(nil, map[string]int{"www.example.net.": -1})
+	clk.advance(41 * time.Second)
+	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), https(30),
+		"3: refresh of www.example.net. failed: lookup of target www.example.net. HTTPS failed: i/o timeout")
+	clk.advance(2 * time.Hour)
+	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), test.Case{Qname: "example.org.", Qtype: dns.TypeHTTPS, Rcode: dns.RcodeServerFailure},
+		"23: lookup of target www.example.net. HTTPS failed: i/o timeout")
+
+	// An NXDOMAIN without an SOA (the stand-in's) is negative for 30 s; the reply's SOA says so.
+	u.set(nil, map[string]int{"www.example.net.": dns.RcodeNameError})
+	clk.advance(time.Minute)
+	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), test.Case{Qname: "example.org.", Qtype: dns.TypeHTTPS,
+		Ns: []dns.RR{test.SOA("example.org. 30 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}},
+		"0: dangling alias: target www.example.net. does not exist (NXDOMAIN): example.org. -> www.example.net.")
+}

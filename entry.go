@@ -47,6 +47,8 @@ type entry struct {
 	kind  kind
 	// signed is set when the answer carried RRSIGs: it came from a pre-signed zone.
 	signed bool
+	// aliasMode is set when the chain crossed an HTTPS/SVCB record in AliasMode (RFC 9460 2.4.2).
+	aliasMode bool
 	// ttl is how long the entry is fresh, from stored: the lowest TTL on it, within the ttl bounds.
 	ttl    uint32
 	stored time.Time
@@ -113,7 +115,7 @@ func toEntry(name string, qtype uint16, m *dns.Msg, maxChain int, via string) (*
 		e.kind, e.err, e.names, e.ttl = kindBroken, ce, ce.Names, c.ttl
 		return e, nil
 	}
-	e.names = c.names
+	e.names, e.aliasMode = c.names, c.aliasMode
 	if final != nil {
 		e.kind, e.final, e.ttl = kindPositive, final, c.ttl
 		return e, nil

@@ -105,6 +105,9 @@ func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e 
 		return f.reply(ctx, w, r, res, false)
 	}
 	flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[r.Question[0].Qtype]).Inc()
+	if res.aliasMode {
+		aliasModeCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+	}
 	m := flattened(r, res.ttl, res.final)
 	if f.policy.ecs {
 		withScope(ctx, r, m, res.scope)

@@ -2,10 +2,12 @@ package flatten
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/miekg/dns"
 )
@@ -328,7 +330,16 @@ func TestModernShapes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, _ := newTest(t, b, b, func(c *config) { c.mode, c.targets = tc.mode, tc.targets })
 			before := b.calls.Load()
+			viaAliasMode := testutil.ToFloat64(aliasModeCount.WithLabelValues(""))
 			expect(t, ask(t, f, tc.q.Qname, tc.q.Qtype), tc.q, tc.ede)
+			expect(t, ask(t, f, tc.q.Qname, tc.q.Qtype), tc.q, tc.ede) // warm
+			want := 0.0
+			if strings.Contains(tc.name, "AliasMode") {
+				want = 2
+			}
+			if got := testutil.ToFloat64(aliasModeCount.WithLabelValues("")) - viaAliasMode; got != want {
+				t.Errorf("coredns_flatten_alias_mode_total grew by %v, want %v", got, want)
+			}
 			if tc.targets != nil && tc.q.Rcode == dns.RcodeServerFailure && b.calls.Load() != before {
 				t.Error("a name outside the zones allowed was looked up")
 			}

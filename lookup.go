@@ -8,6 +8,7 @@ package flatten
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/coredns/coredns/core/dnsserver"
@@ -99,7 +100,11 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *subnet
 			if scope := replyScope(m); scope > 0 {
 				e.scope = sn.scoped(scope) // the answer holds for this network only
 			}
+			subnetLookups.WithLabelValues(server, strconv.Itoa(max(e.scope.Bits(), 0))).Inc()
 		}
+	}
+	if sn != nil && e == nil {
+		subnetLookups.WithLabelValues(server, "none").Inc()
 	}
 	if le, ok := err.(*LookupError); ok {
 		lookupFailures.WithLabelValues(server, le.cause()).Inc()

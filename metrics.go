@@ -21,6 +21,23 @@ var (
 		Help:      "Counter of answers flattened, by question type.",
 	}, []string{"server", "type"})
 
+	// aliasModeCount counts flattened answers whose chain crossed an HTTPS/SVCB record in
+	// AliasMode: how many clients the standards-track alias serves that ignore AliasMode.
+	aliasModeCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "alias_mode_total",
+		Help:      "Counter of flattened answers whose chain followed an HTTPS or SVCB record in AliasMode (RFC 9460 section 2.4.2).",
+	}, []string{"server"})
+
+	// subnetLookups counts lookups sent with a client subnet (ecs), by the scope returned.
+	subnetLookups = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "subnet_lookups_total",
+		Help:      "Counter of lookups sent with a client subnet (ecs, RFC 7871), by the scope prefix length of the answer (0: it holds for every client; none: no answer).",
+	}, []string{"server", "scope"})
+
 	// loopCount counts questions refused because their CNAME chain loops.
 	loopCount = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

@@ -27,6 +27,9 @@ func (f *Flatten) reply(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, r
 		m = servfail(r, bufSize(w, r), infoCode(res.err), errorTexts(res.err)...)
 	case res.kind == kindPositive:
 		flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[q.Qtype]).Inc()
+		if res.aliasMode {
+			aliasModeCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+		}
 		ttl := res.ttl
 		if res.stale != nil {
 			ttl = staleTTL

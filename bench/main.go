@@ -60,7 +60,8 @@ type scenario struct {
 	port       int
 	proc       *proc
 	qname      string
-	want       string // the address the answer must hold
+	qtype      uint16 // A when 0
+	want       string // the address the answer must hold (for HTTPS, text its record holds)
 	runs       []result
 }
 
@@ -83,7 +84,7 @@ func (b *bench) run() error {
 
 	// The target zone, on NSD, directly and behind a 5 ms delay.
 	nsdPort := freePort()
-	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\n")
+	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\nwww IN HTTPS 1 . alpn=\"h2,h3\" ipv4hint=192.0.2.10\n")
 	b.file("nsd.conf", loopback.NSDConfig(b.dir, nsdPort, []loopback.NSDZone{{Name: "example.net", File: "example.net.zone"}}))
 	if _, err := b.start("nsd", "nsd", "-d", "-c", filepath.Join(b.dir, "nsd.conf")); err != nil {
 		return err
@@ -110,8 +111,8 @@ h3 IN CNAME www.example.net.
 *.flood IN CNAME www.example.net.
 `)
 	zone := filepath.Join(b.dir, "db.example.org")
-	core := func(key, title, flatten, qname, want string) (*scenario, error) {
-		s := &scenario{key: key, title: title, port: freePort(), qname: qname, want: want}
+	core := func(key, title, flatten, qname string, qtype uint16, want string) (*scenario, error) {
+		s := &scenario{key: key, title: title, port: freePort(), qname: qname, qtype: qtype, want: want}
 		backend := "file " + zone
 		if flatten == "whoami" {
 			flatten, backend = "", "whoami"
@@ -123,17 +124,22 @@ h3 IN CNAME www.example.net.
 		return s, err
 	}
 	var scenarios []*scenario
-	for _, c := range []struct{ key, title, flatten, qname, want string }{
-		{"w", "CoreDNS whoami (the least a plugin can do)", "whoami", "example.org.", "127.0.0.1"},
-		{"a", "CoreDNS without flatten, plain A", "", "plain.example.org.", "192.0.2.1"},
-		{"b", "flatten all, plain A (pass-through)", "flatten {\n        all\n    }", "plain.example.org.", "192.0.2.1"},
-		{"ac", "CoreDNS without flatten, with cache, plain A", "cache", "plain.example.org.", "192.0.2.1"},
-		{"bc", "flatten all before cache, plain A (pass-through)", "cache\n    flatten {\n        all\n    }", "plain.example.org.", "192.0.2.1"},
-		{"c", "flatten, apex alias (warm)", "flatten {\n        resolver " + nsd + "\n    }", "example.org.", "192.0.2.10"},
-		{"d", "flatten all, 4-hop chain", "flatten {\n        all\n        resolver " + nsd + "\n    }", "h0.example.org.", "192.0.2.10"},
-		{"c5", "flatten, apex alias, target 5 ms away", fmt.Sprintf("flatten {\n        resolver 127.0.0.1:%d\n    }", slow.Addr().Port), "example.org.", "192.0.2.10"},
+	for _, c := range []struct {
+		key, title, flatten, qname string
+		qtype                      uint16
+		want                       string
+	}{
+		{"w", "CoreDNS whoami (the least a plugin can do)", "whoami", "example.org.", dns.TypeA, "127.0.0.1"},
+		{"a", "CoreDNS without flatten, plain A", "", "plain.example.org.", dns.TypeA, "192.0.2.1"},
+		{"b", "flatten all, plain A (pass-through)", "flatten {\n        all\n    }", "plain.example.org.", dns.TypeA, "192.0.2.1"},
+		{"ac", "CoreDNS without flatten, with cache, plain A", "cache", "plain.example.org.", dns.TypeA, "192.0.2.1"},
+		{"bc", "flatten all before cache, plain A (pass-through)", "cache\n    flatten {\n        all\n    }", "plain.example.org.", dns.TypeA, "192.0.2.1"},
+		{"c", "flatten, apex alias (warm)", "flatten {\n        resolver " + nsd + "\n    }", "example.org.", dns.TypeA, "192.0.2.10"},
+		{"h", "flatten, apex alias, HTTPS (warm)", "flatten {\n        resolver " + nsd + "\n    }", "example.org.", dns.TypeHTTPS, `alpn="h2,h3"`},
+		{"d", "flatten all, 4-hop chain", "flatten {\n        all\n        resolver " + nsd + "\n    }", "h0.example.org.", dns.TypeA, "192.0.2.10"},
+		{"c5", "flatten, apex alias, target 5 ms away", fmt.Sprintf("flatten {\n        resolver 127.0.0.1:%d\n    }", slow.Addr().Port), "example.org.", dns.TypeA, "192.0.2.10"},
 	} {
-		s, err := core(c.key, c.title, c.flatten, c.qname, c.want)
+		s, err := core(c.key, c.title, c.flatten, c.qname, c.qtype, c.want)
 		if err != nil {
 			return err
 		}
@@ -268,7 +274,7 @@ func freePort() int {
 // check waits for s to answer, checks its answer, and returns how long the first answer took.
 func check(s *scenario) (time.Duration, error) {
 	m := new(dns.Msg)
-	m.SetQuestion(s.qname, dns.TypeA)
+	m.SetQuestion(s.qname, s.askType())
 	c := &dns.Client{Timeout: time.Second}
 	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
 	deadline := time.Now().Add(20 * time.Second)
@@ -293,9 +299,26 @@ func check(s *scenario) (time.Duration, error) {
 	if s.key == "w" {
 		records = r.Extra[:min(1, len(r.Extra))] // whoami answers in the additional section
 	}
-	if len(records) != 1 || records[0].Header().Rrtype != dns.TypeA || !strings.EqualFold(records[0].Header().Name, s.qname) ||
-		records[0].(*dns.A).A.String() != s.want {
+	if len(records) != 1 || records[0].Header().Rrtype != s.askType() || !strings.EqualFold(records[0].Header().Name, s.qname) {
 		return 0, fmt.Errorf("%s answers wrong: %v", s.title, r)
 	}
+	switch rr := records[0].(type) {
+	case *dns.A:
+		if rr.A.String() != s.want {
+			return 0, fmt.Errorf("%s answers wrong: %v", s.title, r)
+		}
+	case *dns.HTTPS:
+		if rr.Target != "." || !strings.Contains(rr.String(), s.want) {
+			return 0, fmt.Errorf("%s answers wrong: %v", s.title, r)
+		}
+	}
 	return took, nil
+}
+
+// askType is the type s asks for.
+func (s *scenario) askType() uint16 {
+	if s.qtype == 0 {
+		return dns.TypeA
+	}
+	return s.qtype
 }

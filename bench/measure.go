@@ -33,7 +33,7 @@ var (
 // dnsperf runs one dnsperf against s; -v gives every query's latency, for the 99th percentile.
 func (b *bench) dnsperf(s *scenario) (result, error) {
 	qfile := filepath.Join(b.dir, "q."+s.key)
-	if err := os.WriteFile(qfile, []byte(s.qname+" A\n"), 0o644); err != nil {
+	if err := os.WriteFile(qfile, []byte(s.qname+" "+dns.TypeToString[s.askType()]+"\n"), 0o644); err != nil {
 		return result{}, err
 	}
 	out, err := exec.Command("dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(s.port), "-d", qfile,

@@ -225,3 +225,60 @@ example.net:{{PORT}} {
 		}
 	}
 }
+
+// An HTTPS question at a flattened apex in a zone signed online: the target's HTTPS record,
+// owned by the apex and signed with the zone's key, validates at a resolver holding that key, so
+// browsers behind a validating resolver get the HTTPS record (and its ECH config) authenticated.
+func TestDNSSECHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	base, key := writeKey(t, dir, "example.org.")
+	writeFile(t, dir+"/db.example.org", soaNS("example.org.")+"@ 300 IN CNAME edge.example.net.\n")
+	writeFile(t, dir+"/db.example.net", httpsTargets)
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    dnssec {
+        key file %s
+    }
+    flatten
+    file %s/db.example.org
+}
+example.net:{{PORT}} {
+    bind 127.0.0.1
+    file %s/db.example.net
+}
+`, base, dir, dir))
+	u := startUnbound(t, s.addr, key)
+	m := new(dns.Msg)
+	m.SetQuestion("example.org.", dns.TypeHTTPS)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, u.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+		t.Fatalf("validating resolver: rcode %s, AD %v; want an authenticated answer:\n%s", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r)
+	}
+	want := mustRR(t, `example.org. 120 IN HTTPS 1 . alpn="h2,h3" port=8443 ipv4hint=198.51.100.1 ech=AEX+DQBBpQAgACB/RkaZ`)
+	var records, sigs int
+	for _, rr := range r.Answer {
+		switch rr := rr.(type) {
+		case *dns.HTTPS:
+			rr.Hdr.Ttl = want.Header().Ttl // the resolver counts it down
+			if rr.String() != want.String() {
+				t.Errorf("HTTPS %s, want %s", rr, want)
+			}
+			records++
+		case *dns.RRSIG:
+			if rr.TypeCovered != dns.TypeHTTPS || rr.KeyTag != key.KeyTag() {
+				t.Errorf("unexpected signature %s", rr)
+			}
+			sigs++
+		default:
+			t.Errorf("unexpected record in the answer: %s", rr)
+		}
+	}
+	if records != 1 || sigs != 1 {
+		t.Errorf("answer has %d HTTPS records and %d signatures, want 1 and 1:\n%s", records, sigs, r)
+	}
+}
