@@ -9,6 +9,7 @@ import (
 )
 
 func TestFollow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		qname   string
@@ -227,6 +228,7 @@ func itoa(i int) string {
 }
 
 func TestInZone(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, zone string
 		want       bool

@@ -26,6 +26,7 @@ func withECS(r *dns.Msg, family uint16, bits uint8, addr string) *dns.Msg {
 // A client's subnet is capped (RFC 7871 11.1) before it goes on; a client that sent none has none
 // unless the client's own address is asked for.
 func TestClientSubnetCapped(t *testing.T) {
+	t.Parallel()
 	w := &test.ResponseWriter{} // 10.240.0.1 over UDP
 	for _, tc := range []struct {
 		name   string
@@ -55,6 +56,7 @@ func TestClientSubnetCapped(t *testing.T) {
 // Entries are stored per scope: a client network finds the entry whose scope covers it, or the
 // one for every client (scope 0), never another network's.
 func TestStoreScopes(t *testing.T) {
+	t.Parallel()
 	s := newStore(100)
 	a := &subnet{prefix: netip.MustParsePrefix("10.1.2.0/24")}
 	b := &subnet{prefix: netip.MustParsePrefix("198.51.100.0/24")}

@@ -14,6 +14,7 @@ import (
 // Replies are classified as CoreDNS classifies them (plugin/pkg/response Typify): a referral is not
 // NODATA (RFC 2308 2.2).
 func TestToEntryClassifies(t *testing.T) {
+	t.Parallel()
 	soa := test.SOA("example.com. 3600 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 60")
 	reply := func(rcode int, answer, ns []dns.RR) *dns.Msg {
 		m := new(dns.Msg)
@@ -91,6 +92,7 @@ func TestToEntryClassifies(t *testing.T) {
 }
 
 func TestReferralText(t *testing.T) {
+	t.Parallel()
 	m := new(dns.Msg)
 	m.SetQuestion("www.sub.example.com.", dns.TypeA)
 	m.Response, m.Ns = true, []dns.RR{test.NS("Sub.Example.com. 3600 IN NS ns.elsewhere.example.")}

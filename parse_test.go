@@ -12,6 +12,7 @@ import (
 )
 
 func TestSetup(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		input     string

@@ -25,6 +25,7 @@ func (o *countingOracle) Lookup(_ context.Context, name string, qtype uint16) (*
 // names answered in memory; without an interval nothing is reused; every outcome is recorded
 // for the next interval's comparison.
 func TestRecorderKeepsAnswers(t *testing.T) {
+	t.Parallel()
 	live := func(name string) bool { return strings.HasSuffix(name, ".cluster.local.") }
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -83,6 +84,7 @@ func (f proberFunc) Probe(ctx context.Context, server, name string, qtype uint16
 // deleted at its DNS host turns lame with no change in this zone, and the next interval sees it.
 // A NOERROR reply without the SOA (NODATA) is an outcome of its own.
 func TestRecorderProbes(t *testing.T) {
+	t.Parallel()
 	var served atomic.Bool
 	served.Store(true)
 	var probes atomic.Int32

@@ -173,7 +173,7 @@ example.net:{{PORT}} {
 		t.Run(p.name, func(t *testing.T) {
 			for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 				for _, q := range bigSetQueries {
-					checkBigSet(t, q, p.qname, qtype, q.ask(t, p.s.addr, p.qname, qtype))
+					checkBigSet(t, q, p.qname, qtype, q.ask(t, p.s.at(q.network), p.qname, qtype))
 				}
 			}
 		})
@@ -199,7 +199,7 @@ func TestBigSetColdSmallQuestion(t *testing.T) {
 `, dir, nsd.addr))
 	for _, qtype := range []uint16{dns.TypeAAAA, dns.TypeA} {
 		for _, q := range []bigSetQuery{{network: "udp"}, {network: "tcp"}, {network: "udp", bufsize: 4096}} {
-			checkBigSet(t, q, "example.org.", qtype, q.ask(t, s.addr, "example.org.", qtype))
+			checkBigSet(t, q, "example.org.", qtype, q.ask(t, s.at(q.network), "example.org.", qtype))
 		}
 	}
 }

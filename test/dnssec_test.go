@@ -82,7 +82,7 @@ stub-zone:
 func TestDNSSECOnlineSigning(t *testing.T) {
 	dir := t.TempDir()
 	base, key := writeKey(t, dir, "example.org.")
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHereOnOnePort(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     dnssec {
         key file %s
@@ -234,7 +234,7 @@ func TestDNSSECHTTPS(t *testing.T) {
 	base, key := writeKey(t, dir, "example.org.")
 	writeFile(t, dir+"/db.example.org", soaNS("example.org.")+"@ 300 IN CNAME edge.example.net.\n")
 	writeFile(t, dir+"/db.example.net", httpsTargets)
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+	s := startHereOnOnePort(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
     dnssec {
         key file %s

@@ -3,6 +3,9 @@ package test
 import (
 	"fmt"
 	"log"
+	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,10 +40,30 @@ var (
 )
 
 // startHere starts corefile ({{PORT}} and {{DIR}} expanded) in the test's process and waits until
-// it answers. It is stopped, with its plugins' shutdown hooks, when the test ends.
+// it answers. It is stopped, with its plugins' shutdown hooks, when the test ends. When {{PORT}}
+// is only the port of server blocks, they listen on port 0, as CoreDNS's own tests do: the system
+// gives UDP and TCP a free port each (s.addr and s.tcp), so no other test can take them in between.
+// A server that peers reach on one port for both (Unbound asks over UDP, then TCP on a truncated
+// reply) starts with startHereOnOnePort.
 func startHere(t testing.TB, corefile string) *server {
 	t.Helper()
-	hereLogOnce.Do(func() { log.SetOutput(&hereLog) })
+	if !portInHeadersOnly(corefile) {
+		return startHereOnOnePort(t, corefile)
+	}
+	inst, err := coretest.CoreDNSServer(expand(t, corefile, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	udp, tcp := coretest.CoreDNSServerPorts(inst, 0)
+	_, p, _ := net.SplitHostPort(udp)
+	port, _ := strconv.Atoi(p)
+	return here(t, inst, &server{addr: udp, tcp: tcp, port: port})
+}
+
+// startHereOnOnePort is startHere with UDP and TCP on one port, chosen free; a port taken since it
+// was chosen is chosen again.
+func startHereOnOnePort(t testing.TB, corefile string) *server {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
 		port := freePort(t)
 		inst, err := coretest.CoreDNSServer(expand(t, corefile, port))
@@ -50,18 +73,45 @@ func startHere(t testing.TB, corefile string) *server {
 			}
 			t.Fatal(err)
 		}
-		s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, name: "CoreDNS in-process",
-			out: &syncbuf.Buffer{}, done: make(chan struct{})}
-		s.halt = sync.OnceFunc(func() { halt(inst); close(s.done) })
-		t.Cleanup(func() {
-			s.stop()
-			if t.Failed() {
-				t.Logf("the log of this process's servers:\n%s", hereLog.String())
-			}
-		})
-		s.waitReady(t)
-		return s
+		return here(t, inst, &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port})
 	}
+}
+
+// here finishes s, the server of inst, and waits until it answers.
+func here(t testing.TB, inst *caddy.Instance, s *server) *server {
+	t.Helper()
+	hereLogOnce.Do(func() { log.SetOutput(&hereLog) })
+	s.name, s.out, s.done = "CoreDNS in-process", &syncbuf.Buffer{}, make(chan struct{})
+	s.halt = sync.OnceFunc(func() { halt(inst); close(s.done) })
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("the log of this process's servers:\n%s", hereLog.String())
+		}
+	})
+	s.waitReady(t)
+	return s
+}
+
+// headerPort is a server block's key with the {{PORT}} placeholder as its port.
+var headerPort = regexp.MustCompile(`^\S+:\{\{PORT\}\}$`)
+
+// portInHeadersOnly reports whether every {{PORT}} in corefile is the port of a server block's key.
+func portInHeadersOnly(corefile string) bool {
+	for _, line := range strings.Split(corefile, "\n") {
+		if !strings.Contains(line, "{{PORT}}") {
+			continue
+		}
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") || !strings.HasSuffix(strings.TrimSpace(line), "{") {
+			return false
+		}
+		for _, key := range strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), "{")) {
+			if !headerPort.MatchString(key) {
+				return false
+			}
+		}
+	}
+	return strings.Contains(corefile, "{{PORT}}")
 }
 
 // halt stops an instance as CoreDNS does on SIGTERM: the plugins' shutdown hooks, then the servers.

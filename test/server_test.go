@@ -63,6 +63,9 @@ func run(m *testing.M) int {
 type server struct {
 	addr string // 127.0.0.1:PORT
 	port int
+	// tcp is the TCP address when it differs from addr: a server started in-process on port 0
+	// gets a port of its own for each.
+	tcp  string
 	name string    // what runs it, for messages
 	cmd  *exec.Cmd // the process, or nil in-process
 	halt func()    // stops the server in-process
@@ -301,9 +304,17 @@ func (s *server) query(t testing.TB, network, name string, qtype uint16, noEDNS 
 		m.SetEdns0(1232, false)
 	}
 	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
-	r, _, err := c.Exchange(m, s.addr)
+	r, _, err := c.Exchange(m, s.at(network))
 	if err != nil {
 		t.Fatalf("%s %s over %s: %v", name, dns.TypeToString[qtype], network, err)
 	}
 	return r
+}
+
+// at returns the server's address for network ("udp" or "tcp").
+func (s *server) at(network string) string {
+	if network == "tcp" && s.tcp != "" {
+		return s.tcp
+	}
+	return s.addr
 }

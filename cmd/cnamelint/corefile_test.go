@@ -92,6 +92,7 @@ func TestParseCorefile(t *testing.T) {
 }
 
 func TestZoneOfKey(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ key, zone string }{
 		{key: ".", zone: "."},
 		{key: ".:53", zone: "."},
@@ -111,6 +112,7 @@ func TestZoneOfKey(t *testing.T) {
 // The project's own example Corefile, and one with a root directive, relative zone files, a file
 // line naming its zones, and a flatten block with declared aliases.
 func TestReadCorefile(t *testing.T) {
+	t.Parallel()
 	zones, aliases, err := readCorefile("../../Corefile.example")
 	if err != nil {
 		t.Fatal(err)

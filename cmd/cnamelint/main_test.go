@@ -27,6 +27,7 @@ func runLint(args ...string) (stdout, stderr string, code int) {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	noOrigin := filepath.Join(dir, "zone.txt")
 	if err := os.WriteFile(noOrigin, []byte("$TTL 60\n@ SOA ns1 h 1 2 3 4 5\nwww CNAME ns1\n"), 0o644); err != nil {
@@ -97,6 +98,7 @@ func TestRun(t *testing.T) {
 // -json prints an array of findings with their file; the note on what was not checked goes to
 // standard error, so that standard output stays JSON.
 func TestRunJSON(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runLint("-json", testdata+"corpus/broken.zone")
 	var fs []fileFinding
 	if err := json.Unmarshal([]byte(stdout), &fs); err != nil {
@@ -139,6 +141,7 @@ func testServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string
 }
 
 func TestResolver(t *testing.T) {
+	t.Parallel()
 	var (
 		mu      sync.Mutex // the server answers on its own goroutines
 		sawEDNS []uint16
@@ -194,6 +197,7 @@ func TestResolver(t *testing.T) {
 
 // The linter stands alone: no CoreDNS server, no Caddy, no plugin, no metrics.
 func TestStandalone(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatal("go list (the go command runs this test, so it is there):", err)

@@ -9,6 +9,7 @@ import (
 // -points-at lists every name that reaches a name: by CNAME (a DKIM selector's too), AliasMode,
 // DNAME, a declared alias, or as an MX, SRV or NS target; each with its path and file; exit 1.
 func TestPointsAt(t *testing.T) {
+	t.Parallel()
 	const file = "testdata/db.pointsat.example.org"
 	for _, tc := range []struct {
 		name   string

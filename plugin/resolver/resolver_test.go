@@ -45,6 +45,7 @@ func answer(w dns.ResponseWriter, r *dns.Msg, addr string) {
 // A question goes out over UDP with an EDNS buffer of 1232 bytes; a truncated reply is asked again
 // over TCP, and no reply with TC set is ever returned.
 func TestTruncatedRetriesOverTCP(t *testing.T) {
+	t.Parallel()
 	var udpSize atomic.Uint32
 	addr := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		if w.RemoteAddr().Network() == "udp" {
@@ -76,6 +77,7 @@ func TestTruncatedRetriesOverTCP(t *testing.T) {
 }
 
 func TestNextAddress(t *testing.T) {
+	t.Parallel()
 	good := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) { answer(w, r, "192.0.2.10") })
 	servfail := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		m := new(dns.Msg)
@@ -111,6 +113,7 @@ func TestNextAddress(t *testing.T) {
 
 // A reply that does not parse is an error, and the next address is asked.
 func TestMalformedReply(t *testing.T) {
+	t.Parallel()
 	garbage := fakeServer(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		b, _ := r.Pack()
 		b[2] |= 0x80                        // QR: a response, with the question's ID

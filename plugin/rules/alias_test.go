@@ -10,6 +10,7 @@ import (
 )
 
 func TestAliasTarget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		record string
 		target string
@@ -41,6 +42,7 @@ func TestAliasTarget(t *testing.T) {
 // dangling targets, loops and long chains are found; at an apex and beside other data they are
 // what RFC 9460 made them for.
 func TestAliasModeRules(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		zone     string

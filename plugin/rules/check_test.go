@@ -32,6 +32,7 @@ func texts(fs []Finding) []string {
 }
 
 func TestRuleCases(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		zone     string
@@ -86,6 +87,7 @@ func TestRuleCases(t *testing.T) {
 }
 
 func TestDNAMESubstitute(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 63)
 	for _, tc := range []struct {
 		name, owner, target, want string
@@ -142,6 +144,7 @@ func (o *countingOracle) Lookup(ctx context.Context, name string, qtype uint16) 
 // Outside names are asked about once per name and type, Parallel at a time, and the findings do
 // not depend on which answer comes first.
 func TestOracleOncePerQuestion(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := range 400 {
 		fmt.Fprintf(&b, "a%d IN CNAME host%d.example.net.\n", i, i%40)
@@ -188,6 +191,7 @@ func TestOracleOncePerQuestion(t *testing.T) {
 
 // Without an oracle, Run names the outside names it did not ask about.
 func TestUnchecked(t *testing.T) {
+	t.Parallel()
 	for file, want := range map[string][]string{
 		"dangling.example.org": {"abandoned.azurewebsites.net.", "gone.cloudfront.net.", "ns1.example.net.", "www.example.net."},
 		"email.example.org":    {"bimi.example.net.", "nohost.example.net.", "ns1.example.net.", "s1.dkim.example.net.", "s2.dkim.example.net."},
@@ -206,6 +210,7 @@ func TestUnchecked(t *testing.T) {
 // Chains are walked once however long and shared they are: a 50,000-hop chain with 1,000 aliases
 // pointing into it, and a 50,000-name loop.
 func TestLongChains(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := range 50_000 {
 		fmt.Fprintf(&b, "c%d IN CNAME c%d\nl%d IN CNAME l%d\n", i, i+1, i, (i+1)%50_000)

@@ -11,6 +11,7 @@ import (
 // The corpus: zones in every shape the reader must take as BIND does (testdata/corpus). Each is
 // read whole, its bad records reported with their lines, and checked.
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	for file, want := range expectedFindings(t, "testdata/corpus/expected.txt") {
 		t.Run(file, func(t *testing.T) {
 			z, err := ParseZoneFile("testdata/corpus/"+file, "")

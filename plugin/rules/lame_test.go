@@ -46,6 +46,7 @@ func (p *fakeProber) Probe(_ context.Context, server, name string, qtype uint16)
 }
 
 func TestLameDelegation(t *testing.T) {
+	t.Parallel()
 	p := &fakeProber{serves: map[string][]string{
 		"ns1.example.net.":      {"example.org.", "good.example.org."},
 		"ns2.example.net.":      {"good.example.org."},

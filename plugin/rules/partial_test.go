@@ -13,6 +13,7 @@ import (
 // records do not hold is asked of the Oracle, not taken as nonexistent. Chains within the records
 // are walked as in any zone.
 func TestPartialZone(t *testing.T) {
+	t.Parallel()
 	var records []dns.RR
 	for _, s := range []string{
 		"cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5",

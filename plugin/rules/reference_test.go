@@ -107,6 +107,7 @@ func comparable(fs []Finding, loops map[string]bool) []string {
 // Check finds exactly what the rules found before the zones were indexed, on thousands of random
 // zones, with and without an oracle.
 func TestSameFindingsAsBefore(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 3000
 	if testing.Short() {

@@ -16,6 +16,7 @@ func refTexts(rs []Reference) []string {
 }
 
 func TestReferences(t *testing.T) {
+	t.Parallel()
 	z := zone(t, "@ IN HTTPS 0 www\nwww IN CNAME web\nweb IN CNAME cdn.example.net.\n@ IN MX 10 mx.example.net.\n"+
 		"_sip._tcp IN SRV 0 0 5060 sip\nsip IN CNAME cdn.example.net.\nsub IN NS ns1.example.net.\nold IN DNAME example.net.\n"+
 		"s1._domainkey IN CNAME s1.dkim.example.net.\nloop1 IN CNAME loop2\nloop2 IN CNAME loop1\nnull IN MX 0 .\nsvc IN HTTPS 1 cdn.example.net.\n")
@@ -66,6 +67,7 @@ func TestReferences(t *testing.T) {
 // One head and a 50,000-hop chain: one reference a record and one a name on the head's chain,
 // the head's paths sharing one array.
 func TestReferencesLinear(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := range 50_000 {
 		fmt.Fprintf(&b, "c%d IN CNAME c%d\n", i, i+1)

@@ -70,6 +70,7 @@ func summary(fs []Finding) []string {
 }
 
 func TestRules(t *testing.T) {
+	t.Parallel()
 	for file, expected := range expectedFindings(t, "testdata/expected-findings.txt") {
 		t.Run(file, func(t *testing.T) {
 			z, err := ParseZoneFile("testdata/"+file, "")
@@ -86,6 +87,7 @@ func TestRules(t *testing.T) {
 
 // Without an oracle, checks that need one are skipped, never guessed.
 func TestRulesWithoutOracle(t *testing.T) {
+	t.Parallel()
 	for file, expected := range map[string][]string{
 		"dangling.example.org": {"warning dangling-cname gone.example.org."},
 		"email.example.org":    nil,
@@ -106,6 +108,7 @@ func TestRulesWithoutOracle(t *testing.T) {
 
 // A loop across two zones is found when they are checked together, and reported once.
 func TestLoopAcrossZones(t *testing.T) {
+	t.Parallel()
 	a, _ := ParseZone(strings.NewReader("@ 3600 IN SOA ns. h. 1 2 3 4 5\n@ 3600 IN CNAME b.test.\n"), "a.test.", "a")
 	b, _ := ParseZone(strings.NewReader("@ 3600 IN SOA ns. h. 1 2 3 4 5\n@ 3600 IN CNAME a.test.\n"), "b.test.", "b")
 	got := Check(context.Background(), []Zone{a, b}, Config{})
@@ -121,6 +124,7 @@ func TestLoopAcrossZones(t *testing.T) {
 }
 
 func TestFindingText(t *testing.T) {
+	t.Parallel()
 	z, _ := ParseZoneFile("testdata/relative.example.org", "")
 	for _, f := range Check(context.Background(), []Zone{z}, Config{}) {
 		if f.Rule == RuleRelative && f.Owner == "shops.example.org." {
@@ -135,6 +139,7 @@ func TestFindingText(t *testing.T) {
 }
 
 func TestTakeoverTable(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]Claim{
 		"x.azurewebsites.net.":               Vulnerable,
 		"x.cloudapp.net.":                    Edge,
@@ -162,6 +167,7 @@ func expectedFindings(t *testing.T, path string) map[string][]string {
 }
 
 func TestSeverityJSON(t *testing.T) {
+	t.Parallel()
 	for s := Info; s <= Critical; s++ {
 		b, err := json.Marshal(s)
 		var back Severity

@@ -7,6 +7,7 @@ import (
 
 // Every row of both tables names its source and the date of the version read.
 func TestTablesHaveSources(t *testing.T) {
+	t.Parallel()
 	date := regexp.MustCompile(`^20\d\d-\d\d-\d\d$`)
 	for name, table := range map[string]Suffixes{"takeover-suffixes.tsv": DefaultSuffixes, "dns-hosts.tsv": DNSHosts} {
 		if len(table) < 10 {
@@ -22,6 +23,7 @@ func TestTablesHaveSources(t *testing.T) {
 
 // Rows of two or three columns, as tables were written before, are still read.
 func TestSuffixesOldRows(t *testing.T) {
+	t.Parallel()
 	got := parseSuffixes("# a comment\nsuffix\tstatus\tnote\nold.example\tvulnerable\nnoted.example\tedge\ta note\nnew.example\tnot-vulnerable\tn\tsrc\t2025-01-02\nbad.example\tmaybe\n")
 	want := Suffixes{
 		{Suffix: "old.example.", Claim: Vulnerable},
@@ -39,6 +41,7 @@ func TestSuffixesOldRows(t *testing.T) {
 }
 
 func TestDanglingFindingByClaim(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		end     string
 		message string
@@ -63,6 +66,7 @@ func TestDanglingFindingByClaim(t *testing.T) {
 }
 
 func TestDNSHosts(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ns    string
 		claim Claim

@@ -33,6 +33,7 @@ func (o *recordingOracle) questions() []string {
 // Chains must stay within the zones checked and the targets allowed; the first name outside both
 // is named, and nothing is asked about it or beyond.
 func TestTargetsAllowed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		targets  []string

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRegistrable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		want string
@@ -30,6 +31,7 @@ func TestRegistrable(t *testing.T) {
 // gets; each such domain is asked about once; targets in a provider's namespace are left to the
 // takeover table.
 func TestUnregisteredDomain(t *testing.T) {
+	t.Parallel()
 	z, err := ParseZoneFile("testdata/unregistered.example.org", "")
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,7 @@ func problems(z Zone) []string {
 // The zone file reader reads what BIND reads, where miekg/dns alone refuses it, and a record it
 // cannot read becomes a finding instead of hiding the rest of the zone.
 func TestParseZone(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		zone     string // read as the file "z" with origin example.org
@@ -147,6 +148,7 @@ func TestParseZone(t *testing.T) {
 // Where miekg/dns reads a zone, the reader reads the same records (the test zones, and random
 // ones).
 func TestParseSameAsMiekg(t *testing.T) {
+	t.Parallel()
 	zones := map[string]string{}
 	paths, _ := filepath.Glob("testdata/*.example.org")
 	for _, p := range paths {
@@ -187,6 +189,7 @@ func TestParseSameAsMiekg(t *testing.T) {
 // $INCLUDE reads files relative to the including file, keeps the origin and owner of the file
 // that includes, keeps a $TTL (as BIND), and refuses files outside the zone file's directory.
 func TestInclude(t *testing.T) {
+	t.Parallel()
 	top := t.TempDir()
 	dir := filepath.Join(top, "zones")
 	for name, text := range map[string]string{
@@ -242,6 +245,7 @@ func TestInclude(t *testing.T) {
 }
 
 func TestOriginFromFileName(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		path, want string
 	}{
@@ -270,6 +274,7 @@ func TestOriginFromFileName(t *testing.T) {
 // Without an origin given, a zone whose SOA is at @ and has no $ORIGIN takes its origin from its
 // file's name, or says what to give.
 func TestOriginInferred(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	text := "$TTL 3600\n" + soa + "@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN CNAME ns1\n"
 	for _, name := range []string{"db.example.org", "zone.txt"} {
