@@ -211,11 +211,15 @@ func (ch *chaser) maybeRefresh(ctx context.Context, e *entry, now time.Time) {
 // alias returns the fresh cached entry of an alias (a name whose chain goes on) for name and
 // qtype, or nil.
 func (ch *chaser) alias(name string, qtype uint16) *entry {
-	e := ch.store.get(name, qtype, nil)
-	if e == nil || len(e.names) < 2 || !e.fresh(ch.now()) {
-		return nil
+	if e := ch.store.get(name, qtype, nil); ch.isAlias(e) {
+		return e
 	}
-	return e
+	return nil
+}
+
+// isAlias reports whether e, an entry of the cache or nil, is a fresh alias's.
+func (ch *chaser) isAlias(e *entry) bool {
+	return e != nil && len(e.names) >= 2 && e.fresh(ch.now())
 }
 
 // soa returns the SOA of zone, from the cache or a lookup, or nil.

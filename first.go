@@ -71,23 +71,33 @@ func forClient(m *dns.Msg, edns bool) *dns.Msg {
 	return &cp
 }
 
+// wideQuestion is a widened question in one allocation: the message, its OPT record and room for
+// the additional section of any ordinary question (the OPT, and a TSIG or a cookie-less extra).
+// It is never recycled: a plugin down the chain (cache's prefetch) may keep the question after
+// answering it.
+type wideQuestion struct {
+	m     dns.Msg
+	opt   dns.OPT
+	extra [2]dns.RR
+}
+
 // widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
 // is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
 // which nothing writes to.
 func widened(r *dns.Msg) *dns.Msg {
-	q := *r
-	opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
-	q.Extra = make([]dns.RR, 0, len(r.Extra)+1)
+	w := &wideQuestion{m: *r}
+	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
+	w.m.Extra = w.extra[:0]
 	for _, rr := range r.Extra {
 		if o, ok := rr.(*dns.OPT); ok {
-			*opt = *o // its header (version, flags) and options
+			w.opt = *o // its header (version, flags) and options
 			continue
 		}
-		q.Extra = append(q.Extra, rr)
+		w.m.Extra = append(w.m.Extra, rr)
 	}
-	opt.SetUDPSize(dns.MaxMsgSize)
-	q.Extra = append(q.Extra, opt)
-	return &q
+	w.opt.SetUDPSize(dns.MaxMsgSize)
+	w.m.Extra = append(w.m.Extra, &w.opt)
+	return &w.m
 }
 
 // writers recycles captureWriters: ordinary traffic then allocates nothing here.

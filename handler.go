@@ -85,10 +85,11 @@ func (f *Flatten) nested(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	q := r.Question[0]
 	// Warm: the name is known to be an alias, and what it leads to is cached.
-	if e := f.chase.alias(q.Name, q.Qtype); e != nil && !f.keepSigned(e, isDO(r)) {
+	e := f.chase.store.get(q.Name, q.Qtype, nil)
+	if f.chase.isAlias(e) && !f.keepSigned(e, isDO(r)) {
 		return f.warm(ctx, w, r, e)
 	}
-	return f.cold(ctx, w, r)
+	return f.cold(ctx, w, r, e != nil)
 }
 
 // warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
@@ -120,7 +121,7 @@ func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e 
 // while it runs.
 //
 //go:noinline
-func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, known bool) (int, error) {
 	q := r.Question[0]
 	ch := f.chase
 	if q.Qtype == dns.TypeANY || f.policy.probeFirst {
@@ -144,7 +145,7 @@ func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (i
 		f.policy.chain(c, q.Name)
 		return f.reply(ctx, w, r, ch.walk(ctx, c, e, q.Qtype, nil), false)
 	}
-	dedupe := f.policy.mode != All || ch.store.get(q.Name, q.Qtype, nil) != nil
+	dedupe := f.policy.mode != All || known
 	fa, err := ch.first(ctx, w, r, dedupe)
 	switch {
 	case fa.err != nil:
