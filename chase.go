@@ -49,10 +49,12 @@ type chaser struct {
 	store   *store
 	// flights shares lookups of one name and type; firsts shares questions down the chain.
 	flights, firsts singleflight.Group
-	maxChain        int
-	minTTL, maxTTL  uint32
-	maxStale        time.Duration
-	now             func() time.Time
+	// counters are the request path's counters, by server.
+	counters       counterCache
+	maxChain       int
+	minTTL, maxTTL uint32
+	maxStale       time.Duration
+	now            func() time.Time
 	// background ends with the plugin; wg counts the refreshes it runs.
 	background context.Context
 	stop       context.CancelFunc
@@ -74,8 +76,7 @@ func (ch *chaser) shutdown() {
 
 // walk follows the chain c from entry e to its end, fetching the entries it lacks. stale, when
 // not nil, says e is expired data served because a lookup failed with that error.
-func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, stale error) result {
-	now := ch.now()
+func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, stale error, now time.Time) result {
 	var scope uint8 // the longest client network scope of the entries used (ecs)
 	aliasMode := false
 	for {
@@ -99,7 +100,7 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 			return result{names: c.path(), kind: e.kind, ttl: c.ttl, stale: stale, scope: max(scope, uint8(max(e.scope.Bits(), 0)))}
 		}
 		scope = max(scope, uint8(max(e.scope.Bits(), 0)))
-		next, st, err := ch.target(ctx, c.last(), qtype)
+		next, st, err := ch.target(ctx, c.last(), qtype, now)
 		if err != nil {
 			return result{names: c.path(), err: err}
 		}
@@ -116,17 +117,15 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 // stale set to the failure.
 //
 //go:noinline
-func (ch *chaser) target(ctx context.Context, name string, qtype uint16) (e *entry, stale, err error) {
-	server := metrics.WithServer(ctx)
-	now := ch.now()
+func (ch *chaser) target(ctx context.Context, name string, qtype uint16, now time.Time) (e *entry, stale, err error) {
 	sn := ch.lookups.subnet(ctx, name)
 	old := ch.store.get(name, qtype, sn)
 	if old != nil && old.fresh(now) {
-		cacheHits.WithLabelValues(server).Inc()
+		ch.counters.of(ctx).hits.Inc()
 		ch.maybeRefresh(ctx, old, now)
 		return old, nil, nil
 	}
-	cacheMisses.WithLabelValues(server).Inc()
+	ch.counters.of(ctx).misses.Inc()
 	if old != nil && old.failedRecently(now, staleRetry) && old.staleUsable(now, ch.maxStale) {
 		return old, errStaleRecent, nil
 	}
@@ -211,20 +210,20 @@ func (ch *chaser) maybeRefresh(ctx context.Context, e *entry, now time.Time) {
 // alias returns the fresh cached entry of an alias (a name whose chain goes on) for name and
 // qtype, or nil.
 func (ch *chaser) alias(name string, qtype uint16) *entry {
-	if e := ch.store.get(name, qtype, nil); ch.isAlias(e) {
+	if e := ch.store.get(name, qtype, nil); isAlias(e, ch.now()) {
 		return e
 	}
 	return nil
 }
 
-// isAlias reports whether e, an entry of the cache or nil, is a fresh alias's.
-func (ch *chaser) isAlias(e *entry) bool {
-	return e != nil && len(e.names) >= 2 && e.fresh(ch.now())
+// isAlias reports whether e, an entry of the cache or nil, is an alias's, fresh at now.
+func isAlias(e *entry, now time.Time) bool {
+	return e != nil && len(e.names) >= 2 && e.fresh(now)
 }
 
 // soa returns the SOA of zone, from the cache or a lookup, or nil.
 func (ch *chaser) soa(ctx context.Context, zone string) *dns.SOA {
-	e, _, err := ch.target(ctx, zone, dns.TypeSOA)
+	e, _, err := ch.target(ctx, zone, dns.TypeSOA, ch.now())
 	if err != nil || e.kind != kindPositive {
 		return nil
 	}

@@ -5,9 +5,9 @@ package flatten
 
 import (
 	"context"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metrics"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 	"github.com/coredns/coredns/request"
@@ -86,8 +86,11 @@ func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.
 	q := r.Question[0]
 	// Warm: the name is known to be an alias, and what it leads to is cached.
 	e := f.chase.store.get(q.Name, q.Qtype, nil)
-	if f.chase.isAlias(e) && !f.keepSigned(e, isDO(r)) {
-		return f.warm(ctx, w, r, e)
+	if e != nil {
+		now := f.chase.now() // once per question: the clock is slow to read on some machines
+		if isAlias(e, now) && !f.keepSigned(e, isDO(r)) {
+			return f.warm(ctx, w, r, e, now)
+		}
 	}
 	return f.cold(ctx, w, r, e != nil)
 }
@@ -95,19 +98,20 @@ func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.
 // warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
 // rest is in functions that are never inlined here), so that a question's goroutine seldom has to
 // grow its stack.
-func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e *entry) (int, error) {
+func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e *entry, now time.Time) (int, error) {
 	ch := f.chase
-	cacheHits.WithLabelValues(metrics.WithServer(ctx)).Inc()
-	ch.maybeRefresh(ctx, e, ch.now())
+	counters := ch.counters.of(ctx)
+	counters.hits.Inc()
+	ch.maybeRefresh(ctx, e, now)
 	var c chain
 	f.policy.chain(&c, r.Question[0].Name)
-	res := ch.walk(ctx, &c, e, r.Question[0].Qtype, nil)
+	res := ch.walk(ctx, &c, e, r.Question[0].Qtype, nil, now)
 	if res.err != nil || res.kind != kindPositive || res.stale != nil {
 		return f.reply(ctx, w, r, res, false)
 	}
-	flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[r.Question[0].Qtype]).Inc()
+	counters.flattenedOf(r.Question[0].Qtype).Inc()
 	if res.aliasMode {
-		aliasModeCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+		counters.aliasMode.Inc()
 	}
 	m := flattened(r, res.ttl, res.final)
 	if f.policy.ecs {
@@ -143,7 +147,7 @@ func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, kn
 		ch.put(e)
 		c := new(chain)
 		f.policy.chain(c, q.Name)
-		return f.reply(ctx, w, r, ch.walk(ctx, c, e, q.Qtype, nil), false)
+		return f.reply(ctx, w, r, ch.walk(ctx, c, e, q.Qtype, nil, ch.now()), false)
 	}
 	dedupe := f.policy.mode != All || known
 	fa, err := ch.first(ctx, w, r, dedupe)
@@ -162,7 +166,7 @@ func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, kn
 	}
 	c := new(chain)
 	f.policy.chain(c, q.Name)
-	return f.reply(ctx, w, r, ch.walk(ctx, c, fa.entry, q.Qtype, nil), false)
+	return f.reply(ctx, w, r, ch.walk(ctx, c, fa.entry, q.Qtype, nil, ch.now()), false)
 }
 
 // keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
@@ -214,11 +218,12 @@ func (f *Flatten) resolveFrom(ctx context.Context, qname, target string, ttl uin
 		return result{names: c.path(), err: err}
 	}
 	c.lower(ttl)
-	e, stale, err := f.chase.target(ctx, target, qtype)
+	now := f.chase.now()
+	e, stale, err := f.chase.target(ctx, target, qtype, now)
 	if err != nil {
 		return result{names: c.path(), err: err}
 	}
-	return f.chase.walk(ctx, &c, e, qtype, stale)
+	return f.chase.walk(ctx, &c, e, qtype, stale, now)
 }
 
 // zoneAnswer returns the zone's own answer to r when it holds records of the type at the name, or

@@ -8,7 +8,6 @@ import (
 	"context"
 
 	"github.com/coredns/coredns/plugin"
-	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 
 	"github.com/miekg/dns"
@@ -26,9 +25,10 @@ func (f *Flatten) reply(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, r
 		f.report.broken(ctx, q.Name, q.Qtype, res.err)
 		m = servfail(r, bufSize(w, r), infoCode(res.err), errorTexts(res.err)...)
 	case res.kind == kindPositive:
-		flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[q.Qtype]).Inc()
+		counters := f.chase.counters.of(ctx)
+		counters.flattenedOf(q.Qtype).Inc()
 		if res.aliasMode {
-			aliasModeCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+			counters.aliasMode.Inc()
 		}
 		ttl := res.ttl
 		if res.stale != nil {
@@ -113,7 +113,7 @@ func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.M
 	if len(sets) == 0 {
 		return f.reply(ctx, w, r, last, declared)
 	}
-	flattenedCount.WithLabelValues(metrics.WithServer(ctx), dns.TypeToString[q.Qtype]).Inc()
+	f.chase.counters.of(ctx).flattenedOf(q.Qtype).Inc()
 	return f.write(ctx, w, r, flattened(r, ttl, sets...))
 }
 
