@@ -1,5 +1,7 @@
 package flatten
 
+// The audit's threads behind the answers, on Linux (background_other.go elsewhere).
+
 import (
 	"runtime"
 	"syscall"

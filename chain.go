@@ -25,8 +25,10 @@ type chain struct {
 	ttl uint32
 	// max is the number of CNAME hops allowed (max_chain).
 	max int
-	// allowed, when set, are the only zones the chain may reach (the plugin's zones and targets).
+	// allowed, when set, are the only zones the chain may reach: the plugin's zones, the first
+	// inZones of them, then the targets option's.
 	allowed []string
+	inZones int
 	// aliasMode is set once the chain has followed an HTTPS/SVCB record in AliasMode.
 	aliasMode bool
 	buf       [4]string
@@ -80,7 +82,7 @@ func (c *chain) step(next string) error {
 		return &ChainError{Kind: TooLong, Names: append(slices.Clip(c.names), next), Max: c.max}
 	}
 	if !c.allows(next) {
-		return &ChainError{Kind: Prohibited, Names: append(slices.Clip(c.names), next), Allowed: c.allowed}
+		return &ChainError{Kind: Prohibited, Names: append(slices.Clip(c.names), next), Allowed: c.allowed[c.inZones:]}
 	}
 	c.names = append(c.names, next)
 	return nil

@@ -34,7 +34,7 @@ type ChainError struct {
 	Max   int // max_chain, for TooLong
 	// Targets are the CNAMEs' targets, for MultipleCNAME.
 	Targets []string
-	// Allowed are the zones the chain may reach, for Prohibited.
+	// Allowed are the zones the targets option allows beside the plugin's, for Prohibited.
 	Allowed []string
 }
 

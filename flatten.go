@@ -38,13 +38,20 @@ func flattened(r *dns.Msg, ttl uint32, sets ...[]dns.RR) *dns.Msg {
 }
 
 // owned returns a record of its own to rename and re-time: a copy of rr's struct for addresses
-// (their address bytes are never written to, so they are shared), a deep copy for other types.
+// and service bindings (their address bytes and SvcParams are never written to, so they are
+// shared), a deep copy for other types.
 func owned(rr dns.RR) dns.RR {
 	switch rr := rr.(type) {
 	case *dns.A:
 		cp := *rr
 		return &cp
 	case *dns.AAAA:
+		cp := *rr
+		return &cp
+	case *dns.HTTPS:
+		cp := *rr
+		return &cp
+	case *dns.SVCB:
 		cp := *rr
 		return &cp
 	}

@@ -60,7 +60,7 @@ func newPolicy(cfg config) *policy {
 // chain starts c, the chain of a question for qname.
 func (p *policy) chain(c *chain, qname string) {
 	c.start(qname, p.maxChain)
-	c.allowed = p.allowed
+	c.allowed, c.inZones = p.allowed, len(p.zones)
 }
 
 // decide returns what to do with r and, for a declared alias, its target. Only ordinary queries

@@ -59,8 +59,10 @@ example.com:{{PORT}} {
 		check(t, s.query(t, network, "viagood.example.org.", dns.TypeA), test.Case{Qname: "viagood.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
 			"18: target evil.example.com. is outside the zones allowed (targets): not followed: viagood.example.org. -> hop.example.net. -> evil.example.com.")
 	}
-	s.waitLog(t, "[WARNING] plugin/flatten: error target-not-allowed bad.example.org.: CNAME chain leaves the targets allowed at evil.example.com.")
-	s.waitLog(t, "audit: error target-not-allowed bad.example.org.")
+	// The live finding and the audit's are worded alike: the targets allowed are the option's.
+	const refused = "error target-not-allowed bad.example.org.: CNAME chain leaves the targets allowed at evil.example.com., which is under none of the zones checked nor the targets allowed (example.net.): bad.example.org. -> evil.example.com."
+	s.waitLog(t, "[WARNING] plugin/flatten: "+refused)
+	s.waitLog(t, "[WARNING] plugin/flatten: audit: "+refused)
 	if got := metric(t, metrics, "coredns_flatten_prohibited_total"); got != 4 {
 		t.Errorf("prohibited_total = %v, want 4", got)
 	}
