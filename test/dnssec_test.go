@@ -77,6 +77,24 @@ stub-zone:
 	return s
 }
 
+// authenticated asks the validating resolver u for name and qtype with DO set, and returns its
+// reply, which must be NOERROR and authenticated (AD).
+func authenticated(t *testing.T, u *server, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, u.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
+		t.Fatalf("validating resolver: rcode %s, AD %v; want an authenticated answer:\n%s", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r)
+	}
+	return r
+}
+
 // In a zone signed online by CoreDNS's dnssec plugin, the flattened records come out signed: a
 // validating resolver holding the zone's key as trust anchor gets an authenticated answer.
 func TestDNSSECOnlineSigning(t *testing.T) {
@@ -96,18 +114,7 @@ example.net:{{PORT}} {
 }
 `, base))
 	u := startUnbound(t, s.addr, key)
-
-	m := new(dns.Msg)
-	m.SetQuestion("example.org.", dns.TypeA)
-	m.SetEdns0(1232, true)
-	c := &dns.Client{Timeout: 5 * time.Second}
-	r, _, err := c.Exchange(m, u.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
-		t.Fatalf("validating resolver: rcode %s, AD %v; want an authenticated answer:\n%s", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r)
-	}
+	r := authenticated(t, u, "example.org.", dns.TypeA)
 	var addrs, sigs int
 	for _, rr := range r.Answer {
 		switch rr := rr.(type) {
@@ -132,7 +139,10 @@ example.net:{{PORT}} {
 	// Control: a resolver trusting another key must not authenticate the same answer.
 	_, other := writeKey(t, t.TempDir(), "example.org.")
 	u2 := startUnbound(t, s.addr, other)
-	r, _, err = c.Exchange(m, u2.addr)
+	m := new(dns.Msg)
+	m.SetQuestion("example.org.", dns.TypeA)
+	m.SetEdns0(1232, true)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, u2.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,17 +258,7 @@ example.net:{{PORT}} {
 }
 `, base, dir, dir))
 	u := startUnbound(t, s.addr, key)
-	m := new(dns.Msg)
-	m.SetQuestion("example.org.", dns.TypeHTTPS)
-	m.SetEdns0(1232, true)
-	c := &dns.Client{Timeout: 5 * time.Second}
-	r, _, err := c.Exchange(m, u.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Rcode != dns.RcodeSuccess || !r.AuthenticatedData {
-		t.Fatalf("validating resolver: rcode %s, AD %v; want an authenticated answer:\n%s", dns.RcodeToString[r.Rcode], r.AuthenticatedData, r)
-	}
+	r := authenticated(t, u, "example.org.", dns.TypeHTTPS)
 	want := mustRR(t, `example.org. 120 IN HTTPS 1 . alpn="h2,h3" port=8443 ipv4hint=198.51.100.1 ech=AEX+DQBBpQAgACB/RkaZ`)
 	var records, sigs int
 	for _, rr := range r.Answer {

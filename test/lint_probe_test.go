@@ -7,11 +7,12 @@ import (
 	"testing"
 )
 
-// NSD, a real authoritative server, as the DNS host of delegations below example.org: it serves
-// good.example.org and the host names of the name servers, and REFUSES the zones it no longer
-// serves. cnamelint -probe-ns finds the lame delegations, critical where the name servers are a
-// DNS host's where anyone may create the zone, and leaves the served one alone.
-func TestLinterProbesDelegations(t *testing.T) {
+// lameDelegations starts NSD, a real authoritative server, as the DNS host of delegations below
+// example.org: it serves good.example.org and the host names of the name servers, and REFUSES the
+// zones it no longer serves (gone, and taken, at a DNS host where anyone may create a zone). It
+// returns NSD and the file of example.org (6 records).
+func lameDelegations(t *testing.T) (*server, string) {
+	t.Helper()
 	nsd := startNSD(t, map[string]string{
 		"hosts.example.net.": "$ORIGIN hosts.example.net.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
 		// Loopback stands in for the provider's name server.
@@ -23,10 +24,18 @@ func TestLinterProbesDelegations(t *testing.T) {
 $TTL 3600
 @ IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300
 @ IN NS  ns1.example.net.
+@ IN A   192.0.2.10
 good IN NS ns1.hosts.example.net.
 gone IN NS ns1.hosts.example.net.
 taken IN NS ns1.digitalocean.com.
 `)
+	return nsd, zone
+}
+
+// cnamelint -probe-ns finds the lame delegations, critical where the name servers are a DNS
+// host's where anyone may create the zone, and leaves the served one alone.
+func TestLinterProbesDelegations(t *testing.T) {
+	nsd, zone := lameDelegations(t)
 	t.Setenv("CNAMELINT_PROBE_PORT", strings.TrimPrefix(nsd.addr, "127.0.0.1:"))
 	fs, code := lint(t, "-resolver", nsd.addr, "-probe-ns", zone)
 	var got []string

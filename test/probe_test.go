@@ -2,34 +2,17 @@ package test
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // The server's audit with probe_ns asks the name servers of each delegation directly, as
-// cnamelint -probe-ns does: NSD, a real authoritative server, stands in for the DNS host. It
-// serves good.example.org and REFUSES the zones it no longer serves; ns1.digitalocean.com is a
-// DNS host where anyone may create a zone, so that lame delegation is critical. Both are logged
-// and published in audit_findings; the served delegation is left alone; without probe_ns the
-// same zone has no such finding.
+// cnamelint -probe-ns does (lameDelegations: NSD as the DNS host). The lame delegation at a DNS
+// host where anyone may create a zone is critical, the other a warning; both are logged and
+// published in audit_findings; the served delegation is left alone; without probe_ns the same
+// zone has no such finding.
 func TestAuditProbesDelegations(t *testing.T) {
-	nsd := startNSD(t, map[string]string{
-		"hosts.example.net.": "$ORIGIN hosts.example.net.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
-		// Loopback stands in for the provider's name server.
-		"digitalocean.com.": "$ORIGIN digitalocean.com.\n$TTL 60\n@ IN SOA ns1 h 1 7200 3600 1209600 60\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
-		"good.example.org.": "$ORIGIN good.example.org.\n$TTL 60\n@ IN SOA ns1.hosts.example.net. h 1 7200 3600 1209600 60\n@ IN NS ns1.hosts.example.net.\nwww IN A 192.0.2.1\n",
-	})
-	zone := filepath.Join(t.TempDir(), "db.example.org")
-	writeFile(t, zone, `$ORIGIN example.org.
-$TTL 3600
-@ IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300
-@ IN NS  ns1.example.net.
-@ IN A   192.0.2.10
-good IN NS ns1.hosts.example.net.
-gone IN NS ns1.hosts.example.net.
-taken IN NS ns1.digitalocean.com.
-`)
+	nsd, zone := lameDelegations(t)
 	// The server's probes go to NSD's port instead of 53.
 	t.Setenv("FLATTEN_PROBE_PORT", strings.TrimPrefix(nsd.addr, "127.0.0.1:"))
 	const corefile = `example.org:{{PORT}} {

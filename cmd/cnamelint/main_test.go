@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dnsflatten/flatten/internal/loopback"
 	"github.com/dnsflatten/flatten/plugin/probe"
 
 	"github.com/miekg/dns"
@@ -118,26 +119,7 @@ func TestRunJSON(t *testing.T) {
 
 // testServer answers on loopback, over UDP and TCP, with answer's reply.
 func testServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []*dns.Server{{PacketConn: pc}, {Listener: l}} {
-		tcp := s.Listener != nil
-		s.Handler = dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-			if m := answer(r, tcp); m != nil {
-				w.WriteMsg(m)
-			}
-		})
-		go s.ActivateAndServe()
-		t.Cleanup(func() { s.Shutdown() })
-	}
-	return pc.LocalAddr().String()
+	return loopback.Serve(t, answer)
 }
 
 func TestResolver(t *testing.T) {

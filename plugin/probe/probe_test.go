@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/dnsflatten/flatten/internal/loopback"
+
 	"github.com/miekg/dns"
 )
 
@@ -19,26 +21,7 @@ func (f oracleFunc) Lookup(ctx context.Context, name string, qtype uint16) (*dns
 
 // nameServer serves answer over UDP and TCP on one loopback port and returns the port.
 func nameServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []*dns.Server{{PacketConn: pc}, {Listener: l}} {
-		tcp := s.Listener != nil
-		s.Handler = dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-			if m := answer(r, tcp); m != nil {
-				w.WriteMsg(m)
-			}
-		})
-		go s.ActivateAndServe()
-		t.Cleanup(func() { s.Shutdown() })
-	}
-	_, port, _ := net.SplitHostPort(pc.LocalAddr().String())
+	_, port, _ := net.SplitHostPort(loopback.Serve(t, answer))
 	return port
 }
 

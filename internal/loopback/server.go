@@ -1,0 +1,35 @@
+package loopback
+
+// A scripted DNS server for unit tests: one loopback port, UDP and TCP.
+
+import (
+	"net"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// Serve answers every question with answer (its reply, or nil for none) over UDP and TCP on one
+// port of 127.0.0.1 until the test ends, and returns the address. tcp says how the question came.
+func Serve(t testing.TB, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*dns.Server{{PacketConn: pc}, {Listener: l}} {
+		tcp := s.Listener != nil
+		s.Handler = dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+			if m := answer(r, tcp); m != nil {
+				w.WriteMsg(m)
+			}
+		})
+		go s.ActivateAndServe()
+		t.Cleanup(func() { s.Shutdown() })
+	}
+	return pc.LocalAddr().String()
+}
