@@ -104,6 +104,9 @@ func (ch *chaser) walk(ctx context.Context, c *chain, e *entry, qtype uint16, st
 		if err != nil {
 			return result{names: c.path(), err: err}
 		}
+		if next.stored.After(now) {
+			now = ch.now() // a lookup took time: the next hops are judged fresh or not at its end
+		}
 		if st != nil {
 			stale = st
 		}

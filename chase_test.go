@@ -274,3 +274,35 @@ func TestHTTPSCachedAndStale(t *testing.T) {
 		Ns: []dns.RR{test.SOA("example.org. 30 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}},
 		"0: dangling alias: target www.example.net. does not exist (NXDOMAIN): example.org. -> www.example.net.")
 }
+
+// slowOutside is an outside resolver whose lookup of one name takes by, on the fake clock.
+type slowOutside struct {
+	*backend
+	clk  *clock
+	slow string
+	by   time.Duration
+}
+
+func (s slowOutside) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if name == s.slow {
+		s.clk.advance(s.by)
+	}
+	return s.backend.lookup(ctx, name, qtype)
+}
+
+// A hop judged after a slow lookup of the hop before it is judged at the lookup's end: an entry
+// that expired meanwhile is fetched again, not served as fresh.
+func TestHopAfterSlowLookup(t *testing.T) {
+	u := &backend{rrs: []dns.RR{
+		test.CNAME("www.example.net. 5 IN CNAME cdn.example.com."),
+		test.A("cdn.example.com. 10 IN A 192.0.2.1"),
+	}}
+	f, clk := newTest(t, apexNext, u)
+	f.chase.lookups.outside = slowOutside{backend: u, clk: clk, slow: "www.example.net.", by: 5 * time.Second}
+	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.1"), "")
+	// The warm-up's slow lookup moved the clock 5 s: cdn.example.com (stored after it) has 10 s.
+	u.set([]dns.RR{test.CNAME("www.example.net. 5 IN CNAME cdn.example.com."), test.A("cdn.example.com. 10 IN A 192.0.2.2")}, nil)
+	clk.advance(6 * time.Second) // www.example.net expired; cdn.example.com has 4 s left
+	// The lookup of www.example.net takes 5 s more: by its end cdn.example.com has expired too.
+	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.2"), "")
+}

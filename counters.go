@@ -6,6 +6,7 @@ package flatten
 
 import (
 	"context"
+	"maps"
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin/metrics"
@@ -43,20 +44,29 @@ func (c *serverCounters) flattenedOf(qtype uint16) prometheus.Counter {
 	return flattenedCount.WithLabelValues(c.server, dns.TypeToString[qtype])
 }
 
-// counterCache holds the counters of the server last seen. A server block has one address in
-// almost every Corefile; one with several swaps the entry as its servers alternate, which is
-// correct, only slower.
+// counterCache holds the counters of each server the block has answered for: one in almost every
+// Corefile, two for a NodeLocal DNSCache address pair. It is copied on write, so reading it takes
+// no lock.
 type counterCache struct {
-	last atomic.Pointer[serverCounters]
+	by atomic.Pointer[map[string]*serverCounters]
 }
 
 // of returns the counters of the server of ctx.
 func (cc *counterCache) of(ctx context.Context) *serverCounters {
 	server := metrics.WithServer(ctx)
-	if c := cc.last.Load(); c != nil && c.server == server {
-		return c
+	for {
+		old := cc.by.Load()
+		if old != nil {
+			if c, ok := (*old)[server]; ok {
+				return c
+			}
+		}
+		next := map[string]*serverCounters{server: newServerCounters(server)}
+		if old != nil {
+			maps.Copy(next, *old)
+		}
+		if cc.by.CompareAndSwap(old, &next) {
+			return next[server]
+		}
 	}
-	c := newServerCounters(server)
-	cc.last.Store(c)
-	return c
 }

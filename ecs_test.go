@@ -196,7 +196,11 @@ func TestECSSingleflight(t *testing.T) {
 			})
 		}
 	}
-	for u.calls.Load() < 2 { // both networks' lookups are in flight
+	for deadline := time.Now().Add(5 * time.Second); u.calls.Load() < 2; { // both networks' lookups are in flight
+		if time.Now().After(deadline) {
+			close(u.gate)
+			t.Fatalf("%d lookups in flight after 5 s, want 2: one per network, side by side", u.calls.Load())
+		}
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond) // room for a third, which must not come

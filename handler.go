@@ -138,7 +138,7 @@ func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, kn
 		}
 		target, _ := rules.AliasTarget(m.Answer[0])
 		if q.Qtype == dns.TypeANY {
-			return f.flattenAny(ctx, w, r, target, m.Answer[0].Header().Ttl, false)
+			return f.flattenAny(ctx, w, r, target, m.Answer[0].Header().Ttl, false, m.Answer[0].Header().Rrtype != dns.TypeCNAME)
 		}
 		e, err := toEntry(q.Name, q.Qtype, m, f.policy.maxChain, "")
 		if err != nil {
@@ -183,7 +183,7 @@ func (f *Flatten) keepSigned(e *entry, do bool) bool {
 func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) (int, error) {
 	q := r.Question[0]
 	if q.Qtype == dns.TypeANY {
-		return f.flattenAny(ctx, w, r, target, maxTTL, true)
+		return f.flattenAny(ctx, w, r, target, maxTTL, true, false)
 	}
 	res := f.resolveFrom(ctx, q.Name, target, maxTTL, q.Qtype)
 	if res.err != nil || res.kind != kindPositive {
@@ -222,6 +222,9 @@ func (f *Flatten) resolveFrom(ctx context.Context, qname, target string, ttl uin
 	e, stale, err := f.chase.target(ctx, target, qtype, now)
 	if err != nil {
 		return result{names: c.path(), err: err}
+	}
+	if e.stored.After(now) {
+		now = f.chase.now() // a lookup took time
 	}
 	return f.chase.walk(ctx, &c, e, qtype, stale, now)
 }

@@ -35,7 +35,7 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "subnet_lookups_total",
-		Help:      "Counter of lookups sent with a client subnet (ecs, RFC 7871), by the scope prefix length of the answer (0: it holds for every client; none: no answer).",
+		Help:      "Counter of lookups sent with a client subnet (ecs, RFC 7871), by the scope prefix length the answer is cached for: the resolver's, at most the prefix sent (0: for every client; none: no answer).",
 	}, []string{"server", "scope"})
 
 	// loopCount counts questions refused because their CNAME chain loops.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dnsflatten/flatten/plugin/rules"
@@ -121,27 +122,50 @@ func (r *recorder) reset() {
 	r.mu.Unlock()
 }
 
-// changed asks every recorded question again and reports whether any outcome differs.
+// recheckParallel is how many recorded questions changed asks at a time: probes of name servers
+// that do not answer cost seconds each, and the audit's pass waits for changed.
+const recheckParallel = 8
+
+// changed asks the recorded questions again, recheckParallel at a time, and reports whether any
+// outcome differs; it stops at the first that does (the check it causes asks everything again).
 func (r *recorder) changed(ctx context.Context) bool {
 	r.mu.Lock()
 	seen := maps.Clone(r.seen)
 	r.mu.Unlock()
-	diff := false
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		diff atomic.Bool
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, recheckParallel)
+	)
 	for q, was := range seen {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
 		if ctx.Err() != nil {
-			return false
+			break
 		}
-		m, err := r.ask(ctx, q)
-		if q.server == "" && r.keeps(q.name) {
-			r.mu.Lock()
-			r.holdLocked(q, m, err) // the outcome stays the check's, to compare with until the next check
-			r.mu.Unlock()
-		}
-		if outcome(m, err) != was {
-			diff = true
-		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			m, err := r.ask(ctx, q)
+			if ctx.Err() != nil {
+				return // stopped: the outcome says nothing
+			}
+			if q.server == "" && r.keeps(q.name) {
+				r.mu.Lock()
+				r.holdLocked(q, m, err) // the outcome stays the check's, to compare with until the next check
+				r.mu.Unlock()
+			}
+			if outcome(m, err) != was {
+				diff.Store(true)
+				cancel()
+			}
+		})
 	}
-	return diff
+	wg.Wait()
+	return diff.Load()
 }
 
 // outcome is what the rules see of a reply: its rcode, with NODATA told apart from an answer (a

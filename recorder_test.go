@@ -2,7 +2,9 @@ package flatten
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,5 +113,47 @@ func TestRecorderProbes(t *testing.T) {
 	served.Store(false) // the zone is gone at the host: NOERROR, no SOA
 	if !r.changed(ctx) || probes.Load() != 3 {
 		t.Errorf("a name server that stopped serving the zone is not seen as a change (%d probes)", probes.Load())
+	}
+}
+
+// gatedOracle answers NXDOMAIN once recheckParallel questions are in flight together, and
+// records the most it saw in flight.
+type gatedOracle struct {
+	inflight, most atomic.Int32
+	gate           chan struct{}
+	once           sync.Once
+}
+
+func (o *gatedOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	n := o.inflight.Add(1)
+	defer o.inflight.Add(-1)
+	for m := o.most.Load(); n > m && !o.most.CompareAndSwap(m, n); m = o.most.Load() {
+	}
+	if n == recheckParallel {
+		o.once.Do(func() { close(o.gate) })
+	}
+	select {
+	case <-o.gate:
+	case <-time.After(time.Second): // asked one at a time: the gate never opens
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Rcode = dns.RcodeNameError
+	return m, nil
+}
+
+// The questions asked again every interval are asked recheckParallel at a time, never more: name
+// servers that do not answer cost seconds each, and the audit's pass waits for them.
+func TestRecorderChangedInParallel(t *testing.T) {
+	o := &gatedOracle{gate: make(chan struct{})}
+	r := newRecorder(o, 0, nil)
+	for i := range 4 * recheckParallel {
+		r.seen[question{name: fmt.Sprintf("t%d.example.net.", i), qtype: dns.TypeA}] = dns.RcodeNameError
+	}
+	if r.changed(context.Background()) {
+		t.Error("no outcome changed, but changed says one did")
+	}
+	if got := o.most.Load(); got != recheckParallel {
+		t.Errorf("at most %d questions in flight, want %d", got, recheckParallel)
 	}
 }

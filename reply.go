@@ -93,8 +93,9 @@ func (f *Flatten) stale(ctx context.Context, r, m *dns.Msg, res result, size int
 }
 
 // flattenAny answers ANY at an alias of target (a hop of TTL hop) with the target's A and AAAA
-// records (as PowerDNS answers ANY at an ALIAS), never the CNAME.
-func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string, hop uint32, declared bool) (int, error) {
+// records (as PowerDNS answers ANY at an ALIAS), never the CNAME. aliasMode says the alias is an
+// AliasMode record.
+func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string, hop uint32, declared, aliasMode bool) (int, error) {
 	q := r.Question[0]
 	var sets [][]dns.RR
 	var last result
@@ -108,12 +109,17 @@ func (f *Flatten) flattenAny(ctx context.Context, w dns.ResponseWriter, r *dns.M
 			sets = append(sets, res.final)
 			ttl = min(ttl, res.ttl)
 		}
+		aliasMode = aliasMode || res.aliasMode
 		last = res
 	}
 	if len(sets) == 0 {
 		return f.reply(ctx, w, r, last, declared)
 	}
-	f.chase.counters.of(ctx).flattenedOf(q.Qtype).Inc()
+	counters := f.chase.counters.of(ctx)
+	counters.flattenedOf(q.Qtype).Inc()
+	if aliasMode {
+		counters.aliasMode.Inc()
+	}
 	return f.write(ctx, w, r, flattened(r, ttl, sets...))
 }
 

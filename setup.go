@@ -93,6 +93,9 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 	case b.kube != nil:
 		o = &oracle{slots: l.slots, kube: b.kube}
 	}
+	if cfg.probeNS && l.resolver == nil && b.self == "" {
+		log.Warningf("probe_ns: this server block has no resolver and no address of its own to find name servers' addresses with: add 'resolver ADDRESS...'; no delegation is probed")
+	}
 	return &Flatten{
 		Next:     next,
 		policy:   newPolicy(cfg),

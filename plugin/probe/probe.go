@@ -30,7 +30,7 @@ type Prober struct {
 	o        rules.Oracle
 	port     string
 	udp, tcp *dns.Client
-	addrs    sync.Map // name server (lower-case) -> func() []string, its addresses found once
+	addrs    sync.Map // name server (lower-case) -> *found, its addresses found once
 }
 
 // New returns a Prober that finds name servers' addresses through o and asks them on port (53
@@ -73,17 +73,28 @@ func (p *Prober) Probe(ctx context.Context, server, name string, qtype uint16) (
 	return nil, errors.Join(errs...)
 }
 
+// found is a name server's addresses, looked up once by whichever caller comes first.
+type found struct {
+	once  sync.Once
+	addrs []string
+}
+
+// lookupBudget bounds the lookup of one name server's addresses (A, then AAAA).
+const lookupBudget = 2 * Timeout
+
 // resolve returns the IPv4 and IPv6 addresses of a name server, asking the resolver once (until
-// Forget). Addresses found under a context that ended are not kept: they may be missing.
+// Forget). The lookup does not end with the context of the caller that happens to make it: other
+// callers, with contexts of their own, wait for the same result; it has its own time bound.
 func (p *Prober) resolve(ctx context.Context, server string) []string {
 	server = dns.CanonicalName(server)
-	find := sync.OnceValue(func() []string { return p.lookup(ctx, server) })
-	f, _ := p.addrs.LoadOrStore(server, find)
-	addrs := f.(func() []string)()
-	if ctx.Err() != nil {
-		p.addrs.CompareAndDelete(server, f)
-	}
-	return addrs
+	v, _ := p.addrs.LoadOrStore(server, &found{})
+	f := v.(*found)
+	f.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupBudget)
+		defer cancel()
+		f.addrs = p.lookup(ctx, server)
+	})
+	return f.addrs
 }
 
 // Forget drops the addresses found so far, so that a long-running caller (the server's audit,

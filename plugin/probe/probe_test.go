@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dnsflatten/flatten/internal/loopback"
 
@@ -103,5 +104,59 @@ func TestMatches(t *testing.T) {
 		if err := Matches(q, c.m); err != c.want {
 			t.Errorf("%v: %v, want %v", c.m.Question, err, c.want)
 		}
+	}
+}
+
+// A probe whose context ends while the name server's addresses are being found returns without
+// them, and leaves them to be found for the next caller, whose context is live; Forget has them
+// found again.
+func TestProbeCancelledAndForget(t *testing.T) {
+	t.Parallel()
+	var lookups atomic.Int32
+	release := make(chan struct{})
+	o := oracleFunc(func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+		if lookups.Add(1) == 1 {
+			<-release // the first lookup is slow
+		}
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		if qtype == dns.TypeA {
+			a, _ := dns.NewRR(name + " 60 IN A 127.0.0.1")
+			m.Answer = []dns.RR{a}
+		}
+		return m, nil
+	})
+	port := nameServer(t, func(r *dns.Msg, _ bool) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		soa, _ := dns.NewRR(r.Question[0].Name + " 60 IN SOA ns1.host.example. h. 1 2 3 4 5")
+		m.Answer = []dns.RR{soa}
+		return m
+	})
+	p := New(o, port)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := p.Probe(ctx, "ns1.host.example.", "a.example.org.", dns.TypeSOA)
+		done <- err
+	}()
+	for lookups.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // the check is superseded while the address is being found
+	close(release)
+	<-done // no panic; the probe itself may fail with the cancelled context
+	if m, err := p.Probe(context.Background(), "ns1.host.example.", "a.example.org.", dns.TypeSOA); err != nil || len(m.Answer) != 1 {
+		t.Fatalf("the next probe: %v, %v", m, err)
+	}
+	if n := lookups.Load(); n != 2 {
+		t.Errorf("%d address lookups, want 2 (A and AAAA, once)", n)
+	}
+	p.Forget()
+	if _, err := p.Probe(context.Background(), "ns1.host.example.", "a.example.org.", dns.TypeSOA); err != nil {
+		t.Fatal(err)
+	}
+	if n := lookups.Load(); n != 4 {
+		t.Errorf("%d address lookups after Forget, want 4: found again", n)
 	}
 }
