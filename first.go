@@ -73,8 +73,8 @@ func forClient(m *dns.Msg, edns bool) *dns.Msg {
 
 // wideQuestion is a widened question in one allocation: the message, its OPT record and room for
 // the additional section of any ordinary question (the OPT, and a TSIG or a cookie-less extra).
-// It is never recycled: a plugin down the chain (cache's prefetch) may keep the question after
-// answering it.
+// It is never recycled: nothing in CoreDNS forbids a plugin down the chain to keep the question
+// after answering it (cache copies it for its prefetch, but a third-party plugin may not).
 type wideQuestion struct {
 	m     dns.Msg
 	opt   dns.OPT
