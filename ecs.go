@@ -95,6 +95,10 @@ func capped(addr netip.Addr, bits int) *subnet {
 	return &subnet{prefix: p}
 }
 
+// located reports whether s names a network: a subnet of /0 (RFC 7871 7.1.2: the client asks
+// that its address not be used) names none.
+func (s *subnet) located() bool { return s != nil && s.prefix.Bits() > 0 }
+
 // scoped returns s's network of scope bits (at most its own).
 func (s *subnet) scoped(scope uint8) netip.Prefix {
 	p, _ := s.prefix.Addr().Prefix(min(int(scope), s.prefix.Bits()))

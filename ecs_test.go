@@ -285,3 +285,35 @@ func TestECSCacheBound(t *testing.T) {
 		})
 	}
 }
+
+// An answer looked up for a client that sent no subnet, or a /0 one, was tailored to this server's
+// own address: it serves such clients, never a client that named its network, who gets its own.
+func TestECSNoSubnetFirst(t *testing.T) {
+	for _, first := range []string{"none", "/0"} {
+		t.Run(first, func(t *testing.T) {
+			u := &ecsBackend{}
+			f, _ := newTest(t, apexNext, u, func(c *config) {
+				c.resolvers, c.ecs = []string{"192.0.2.53:53"}, true
+				c.aliases = map[string]string{"example.org.": "geo.example.net."}
+			})
+			r := ednsQuestion("example.org.", dns.TypeA)
+			if first == "/0" {
+				r = withECS(r, 1, 0, "0.0.0.0")
+			}
+			for range 2 { // cold, then warm
+				if m := serve(t, f, r.Copy()); len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "198.51.100.201" {
+					t.Fatalf("the first client: %v", m)
+				}
+			}
+			for _, net := range []string{"10.1.2.0", "10.9.9.0"} {
+				m := serve(t, f, withECS(ednsQuestion("example.org.", dns.TypeA), 1, 24, net))
+				if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.101" || ecsOf(m) != net+"/24/24" {
+					t.Errorf("a client in %s/24 after one with %s: %v (ECS %q)", net, first, m.Answer, ecsOf(m))
+				}
+			}
+			if n := u.calls.Load(); n != 3 {
+				t.Errorf("%d lookups, want 3: the first client's, and one per network", n)
+			}
+		})
+	}
+}

@@ -49,6 +49,10 @@ type entry struct {
 	signed bool
 	// aliasMode is set when the chain crossed an HTTPS/SVCB record in AliasMode (RFC 9460 2.4.2).
 	aliasMode bool
+	// private, with ecs, marks an answer looked up with no client subnet (or a /0 one): the
+	// resolver tailored it to this server's own address, so it holds only for clients that sent
+	// none, never for a client's network (RFC 7871 7.1.2, 7.3.1).
+	private bool
 	// ttl is how long the entry is fresh, from stored: the lowest TTL on it, within the ttl bounds.
 	ttl    uint32
 	stored time.Time

@@ -7,7 +7,7 @@ package flatten
 // plugin and sends every name it flattens with the addresses it would answer (A and AAAA, at the
 // chain's TTL) instead of the alias, as PowerDNS's outgoing-axfr-expand-alias does. The SOA comes
 // first and last, its serial unchanged; an IXFR gets the whole zone (RFC 1995 section 4 allows
-// it). A name whose target does not resolve is sent with its other records only, and logged: a
+// it), or the SOA alone when the secondary has the current serial, as the zone's plugin answers. A name whose target does not resolve is sent with its other records only, and logged: a
 // transfer never fails for it.
 
 import (
@@ -31,7 +31,7 @@ func (f *Flatten) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) 
 	}
 	var in <-chan []dns.RR
 	for _, tr := range f.audit.trs {
-		ch, err := tr.Transfer(zone, 0)
+		ch, err := tr.Transfer(zone, serial) // an IXFR at the current serial: the zone's plugin sends the SOA alone
 		if err == transfer.ErrNotAuthoritative {
 			continue
 		}

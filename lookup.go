@@ -96,11 +96,19 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *subnet
 	case m == nil:
 		err = &LookupError{Name: name, Qtype: qtype, Via: via}
 	default:
-		if e, err = toEntry(name, qtype, m, l.maxChain, via); err == nil && sn != nil {
+		e, err = toEntry(name, qtype, m, l.maxChain, via)
+		switch {
+		case err != nil:
+		case sn.located():
 			if scope := replyScope(m); scope > 0 {
 				e.scope = sn.scoped(scope) // the answer holds for this network only
 			}
 			subnetLookups.WithLabelValues(server, strconv.Itoa(max(e.scope.Bits(), 0))).Inc()
+		case l.ecs && !l.inZones(name):
+			e.private = true
+			if sn != nil {
+				subnetLookups.WithLabelValues(server, "0").Inc()
+			}
 		}
 	}
 	if sn != nil && e == nil {

@@ -24,6 +24,10 @@ type oracle struct {
 	// the audit reads those zones in part (kubewatch.go), so a chain that ends at a service is
 	// asked here, never of a resolver that does not know the cluster.
 	kube *kubeWatch
+	// own answers the names of the plugin's zones from the block's own plugins, in memory: the
+	// rules never ask about them, but probe_ns asks for the addresses of name servers that the
+	// zones themselves hold (ns1.example.org in example.org), which no resolver may know yet.
+	own *lookups
 }
 
 // errNoWay is the oracle's error when the block can ask the world neither way.
@@ -33,6 +37,9 @@ var errNoWay = errors.New("no resolver to ask and no address to ask the server a
 func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
 	if o.kube.owns(name) {
 		return o.kube.lookup(ctx, name, qtype)
+	}
+	if o.own != nil && o.own.inZones(name) {
+		return o.own.askNext(ctx, name, qtype)
 	}
 	if o.exchange == nil {
 		return nil, errNoWay

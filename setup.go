@@ -87,11 +87,11 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 	var o rules.Oracle
 	switch {
 	case l.resolver != nil:
-		o = &oracle{slots: l.slots, exchange: resolverExchange(l.resolver), kube: b.kube}
+		o = &oracle{slots: l.slots, exchange: resolverExchange(l.resolver), kube: b.kube, own: l}
 	case b.self != "":
-		o = &oracle{slots: l.slots, exchange: selfExchange(b.self), kube: b.kube}
+		o = &oracle{slots: l.slots, exchange: selfExchange(b.self), kube: b.kube, own: l}
 	case b.kube != nil:
-		o = &oracle{slots: l.slots, kube: b.kube}
+		o = &oracle{slots: l.slots, kube: b.kube, own: l}
 	}
 	if cfg.probeNS && l.resolver == nil && b.self == "" {
 		log.Warningf("probe_ns: this server block has no resolver and no address of its own to find name servers' addresses with: add 'resolver ADDRESS...'; no delegation is probed")

@@ -22,18 +22,23 @@ func newStore(size int) *store {
 }
 
 // get returns the entry for name and qtype, or nil. With a client subnet, it is the entry whose
-// scope covers the subnet, or the one for every client.
+// scope covers the subnet, or the one for every client, but never one looked up without a subnet
+// (private): that answer was tailored to this server's own address.
 func (s *store) get(name string, qtype uint16, sn *subnet) *entry {
-	if sn != nil {
-		if bits, ok := s.scopes.Get(key(name, qtype, netip.Prefix{})); ok {
-			for _, b := range bits {
-				if e := s.at(name, qtype, sn.scoped(b)); e != nil {
-					return e
-				}
+	if !sn.located() {
+		return s.at(name, qtype, netip.Prefix{})
+	}
+	if bits, ok := s.scopes.Get(key(name, qtype, netip.Prefix{})); ok {
+		for _, b := range bits {
+			if e := s.at(name, qtype, sn.scoped(b)); e != nil {
+				return e
 			}
 		}
 	}
-	return s.at(name, qtype, netip.Prefix{})
+	if e := s.at(name, qtype, netip.Prefix{}); e != nil && !e.private {
+		return e
+	}
+	return nil
 }
 
 func (s *store) at(name string, qtype uint16, scope netip.Prefix) *entry {

@@ -9,8 +9,9 @@ import (
 
 // lameDelegations starts NSD, a real authoritative server, as the DNS host of delegations below
 // example.org: it serves good.example.org and the host names of the name servers, and REFUSES the
-// zones it no longer serves (gone, and taken, at a DNS host where anyone may create a zone). It
-// returns NSD and the file of example.org (6 records).
+// zones it no longer serves (gone, and taken, at a DNS host where anyone may create a zone); lame
+// is delegated to a name server whose address is in example.org itself. It returns NSD and the
+// file of example.org (8 records).
 func lameDelegations(t *testing.T) (*server, string) {
 	t.Helper()
 	nsd := startNSD(t, map[string]string{
@@ -28,6 +29,8 @@ $TTL 3600
 good IN NS ns1.hosts.example.net.
 gone IN NS ns1.hosts.example.net.
 taken IN NS ns1.digitalocean.com.
+lame IN NS ns1.example.org.
+ns1 IN A 127.0.0.1
 `)
 	return nsd, zone
 }

@@ -112,19 +112,7 @@ example.net:{{PORT}} {
 	// The transfer as dig gets it.
 	m := new(dns.Msg)
 	m.SetAxfr("example.org.")
-	env, err := new(dns.Transfer).In(m, s.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for e := range env {
-		if e.Error != nil {
-			t.Fatal(e.Error)
-		}
-		for _, rr := range e.RR {
-			got = append(got, strings.Join(strings.Fields(rr.String()), " "))
-		}
-	}
+	got := transferred(t, m, s.addr)
 	want := []string{
 		"example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 7 7200 3600 1209600 60",
 		"example.org. 3600 IN NS ns1.example.org.",
@@ -143,21 +131,16 @@ example.net:{{PORT}} {
 	// RFC 1995 section 4), never the zone's own records with the CNAMEs.
 	ixfr := new(dns.Msg)
 	ixfr.SetIxfr("example.org.", 6, "ns1.example.org.", "hostmaster.example.org.")
-	env, err = new(dns.Transfer).In(ixfr, s.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = got[:0]
-	for e := range env {
-		if e.Error != nil {
-			t.Fatal(e.Error)
-		}
-		for _, rr := range e.RR {
-			got = append(got, strings.Join(strings.Fields(rr.String()), " "))
-		}
-	}
+	got = transferred(t, ixfr, s.addr)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("IXFR from serial 6:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// IXFR from the current serial: the SOA alone, as the transfer plugin answers it without
+	// expand_transfer (RFC 1995 section 2: the secondary is up to date).
+	ixfr.SetIxfr("example.org.", 7, "ns1.example.org.", "hostmaster.example.org.")
+	got = transferred(t, ixfr, s.addr)
+	if strings.Join(got, "\n") != want[0] {
+		t.Errorf("IXFR from the current serial 7:\n%s\nwant the SOA alone", strings.Join(got, "\n"))
 	}
 	s.waitLog(t, "[WARNING] plugin/flatten: transfer of example.org.: dangling.example.org.: target gone.example.net. does not resolve to addresses: sent without them")
 
@@ -211,4 +194,24 @@ b     300 IN CNAME a
 		}
 		return nil
 	})
+}
+
+// transferred runs the zone transfer m asks for at addr and returns its records, each as text
+// with single spaces.
+func transferred(t *testing.T, m *dns.Msg, addr string) []string {
+	t.Helper()
+	env, err := new(dns.Transfer).In(m, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for e := range env {
+		if e.Error != nil {
+			t.Fatal(e.Error)
+		}
+		for _, rr := range e.RR {
+			got = append(got, strings.Join(strings.Fields(rr.String()), " "))
+		}
+	}
+	return got
 }

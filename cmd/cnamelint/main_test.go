@@ -59,7 +59,7 @@ func TestRun(t *testing.T) {
 	}, {
 		name: "targets allowed",
 		args: []string{"-targets", "example.net,azurewebsites.net.", testdata + "dangling.example.org"},
-		stdout: testdata + "dangling.example.org: error target-not-allowed cdn.example.org.: CNAME chain leaves the targets allowed at gone.cloudfront.net., which is under none of the zones checked nor the targets allowed (azurewebsites.net., example.net.): cdn.example.org. -> gone.cloudfront.net. (local policy: Config.Targets, cnamelint -targets); fix: point cdn.example.org. at a name under a zone allowed, or allow the zone of gone.cloudfront.net.\n" +
+		stdout: testdata + "dangling.example.org: error target-not-allowed cdn.example.org.: CNAME chain leaves the targets allowed at gone.cloudfront.net., which is under none of the zones checked nor the targets allowed (azurewebsites.net., example.net.): cdn.example.org. -> gone.cloudfront.net. (local policy: the targets option, cnamelint -targets); fix: point cdn.example.org. at a name under a zone allowed, or allow the zone of gone.cloudfront.net.\n" +
 			testdata + "dangling.example.org: warning dangling-cname gone.example.org.: dangling CNAME: nothing.example.org. does not exist (NXDOMAIN): gone.example.org. -> nothing.example.org. (RFC 1034 3.6.2); fix: remove the CNAME, or create nothing.example.org.\n" +
 			"1 zone(s), 2 finding(s): 1 error, 1 warning\n3 outside target(s) not checked: give -resolver to check them\n",
 		code: 1,

@@ -101,7 +101,9 @@ func (p *Prober) resolve(ctx context.Context, server string) []string {
 // at each check) follows name servers that moved.
 func (p *Prober) Forget() { p.addrs.Clear() }
 
-// lookup asks the resolver for the A and AAAA records of a name server.
+// lookup asks the resolver for the A and AAAA records of a name server. An authoritative server
+// asked about a name server below one of its delegations answers with a referral: the glue in its
+// additional section is the address then.
 func (p *Prober) lookup(ctx context.Context, server string) []string {
 	var addrs []string
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
@@ -109,7 +111,14 @@ func (p *Prober) lookup(ctx context.Context, server string) []string {
 		if err != nil {
 			continue
 		}
-		for _, rr := range m.Answer {
+		records, glue := m.Answer, false
+		if len(records) == 0 {
+			records, glue = m.Extra, true // a referral's
+		}
+		for _, rr := range records {
+			if glue && !strings.EqualFold(rr.Header().Name, server) {
+				continue
+			}
 			switch rr := rr.(type) {
 			case *dns.A:
 				addrs = append(addrs, rr.A.String())

@@ -58,7 +58,7 @@ func NotAllowedFinding(names []string, record string, zones []string) Finding {
 		where = "which is under none of the zones checked nor the targets allowed (" + strings.Join(zones, ", ") + ")"
 	}
 	return Finding{Severity: Error, Rule: RuleNotAllowed, Owner: head, Record: record,
-		RFC:     "local policy: Config.Targets, cnamelint -targets",
+		RFC:     "local policy: the targets option, cnamelint -targets",
 		Message: fmt.Sprintf("CNAME chain leaves the targets allowed at %s, %s: %s", out, where, strings.Join(names, " -> ")),
 		Fix:     fmt.Sprintf("point %s at a name under a zone allowed, or allow the zone of %s", head, out)}
 }
