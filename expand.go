@@ -7,7 +7,8 @@ package flatten
 // plugin and sends every name it flattens with the addresses it would answer (A and AAAA, at the
 // chain's TTL) instead of the alias, as PowerDNS's outgoing-axfr-expand-alias does. The SOA comes
 // first and last, its serial unchanged; an IXFR gets the whole zone (RFC 1995 section 4 allows
-// it), or the SOA alone when the secondary has the current serial, as the zone's plugin answers. A name whose target does not resolve is sent with its other records only, and logged: a
+// it), or the SOA alone when the secondary has the current serial, as the zone's plugin answers.
+// A name whose target does not resolve is sent with its other records only, and logged: a
 // transfer never fails for it.
 
 import (
@@ -89,10 +90,14 @@ func (f *Flatten) expandName(ctx context.Context, zone string, rrs []dns.RR) []d
 		return rrs
 	}
 	var addrs []dns.RR
+	var failed error // a lookup that failed, rather than found no addresses
 	for _, qtype := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
 		res := f.resolveFrom(ctx, name, target, hop, qtype)
 		if res.err == nil && res.kind == kindPositive {
 			addrs = append(addrs, flattened(ownQuestion(name, qtype), res.ttl, res.final).Answer...)
+		}
+		if res.err != nil {
+			failed = res.err
 		}
 	}
 	var out []dns.RR
@@ -105,8 +110,10 @@ func (f *Flatten) expandName(ctx context.Context, zone string, rrs []dns.RR) []d
 		}
 		out = append(out, rr)
 	}
-	if len(addrs) == 0 {
-		if f.report.logs.allow(name, errUnexpanded) {
+	if len(addrs) == 0 && f.report.logs.allow(name, errUnexpanded) {
+		if failed != nil {
+			log.Warningf("transfer of %s: %s: target %s could not be resolved (%s): sent without addresses", zone, name, target, failed)
+		} else {
 			log.Warningf("transfer of %s: %s: target %s does not resolve to addresses: sent without them", zone, name, target)
 		}
 	}

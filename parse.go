@@ -4,6 +4,7 @@ package flatten
 // with the file, the line and what to write instead.
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -56,10 +57,20 @@ func parse(c *caddy.Controller) (config, error) {
 		}
 		cfg = defaults(zones)
 		selector := ""
+		given := map[string]int{} // property -> its line
 		for c.NextBlock() {
+			prop := c.Val()
+			// alias repeats; the selectors, resolver and targets say their own fix when repeated.
+			if line, ok := given[prop]; ok && !slices.Contains([]string{"alias", "apex", "all", "names", "resolver", "targets"}, prop) {
+				return config{}, c.Errf("'%s' is given twice in this block (line %d too): keep one", prop, line)
+			}
+			given[prop] = c.Line()
 			if err := parseProperty(c, &cfg, &selector); err != nil {
 				return config{}, err
 			}
+		}
+		if line, ok := given["ecs"]; ok && len(cfg.resolvers) == 0 {
+			return config{}, fmt.Errorf("%s:%d - Error during parsing: 'ecs' passes client subnets to the 'resolver' servers: add 'resolver ADDRESS...' to the block", c.File(), line)
 		}
 	}
 	if !seen {
@@ -71,12 +82,8 @@ func parse(c *caddy.Controller) (config, error) {
 	return cfg, nil
 }
 
-// checkTargets refuses a declared alias whose target the targets list would refuse, and ecs
-// without a resolver to pass it to.
+// checkTargets refuses a declared alias whose target the targets list would refuse.
 func checkTargets(c *caddy.Controller, cfg config) error {
-	if cfg.ecs && len(cfg.resolvers) == 0 {
-		return c.Err("'ecs' passes client subnets to the 'resolver' servers: add 'resolver ADDRESS...' to the block")
-	}
 	if len(cfg.targets) == 0 {
 		return nil
 	}
