@@ -112,7 +112,6 @@ const faultCorefile = `example.org:{{PORT}} {
     flatten {
         all
         resolver %s
-        ttl 1 3600
         %s
     }
     file {{DIR}}/db.aliases.example.org example.org
@@ -139,7 +138,7 @@ func TestFaults(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			fs.set(tc.mode)
-			s := start(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+			s := start(t, fmt.Sprintf(faultCorefile, fs.addr, "ttl 1 3600"))
 			began := time.Now()
 			m := s.query(t, "udp", "example.org.", dns.TypeA)
 			if took := time.Since(began); took > 4*time.Second {
@@ -176,7 +175,7 @@ func TestNoPoisoning(t *testing.T) {
 	t.Parallel()
 	fs := newFaultServer(t)
 	fs.set("hostile")
-	s := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	s := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, "ttl 1 3600"))
 	for _, network := range []string{"udp", "tcp"} {
 		check(t, s.query(t, network, "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}}, "")
@@ -188,7 +187,7 @@ func TestNoPoisoning(t *testing.T) {
 		}
 	}
 	fs.set("wrong-id")
-	s2 := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, ""))
+	s2 := startHere(t, fmt.Sprintf(faultCorefile, fs.addr, "ttl 1 3600"))
 	if m := s2.query(t, "udp", "example.org.", dns.TypeA); strings.Contains(answer(m), "203.0.113.66") {
 		t.Errorf("a reply with another ID was used: %s", answer(m))
 	}
