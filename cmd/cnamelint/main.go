@@ -93,16 +93,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := rules.Config{MaxChain: *maxChain, Parallel: *parallel, Targets: targets}
+	var outside *resolver
 	if *resolverAddr != "" {
 		addr := *resolverAddr
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(strings.Trim(addr, "[]"), "53")
 		}
-		res := newResolver(addr)
-		cfg.Oracle = res
-		if *probeNS {
-			cfg.Prober = probe.New(res, os.Getenv(probePortEnv))
-		}
+		outside = newResolver(addr)
+		cfg.Oracle = outside
 	}
 
 	var (
@@ -136,6 +134,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *pointsAtName != "" {
 		return pointsAt(*pointsAtName, zones, files, aliases, *asJSON, stdout, stderr)
+	}
+	if *probeNS && outside != nil {
+		cfg.Prober = probe.New(newZoneAddrs(zones, outside), os.Getenv(probePortEnv))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
