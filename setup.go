@@ -26,7 +26,15 @@ func setup(c *caddy.Controller) error {
 	conf := dnsserver.GetConfig(c)
 	var f *Flatten
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
-		f = newFlatten(cfg, next, blockOf(conf))
+		// CoreDNS builds the chain once per key of the server block ('a.org b.org { ... }'), with
+		// this same function. One plugin serves them all, as file and cache do, so that the one
+		// the hooks start (its audit, its resolver) is the one that answers; the chain built last
+		// comes after it.
+		if f == nil {
+			f = newFlatten(cfg, next, blockOf(conf))
+		} else {
+			f.Next, f.chase.lookups.next = next, next
+		}
 		return f
 	})
 	c.OnStartup(func() error {
