@@ -6,7 +6,6 @@ package flatten
 import (
 	"context"
 	"net"
-	"slices"
 	"sync"
 
 	"github.com/coredns/coredns/plugin"
@@ -18,15 +17,16 @@ import (
 // at the question's name, which it keeps; and, when the lookups say a reply may hide a CNAME
 // (SERVFAIL from file, NODATA from a service backend), that one too, for a probe.
 //
-// The question it carries down the chain is the client's with a 64 KiB EDNS buffer, and it looks
-// like a TCP client (see ownWriter): a backend that chases the CNAME's target through the server
-// then gets the whole target RRset, never one cut to the client's buffer without TC on the way
-// (file drops the TC bit of what it chases). The server's scrub writer still fits every reply to
-// the client's own buffer as it leaves.
+// The question goes down the chain as the client sent it, so that an answer that starts no chain
+// reaches the client exactly as it would without the plugin. The writer looks like a TCP client's
+// (see ownWriter): a backend that chases the CNAME's target through the server then gets the whole
+// target RRset, never one cut to the client's buffer without TC on the way (file drops the TC bit
+// of what it chases; through forward the chase goes upstream over TCP). CoreDNS sizes every reply
+// by the transport before the question's EDNS buffer (request.Size), so no wider question is
+// needed; the server's scrub writer still fits every reply to the client's own buffer as it leaves.
 type captureWriter struct {
 	dns.ResponseWriter
 	qname string
-	edns  bool // the client sent an OPT record
 	l     *lookups
 	msg   *dns.Msg // a chain's start
 	held  *dns.Msg // a reply that may hide a chain
@@ -56,48 +56,7 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		w.held = m
 		return nil
 	}
-	return w.ResponseWriter.WriteMsg(forClient(m, w.edns))
-}
-
-// forClient returns m, the reply to the plugin's widened question, as the client may get it: a
-// client that sent no EDNS gets no OPT record (RFC 6891 section 7), though an upstream answered the
-// EDNS the plugin added.
-func forClient(m *dns.Msg, edns bool) *dns.Msg {
-	if edns || m.IsEdns0() == nil {
-		return m
-	}
-	cp := *m
-	cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
-	return &cp
-}
-
-// wideQuestion is a widened question in one allocation: the message, its OPT record and room for
-// the additional section of any ordinary question (the OPT, and a TSIG or a cookie-less extra).
-// It is never recycled: nothing in CoreDNS forbids a plugin down the chain to keep the question
-// after answering it (cache copies it for its prefetch, but a third-party plugin may not).
-type wideQuestion struct {
-	m     dns.Msg
-	opt   dns.OPT
-	extra [2]dns.RR
-}
-
-// widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
-// is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
-// which nothing writes to.
-func widened(r *dns.Msg) *dns.Msg {
-	w := &wideQuestion{m: *r}
-	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
-	w.m.Extra = w.extra[:0]
-	for _, rr := range r.Extra {
-		if o, ok := rr.(*dns.OPT); ok {
-			w.opt = *o // its header (version, flags) and options
-			continue
-		}
-		w.m.Extra = append(w.m.Extra, rr)
-	}
-	w.opt.SetUDPSize(dns.MaxMsgSize)
-	w.m.Extra = append(w.m.Extra, &w.opt)
-	return &w.m
+	return w.ResponseWriter.WriteMsg(m)
 }
 
 // writers recycles captureWriters: ordinary traffic then allocates nothing here.
@@ -156,8 +115,8 @@ func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d
 func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (firstAnswer, error) {
 	q := r.Question[0]
 	cw := writers.Get().(*captureWriter)
-	*cw = captureWriter{ResponseWriter: w, qname: q.Name, edns: r.IsEdns0() != nil, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
-	rcode, err := plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, widened(r))
+	*cw = captureWriter{ResponseWriter: w, qname: q.Name, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
+	rcode, err := plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, r)
 	msg, held, wrote := cw.msg, cw.held, cw.wrote
 	*cw = captureWriter{}
 	writers.Put(cw)
@@ -171,7 +130,7 @@ func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (fi
 		if alias := ch.probeAlias(ctx, q.Name, cname, aliasMode); alias != nil {
 			msg = alias
 		} else if held != nil {
-			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, forClient(held, r.IsEdns0() != nil))
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, held)
 		}
 	}
 	if msg == nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/request"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/miekg/dns"
@@ -357,4 +358,43 @@ func mustParse(t *testing.T, s string) dns.RR {
 		t.Fatal(err)
 	}
 	return rr
+}
+
+// A question whose answer starts no chain passes through 'all' mode as it would without the
+// plugin: the next plugin gets the client's own question (no EDNS added, its buffer kept), and the
+// client gets the next plugin's reply itself. The next plugin sees a TCP client, so that a CNAME
+// chase it sends through the server is never cut to the client's buffer.
+func TestPassThroughUntouched(t *testing.T) {
+	for _, edns := range []uint16{0, 1232} {
+		var got *dns.Msg
+		var proto string
+		var sent *dns.Msg
+		next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+			state := request.Request{W: w, Req: r}
+			got, proto = r, state.Proto()
+			sent = new(dns.Msg)
+			sent.SetReply(r)
+			sent.Answer = []dns.RR{test.A("plain.example.org. 300 IN A 192.0.2.1")}
+			return dns.RcodeSuccess, w.WriteMsg(sent)
+		})
+		f := newFlatten(withMode(All), next, block{})
+		r := new(dns.Msg)
+		r.SetQuestion("plain.example.org.", dns.TypeA)
+		if edns > 0 {
+			r.SetEdns0(edns, false)
+		}
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		if _, err := f.ServeDNS(context.Background(), rec, r); err != nil {
+			t.Fatal(err)
+		}
+		if got != r {
+			t.Errorf("EDNS %d: the next plugin got %v, want the client's own question %v", edns, got, r)
+		}
+		if proto != "tcp" {
+			t.Errorf("EDNS %d: the next plugin sees a %s client, want tcp", edns, proto)
+		}
+		if rec.Msg != sent {
+			t.Errorf("EDNS %d: the client got %v, want the next plugin's reply itself %v", edns, rec.Msg, sent)
+		}
+	}
 }
