@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // apexNext answers example.org A/AAAA with the apex CNAME alone, as a backend that does not chase.
@@ -179,13 +181,14 @@ func TestCacheBound(t *testing.T) {
 }
 
 func TestDeclaredAlias(t *testing.T) {
+	own := test.A("example.org. 3600 IN A 198.51.100.1") // the zone's record, as file shares it
 	zone := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.Authoritative = true
 		switch r.Question[0].Qtype {
 		case dns.TypeA:
-			m.Answer = []dns.RR{test.A("example.org. 3600 IN A 198.51.100.1")}
+			m.Answer = []dns.RR{own}
 		case dns.TypeSOA:
 			m.Answer = []dns.RR{soaOrg}
 		default:
@@ -206,10 +209,25 @@ func TestDeclaredAlias(t *testing.T) {
 	// No AAAA at the target, no AAAA in the zone: NODATA with the zone's SOA.
 	expect(t, ask(t, f, "example.org.", dns.TypeAAAA), test.Case{Qname: "example.org.", Qtype: dns.TypeAAAA,
 		Ns: []dns.RR{test.SOA("example.org. 300 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, "")
-	// The target fails: the zone's own address is the fallback (the ANAME draft's sibling rule).
+	// The target fails: the zone's own address is the fallback (the ANAME draft's sibling rule),
+	// marked as a degraded answer: TTL 30, the failure as an extended error, and counted. The
+	// zone's own record keeps its TTL.
 	u2 := &backend{fail: map[string]int{"www.example.net.": -1}}
 	f2, _ := newTest(t, zone, u2, declare)
-	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(3600, "198.51.100.1"), "")
+	fallbacks := func() float64 {
+		return testutil.ToFloat64(fallbackCount.WithLabelValues(metrics.WithServer(context.Background())))
+	}
+	before := fallbacks()
+	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(30, "198.51.100.1"),
+		"23: lookup of target www.example.net. A failed: i/o timeout; answered from the zone's own records")
+	if n := fallbacks() - before; n != 1 {
+		t.Errorf("fallback_answers_total grew by %v, want 1", n)
+	}
+	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(30, "198.51.100.1"),
+		"23: lookup of target www.example.net. A failed: i/o timeout; answered from the zone's own records")
+	if own.Header().Ttl != 3600 {
+		t.Errorf("the zone's own record now has TTL %d: the fallback changed it in place", own.Header().Ttl)
+	}
 	if u.calls.Load() == 0 || u2.calls.Load() == 0 {
 		t.Error("the target was never looked up")
 	}

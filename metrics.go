@@ -113,6 +113,15 @@ var (
 		Help:      "Counter of chain entries not found fresh in the cache.",
 	}, []string{"server"})
 
+	// fallbackCount counts answers at declared aliases served from the zone's own records because
+	// the target's lookup failed.
+	fallbackCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "fallback_answers_total",
+		Help:      "Counter of answers at declared aliases served from the zone's own records (TTL 30) because the target's lookup failed.",
+	}, []string{"server"})
+
 	// staleCount counts stale answers served (RFC 8767).
 	staleCount = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,

@@ -92,6 +92,28 @@ func (f *Flatten) stale(ctx context.Context, r, m *dns.Msg, res result, size int
 	withEDE(r, m, size, dns.ExtendedErrorCodeStaleAnswer, "refresh of "+last+" failed: "+res.stale.Error())
 }
 
+// fallback returns m, the zone's own answer at a declared alias, marked as standing in for a target
+// whose lookup failed (err) with no stale answer left. It is a degraded answer, as a stale one is:
+// its records get TTL 30 at most (RFC 8767 section 4), so that resolvers ask again soon after the
+// target is back rather than keep the fallback for the zone's TTL, and an extended error names the
+// failure. m's records are the backend's (a zone's own records, shared): the reply gets copies.
+func (f *Flatten) fallback(ctx context.Context, r, m *dns.Msg, err error, size int) *dns.Msg {
+	q := r.Question[0]
+	f.report.fallback(ctx, q.Name, q.Qtype, err)
+	out := m.Copy()
+	for _, section := range [][]dns.RR{out.Answer, out.Ns} {
+		for _, rr := range section {
+			rr.Header().Ttl = min(rr.Header().Ttl, staleTTL)
+		}
+	}
+	texts := errorTexts(err)
+	for i := range texts {
+		texts[i] += "; answered from the zone's own records"
+	}
+	withEDE(r, out, size, infoCode(err), texts...)
+	return out
+}
+
 // flattenAny answers ANY at an alias of target (a hop of TTL hop) with the target's A and AAAA
 // records (as PowerDNS answers ANY at an ALIAS), never the CNAME. aliasMode says the alias is an
 // AliasMode record.

@@ -72,6 +72,17 @@ func (rp *reporter) stale(ctx context.Context, name string, err error) {
 
 var errStale = errors.New("stale")
 
+// fallback reports an answer at a declared alias taken from the zone's own records because the
+// target's lookup failed.
+func (rp *reporter) fallback(ctx context.Context, qname string, qtype uint16, err error) {
+	fallbackCount.WithLabelValues(metrics.WithServer(ctx)).Inc()
+	if rp.logs.allow(qname, errFallback) {
+		log.Warningf("%s %s: %s; answered from the zone's own records, TTL %d", qname, dns.TypeToString[qtype], err, staleTTL)
+	}
+}
+
+var errFallback = errors.New("fallback")
+
 // logFinding logs one finding at a level that fits its severity.
 func logFinding(prefix string, fd rules.Finding) {
 	switch fd.Severity {

@@ -166,11 +166,21 @@ func TestResolverTarget(t *testing.T) {
 	}
 
 	// The declared alias whose target is cached is served stale too; the one whose target never
-	// resolved falls back to the zone's own address.
-	check(t, s.query(t, "udp", "fallback.example.org.", dns.TypeA), test.Case{Qname: "fallback.example.org.", Qtype: dns.TypeA,
-		Answer: []dns.RR{test.A("fallback.example.org. 3600 IN A 198.51.100.9")},
-		Ns:     []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")},
-	}, "")
+	// resolved falls back to the zone's own address, marked as standing in for a failed lookup:
+	// TTL 30 (not the zone's 3600, which would outlast the outage), the failure as an extended
+	// error, a log line and a count.
+	m := s.query(t, "udp", "fallback.example.org.", dns.TypeA)
+	if got, e := answer(m), edeOf(m); got != "NOERROR fallback.example.org. 30 A 198.51.100.9" ||
+		!strings.HasPrefix(e, "23: lookup of target down.example.net. A failed: ") || !strings.HasSuffix(e, "; answered from the zone's own records") {
+		t.Errorf("fallback.example.org. A: answer %q with extended error %q, want the zone's address at TTL 30 with extended error 23", got, e)
+	}
+	if len(m.Ns) != 1 || m.Ns[0].Header().Ttl != 30 {
+		t.Errorf("fallback.example.org. A: authority %v, want the NS at TTL 30", m.Ns)
+	}
+	s.waitLog(t, "[WARNING] plugin/flatten: fallback.example.org. A: lookup of target down.example.net. A failed: ")
+	if n := metric(t, metrics, "coredns_flatten_fallback_answers_total"); n < 1 {
+		t.Errorf("coredns_flatten_fallback_answers_total = %v, want at least 1", n)
+	}
 
 	// The target returns: after RFC 8767's 30 s failure recheck time, fresh answers again.
 	tg.restart(t)
