@@ -225,6 +225,19 @@ func TestDeclaredAlias(t *testing.T) {
 	}
 	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(30, "198.51.100.1"),
 		"23: lookup of target www.example.net. A failed: i/o timeout; answered from the zone's own records")
+	// The target loops: a fact about the data, reported as a loop (not a failed lookup); the zone's
+	// own address stands in as it is.
+	u3 := &backend{rrs: []dns.RR{test.CNAME("www.example.net. 300 IN CNAME www2.example.net."), test.CNAME("www2.example.net. 300 IN CNAME www.example.net.")}}
+	f3, _ := newTest(t, zone, u3, declare)
+	server := metrics.WithServer(context.Background())
+	loops, fb := testutil.ToFloat64(loopCount.WithLabelValues(server)), fallbacks()
+	expect(t, ask(t, f3, "example.org.", dns.TypeA), apexA(3600, "198.51.100.1"), "")
+	if n := testutil.ToFloat64(loopCount.WithLabelValues(server)) - loops; n != 1 {
+		t.Errorf("loops_total grew by %v, want 1", n)
+	}
+	if n := fallbacks() - fb; n != 0 {
+		t.Errorf("fallback_answers_total grew by %v for a loop, want 0", n)
+	}
 	if own.Header().Ttl != 3600 {
 		t.Errorf("the zone's own record now has TTL %d: the fallback changed it in place", own.Header().Ttl)
 	}

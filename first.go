@@ -6,7 +6,7 @@ package flatten
 import (
 	"context"
 	"net"
-	"sync"
+	"slices"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -17,13 +17,16 @@ import (
 // at the question's name, which it keeps; and, when the lookups say a reply may hide a CNAME
 // (SERVFAIL from file, NODATA from a service backend), that one too, for a probe.
 //
-// The question goes down the chain as the client sent it, so that an answer that starts no chain
-// reaches the client exactly as it would without the plugin. The writer looks like a TCP client's
-// (see ownWriter): a backend that chases the CNAME's target through the server then gets the whole
-// target RRset, never one cut to the client's buffer without TC on the way (file drops the TC bit
-// of what it chases; through forward the chase goes upstream over TCP). CoreDNS sizes every reply
-// by the transport before the question's EDNS buffer (request.Size), so no wider question is
-// needed; the server's scrub writer still fits every reply to the client's own buffer as it leaves.
+// It looks like a TCP client's writer (see ownWriter): a backend that chases the CNAME's target
+// through the server then gets the whole target RRset, never one cut to the client's buffer
+// without TC on the way (file drops the TC bit of what it chases), since CoreDNS sizes replies by
+// the transport first (request.Size). A question that leaves the process is sized by its own EDNS
+// buffer, though (a DNS-over-QUIC upstream behind forward cuts to it): a chain's start is asked for
+// again with a 64 KiB buffer (see ask).
+//
+// A writer is never recycled, nor is the context it carries: a plugin down the chain may keep both
+// after answering (cache's background refresh of a stale entry does), and would then use another
+// question's.
 type captureWriter struct {
 	dns.ResponseWriter
 	qname string
@@ -31,8 +34,9 @@ type captureWriter struct {
 	msg   *dns.Msg // a chain's start
 	held  *dns.Msg // a reply that may hide a chain
 	wrote bool
-	// ctx is the context the next plugin gets: the question's, with nested questions refused. It
-	// lives here so that it is recycled with the writer.
+	// noOPT says the question was widened for a client that sent no OPT record.
+	noOPT bool
+	// ctx is the context the next plugin gets: the question's, with nested questions refused.
 	ctx markedContext
 }
 
@@ -56,11 +60,49 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		w.held = m
 		return nil
 	}
-	return w.ResponseWriter.WriteMsg(m)
+	return w.ResponseWriter.WriteMsg(forClient(m, w.noOPT))
 }
 
-// writers recycles captureWriters: ordinary traffic then allocates nothing here.
-var writers = sync.Pool{New: func() any { return new(captureWriter) }}
+// forClient returns m, a reply to a question the plugin widened, as the client may get it: with
+// noOPT, the client sent no EDNS and gets no OPT record (RFC 6891 section 7), though an upstream
+// answered the EDNS the plugin added.
+func forClient(m *dns.Msg, noOPT bool) *dns.Msg {
+	if !noOPT || m.IsEdns0() == nil {
+		return m
+	}
+	cp := *m
+	cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+	return &cp
+}
+
+// wideQuestion is a widened question in one allocation: the message, its OPT record and room for
+// the additional section of any ordinary question (the OPT, and a TSIG or a cookie-less extra).
+// It is never recycled: nothing in CoreDNS forbids a plugin down the chain to keep the question
+// after answering it (cache copies it for its prefetch, but a third-party plugin may not).
+type wideQuestion struct {
+	m     dns.Msg
+	opt   dns.OPT
+	extra [2]dns.RR
+}
+
+// widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
+// is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
+// which nothing writes to.
+func widened(r *dns.Msg) *dns.Msg {
+	w := &wideQuestion{m: *r}
+	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
+	w.m.Extra = w.extra[:0]
+	for _, rr := range r.Extra {
+		if o, ok := rr.(*dns.OPT); ok {
+			w.opt = *o // its header (version, flags) and options
+			continue
+		}
+		w.m.Extra = append(w.m.Extra, rr)
+	}
+	w.opt.SetUDPSize(dns.MaxMsgSize)
+	w.m.Extra = append(w.m.Extra, &w.opt)
+	return &w.m
+}
 
 // startsChain reports whether m answers qname with a CNAME owned by qname: the only answers the
 // plugin changes.
@@ -89,7 +131,7 @@ type firstAnswer struct {
 func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, dedupe bool) (firstAnswer, error) {
 	q := r.Question[0]
 	if !dedupe {
-		return ch.ask(ctx, w, r)
+		return ch.ask(ctx, w, r, false)
 	}
 	leader := false
 	k := lowerASCII(q.Name) + " " + dns.TypeToString[q.Qtype]
@@ -101,25 +143,41 @@ func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d
 		if e := ch.alias(q.Name, q.Qtype); e != nil {
 			return firstAnswer{entry: e}, nil // stored by a flight that landed just before
 		}
-		return ch.ask(ctx, w, r)
+		return ch.ask(ctx, w, r, true)
 	})
 	res := v.(firstAnswer)
 	if !leader && res.entry == nil && res.err == nil {
 		// The leader's answer was no chain, and went to the leader's client: ask for ours.
-		return ch.ask(ctx, w, r)
+		return ch.ask(ctx, w, r, true)
 	}
 	return res, err
 }
 
-// ask sends r down the chain once.
-func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (firstAnswer, error) {
+// pass sends r down the chain once, widened or as the client sent it, and returns what the writer
+// kept.
+func (ch *chaser) pass(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, wide bool) (cw *captureWriter, rcode int, err error) {
+	cw = &captureWriter{ResponseWriter: w, qname: r.Question[0].Name, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
+	q := r
+	if wide {
+		cw.noOPT = r.IsEdns0() == nil
+		q = widened(r)
+	}
+	rcode, err = plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, q)
+	return cw, rcode, err
+}
+
+// ask sends r down the chain. With wide (a name likely to be an alias: the apex, a name listed or
+// known), the question goes down with a 64 KiB buffer at once; otherwise ('all' mode's ordinary
+// names) as the client sent it, so that an ordinary answer costs nothing more, and, when the
+// answer starts a chain, once more with the wide buffer: its target records may have been cut to
+// the client's buffer without TC on the way.
+func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, wide bool) (firstAnswer, error) {
 	q := r.Question[0]
-	cw := writers.Get().(*captureWriter)
-	*cw = captureWriter{ResponseWriter: w, qname: q.Name, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
-	rcode, err := plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, r)
+	cw, rcode, err := ch.pass(ctx, w, r, wide)
+	if cw.msg != nil && !wide {
+		cw, rcode, err = ch.pass(ctx, w, r, true)
+	}
 	msg, held, wrote := cw.msg, cw.held, cw.wrote
-	*cw = captureWriter{}
-	writers.Put(cw)
 
 	if msg == nil {
 		cname := !wrote && rcode == dns.RcodeServerFailure // file's bare SERVFAIL for a short loop
@@ -130,7 +188,7 @@ func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (fi
 		if alias := ch.probeAlias(ctx, q.Name, cname, aliasMode); alias != nil {
 			msg = alias
 		} else if held != nil {
-			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, held)
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(w, forClient(held, cw.noOPT))
 		}
 	}
 	if msg == nil {

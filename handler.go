@@ -5,6 +5,7 @@ package flatten
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -179,7 +180,8 @@ func (f *Flatten) keepSigned(e *entry, do bool) bool {
 // flattenAlias answers an address question at a declared alias. When the target does not resolve
 // to records of the type (it fails, does not exist or has none), the zone's own records at the
 // name, if any, are the answer: the ANAME draft's sibling address records. A stale answer comes
-// before that fallback; a fallback for a failed lookup is marked as one (see fallback).
+// before that fallback; a fallback for a failed lookup is marked as one (see fallback), one for a
+// broken chain is reported.
 func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) (int, error) {
 	q := r.Question[0]
 	if q.Qtype == dns.TypeANY {
@@ -188,8 +190,14 @@ func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns
 	res := f.resolveFrom(ctx, q.Name, target, maxTTL, q.Qtype)
 	if res.err != nil || res.kind != kindPositive {
 		if m := f.zoneAnswer(ctx, w, r); m != nil {
-			if res.err != nil {
-				m = f.fallback(ctx, r, m, res.err, bufSize(w, r))
+			var le *LookupError
+			switch {
+			case errors.As(res.err, &le):
+				m = f.fallback(ctx, r, m, le, bufSize(w, r))
+			case res.err != nil:
+				// A loop or a chain too long is a fact about the data, reported as such; the
+				// zone's records stand in as they are.
+				f.report.broken(ctx, q.Name, q.Qtype, res.err)
 			}
 			return dns.RcodeSuccess, writeMsg(w, m)
 		}

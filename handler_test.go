@@ -2,6 +2,8 @@ package flatten
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -395,6 +397,98 @@ func TestPassThroughUntouched(t *testing.T) {
 		}
 		if rec.Msg != sent {
 			t.Errorf("EDNS %d: the client got %v, want the next plugin's reply itself %v", edns, rec.Msg, sent)
+		}
+	}
+}
+
+// A backend that sends a CNAME's target out of the process (forward to a DNS-over-QUIC upstream)
+// gets it cut to the question's own EDNS buffer, without TC on the way once file adds its CNAME.
+// 'all' mode asks such a chain's start again with a 64 KiB buffer, so the address set it caches and
+// serves is whole.
+func TestChainAskedAgainWide(t *testing.T) {
+	var sizes []uint16
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		size := uint16(512)
+		if o := r.IsEdns0(); o != nil {
+			size = o.UDPSize()
+		}
+		sizes = append(sizes, size)
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{test.CNAME("big.example.org. 300 IN CNAME big.example.net.")}
+		n := 60
+		if size < dns.MaxMsgSize {
+			n = 2 // what fits the question's buffer, the TC bit lost on the way
+		}
+		for i := range n {
+			m.Answer = append(m.Answer, test.A(fmt.Sprintf("big.example.net. 300 IN A 192.0.2.%d", i+1)))
+		}
+		return dns.RcodeSuccess, w.WriteMsg(m)
+	})
+	f := newFlatten(withMode(All), next, block{})
+	for _, edns := range []uint16{0, 1232} {
+		r := new(dns.Msg)
+		r.SetQuestion("big.example.org.", dns.TypeA)
+		if edns > 0 {
+			r.SetEdns0(edns, false)
+		}
+		m := serve(t, f, r)
+		if len(m.Answer) != 60 {
+			t.Errorf("EDNS %d: %d records, want all 60", edns, len(m.Answer))
+		}
+		if edns == 0 && m.IsEdns0() != nil {
+			t.Errorf("EDNS %d: the reply has an OPT record the client did not ask for", edns)
+		}
+	}
+	// The first question went down twice (as sent, then wide); the second is answered warm.
+	if want := []uint16{512, dns.MaxMsgSize}; !slices.Equal(sizes, want) {
+		t.Errorf("buffers of the questions down the chain: %v, want %v", sizes, want)
+	}
+}
+
+// A plugin down the chain may keep the writer and context it got after answering (cache's
+// background refresh of a stale entry keeps the writer): they stay the question's own, never
+// recycled for another question, in 'all' mode and in the watch of a name not flattened.
+func TestWriterKeptByNextPlugin(t *testing.T) {
+	type key struct{}
+	type kept struct {
+		w   dns.ResponseWriter
+		ctx context.Context
+		i   int
+	}
+	for _, mode := range []Mode{All, Apex} {
+		name := map[Mode]string{All: "all", Apex: "apex"}[mode]
+		var keep []kept
+		next := handlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+			keep = append(keep, kept{w, ctx, ctx.Value(key{}).(int)})
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Answer = []dns.RR{test.A("www.example.org. 300 IN A 192.0.2.1")}
+			return dns.RcodeSuccess, w.WriteMsg(m)
+		})
+		f := newFlatten(withMode(mode), next, block{})
+		for i := range 3 {
+			r := new(dns.Msg)
+			r.SetQuestion("www.example.org.", dns.TypeA)
+			rec := dnstest.NewRecorder(&test.ResponseWriter{RemoteIP: fmt.Sprintf("10.0.0.%d", i+1)})
+			if _, err := f.ServeDNS(context.WithValue(context.Background(), key{}, i), rec, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range keep {
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%s, question %d: a kept writer or context panics after the answer: %v", name, k.i, p)
+					}
+				}()
+				if got := k.ctx.Value(key{}); got != k.i {
+					t.Errorf("%s, question %d: the kept context now holds question %v's values", name, k.i, got)
+				}
+				if ip := k.w.RemoteAddr().String(); !strings.HasPrefix(ip, fmt.Sprintf("10.0.0.%d:", k.i+1)) {
+					t.Errorf("%s, question %d: the kept writer now gives client %s", name, k.i, ip)
+				}
+			}()
 		}
 	}
 }

@@ -97,7 +97,7 @@ func (f *Flatten) stale(ctx context.Context, r, m *dns.Msg, res result, size int
 // its records get TTL 30 at most (RFC 8767 section 4), so that resolvers ask again soon after the
 // target is back rather than keep the fallback for the zone's TTL, and an extended error names the
 // failure. m's records are the backend's (a zone's own records, shared): the reply gets copies.
-func (f *Flatten) fallback(ctx context.Context, r, m *dns.Msg, err error, size int) *dns.Msg {
+func (f *Flatten) fallback(ctx context.Context, r, m *dns.Msg, err *LookupError, size int) *dns.Msg {
 	q := r.Question[0]
 	f.report.fallback(ctx, q.Name, q.Qtype, err)
 	out := m.Copy()

@@ -6,7 +6,6 @@ package flatten
 
 import (
 	"context"
-	"sync"
 
 	"github.com/coredns/coredns/plugin"
 
@@ -33,14 +32,10 @@ func (w *watchWriter) WriteMsg(m *dns.Msg) error {
 	return w.ResponseWriter.WriteMsg(m)
 }
 
-var watchers = sync.Pool{New: func() any { return new(watchWriter) }}
-
-// watch passes r to the next plugin, reporting a dangling chain in its answer.
+// watch passes r to the next plugin, reporting a dangling chain in its answer. The writer is new
+// for every question, never recycled: a plugin down the chain may keep it after answering (cache's
+// background refresh of a stale entry does), and would then use another question's.
 func (f *Flatten) watch(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	ww := watchers.Get().(*watchWriter)
-	*ww = watchWriter{ResponseWriter: w, ctx: ctx, qname: r.Question[0].Name, qtype: r.Question[0].Qtype, report: f.report}
-	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, ctx, ww, r)
-	*ww = watchWriter{}
-	watchers.Put(ww)
-	return rcode, err
+	ww := &watchWriter{ResponseWriter: w, ctx: ctx, qname: r.Question[0].Name, qtype: r.Question[0].Qtype, report: f.report}
+	return plugin.NextOrFailure(f.Name(), f.Next, ctx, ww, r)
 }
