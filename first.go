@@ -17,12 +17,13 @@ import (
 // at the question's name, which it keeps; and, when the lookups say a reply may hide a CNAME
 // (SERVFAIL from file, NODATA from a service backend), that one too, for a probe.
 //
-// It looks like a TCP client's writer (see ownWriter): a backend that chases the CNAME's target
-// through the server then gets the whole target RRset, never one cut to the client's buffer
-// without TC on the way (file drops the TC bit of what it chases), since CoreDNS sizes replies by
-// the transport first (request.Size). A question that leaves the process is sized by its own EDNS
-// buffer, though (a DNS-over-QUIC upstream behind forward cuts to it): a chain's start is asked for
-// again with a 64 KiB buffer (see ask).
+// The question it carries down the chain is the client's with a 64 KiB EDNS buffer, and it looks
+// like a TCP client (see ownWriter), so that no target RRset is cut to the client's buffer on the
+// way, where the TC bit may be lost (file drops it from what it chases): CoreDNS sizes a reply
+// inside the process by the transport first (request.Size), a question that leaves it (forward to
+// a DNS-over-QUIC upstream) by its own buffer. Asking first with the client's own buffer and again
+// only for a chain would not do: a cache below would keep the cut answer under the same key. The
+// server's scrub writer still fits every reply to the client's own buffer as it leaves.
 //
 // A writer is never recycled, nor is the context it carries: a plugin down the chain may keep both
 // after answering (cache's background refresh of a stale entry does), and would then use another
@@ -34,7 +35,7 @@ type captureWriter struct {
 	msg   *dns.Msg // a chain's start
 	held  *dns.Msg // a reply that may hide a chain
 	wrote bool
-	// noOPT says the question was widened for a client that sent no OPT record.
+	// noOPT says the client sent no OPT record: the widened question's has to go.
 	noOPT bool
 	// ctx is the context the next plugin gets: the question's, with nested questions refused.
 	ctx markedContext
@@ -76,7 +77,7 @@ func forClient(m *dns.Msg, noOPT bool) *dns.Msg {
 }
 
 // wideQuestion is a widened question in one allocation: the message, its OPT record and room for
-// the additional section of any ordinary question (the OPT, and a TSIG or a cookie-less extra).
+// the additional section of an ordinary question (the OPT, and a TSIG).
 // It is never recycled: nothing in CoreDNS forbids a plugin down the chain to keep the question
 // after answering it (cache copies it for its prefetch, but a third-party plugin may not).
 type wideQuestion struct {
@@ -92,15 +93,22 @@ func widened(r *dns.Msg) *dns.Msg {
 	w := &wideQuestion{m: *r}
 	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
 	w.m.Extra = w.extra[:0]
+	var tsig dns.RR
 	for _, rr := range r.Extra {
-		if o, ok := rr.(*dns.OPT); ok {
-			w.opt = *o // its header (version, flags) and options
-			continue
+		switch rr := rr.(type) {
+		case *dns.OPT:
+			w.opt = *rr // its header (version, flags) and options
+		case *dns.TSIG:
+			tsig = rr
+		default:
+			w.m.Extra = append(w.m.Extra, rr)
 		}
-		w.m.Extra = append(w.m.Extra, rr)
 	}
 	w.opt.SetUDPSize(dns.MaxMsgSize)
 	w.m.Extra = append(w.m.Extra, &w.opt)
+	if tsig != nil {
+		w.m.Extra = append(w.m.Extra, tsig) // a TSIG is the last record (RFC 8945 section 5.1)
+	}
 	return &w.m
 }
 
@@ -131,7 +139,7 @@ type firstAnswer struct {
 func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, dedupe bool) (firstAnswer, error) {
 	q := r.Question[0]
 	if !dedupe {
-		return ch.ask(ctx, w, r, false)
+		return ch.ask(ctx, w, r)
 	}
 	leader := false
 	k := lowerASCII(q.Name) + " " + dns.TypeToString[q.Qtype]
@@ -143,40 +151,21 @@ func (ch *chaser) first(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, d
 		if e := ch.alias(q.Name, q.Qtype); e != nil {
 			return firstAnswer{entry: e}, nil // stored by a flight that landed just before
 		}
-		return ch.ask(ctx, w, r, true)
+		return ch.ask(ctx, w, r)
 	})
 	res := v.(firstAnswer)
 	if !leader && res.entry == nil && res.err == nil {
 		// The leader's answer was no chain, and went to the leader's client: ask for ours.
-		return ch.ask(ctx, w, r, true)
+		return ch.ask(ctx, w, r)
 	}
 	return res, err
 }
 
-// pass sends r down the chain once, widened or as the client sent it, and returns what the writer
-// kept.
-func (ch *chaser) pass(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, wide bool) (cw *captureWriter, rcode int, err error) {
-	cw = &captureWriter{ResponseWriter: w, qname: r.Question[0].Name, l: ch.lookups, ctx: markedContext{Context: ctx, m: closed}}
-	q := r
-	if wide {
-		cw.noOPT = r.IsEdns0() == nil
-		q = widened(r)
-	}
-	rcode, err = plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, q)
-	return cw, rcode, err
-}
-
-// ask sends r down the chain. With wide (a name likely to be an alias: the apex, a name listed or
-// known), the question goes down with a 64 KiB buffer at once; otherwise ('all' mode's ordinary
-// names) as the client sent it, so that an ordinary answer costs nothing more, and, when the
-// answer starts a chain, once more with the wide buffer: its target records may have been cut to
-// the client's buffer without TC on the way.
-func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, wide bool) (firstAnswer, error) {
+// ask sends r down the chain once, widened.
+func (ch *chaser) ask(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (firstAnswer, error) {
 	q := r.Question[0]
-	cw, rcode, err := ch.pass(ctx, w, r, wide)
-	if cw.msg != nil && !wide {
-		cw, rcode, err = ch.pass(ctx, w, r, true)
-	}
+	cw := &captureWriter{ResponseWriter: w, qname: q.Name, l: ch.lookups, noOPT: r.IsEdns0() == nil, ctx: markedContext{Context: ctx, m: closed}}
+	rcode, err := plugin.NextOrFailure(pluginName, ch.lookups.next, &cw.ctx, cw, widened(r))
 	msg, held, wrote := cw.msg, cw.held, cw.wrote
 
 	if msg == nil {

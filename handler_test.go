@@ -363,11 +363,20 @@ func mustParse(t *testing.T, s string) dns.RR {
 }
 
 // A question whose answer starts no chain passes through 'all' mode as it would without the
-// plugin: the next plugin gets the client's own question (no EDNS added, its buffer kept), and the
-// client gets the next plugin's reply itself. The next plugin sees a TCP client, so that a CNAME
-// chase it sends through the server is never cut to the client's buffer.
+// plugin. The next plugin gets the client's question with a 64 KiB buffer (DO kept, a TSIG still
+// last) and sees a TCP client, so that nothing it chases is cut to the client's buffer; the client
+// gets the next plugin's reply itself, less the OPT record when it sent none.
 func TestPassThroughUntouched(t *testing.T) {
-	for _, edns := range []uint16{0, 1232} {
+	for _, tc := range []struct {
+		name     string
+		edns     uint16
+		do, tsig bool
+		itself   bool // the client gets the very message the next plugin wrote
+	}{
+		{name: "no EDNS"},
+		{name: "EDNS 1232 DO", edns: 1232, do: true, itself: true},
+		{name: "EDNS 1232 TSIG", edns: 1232, tsig: true, itself: true},
+	} {
 		var got *dns.Msg
 		var proto string
 		var sent *dns.Msg
@@ -377,35 +386,48 @@ func TestPassThroughUntouched(t *testing.T) {
 			sent = new(dns.Msg)
 			sent.SetReply(r)
 			sent.Answer = []dns.RR{test.A("plain.example.org. 300 IN A 192.0.2.1")}
+			sent.SetEdns0(4096, false) // an upstream answers the EDNS it was asked with
 			return dns.RcodeSuccess, w.WriteMsg(sent)
 		})
 		f := newFlatten(withMode(All), next, block{})
 		r := new(dns.Msg)
 		r.SetQuestion("plain.example.org.", dns.TypeA)
-		if edns > 0 {
-			r.SetEdns0(edns, false)
+		if tc.edns > 0 {
+			r.SetEdns0(tc.edns, tc.do)
+		}
+		if tc.tsig {
+			r.SetTsig("key.", dns.HmacSHA256, 300, 0)
 		}
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
 		if _, err := f.ServeDNS(context.Background(), rec, r); err != nil {
 			t.Fatal(err)
 		}
-		if got != r {
-			t.Errorf("EDNS %d: the next plugin got %v, want the client's own question %v", edns, got, r)
+		if o := got.IsEdns0(); o == nil || o.UDPSize() != dns.MaxMsgSize || o.Do() != tc.do {
+			t.Errorf("%s: the next plugin got OPT %v, want a 64 KiB buffer and DO %v", tc.name, o, tc.do)
+		}
+		if got.Id != r.Id || got.Question[0] != r.Question[0] {
+			t.Errorf("%s: the next plugin got %v, want the client's question", tc.name, got)
+		}
+		if tc.tsig && got.IsTsig() == nil {
+			t.Errorf("%s: the next plugin's question has its TSIG before the end: %v", tc.name, got.Extra)
 		}
 		if proto != "tcp" {
-			t.Errorf("EDNS %d: the next plugin sees a %s client, want tcp", edns, proto)
+			t.Errorf("%s: the next plugin sees a %s client, want tcp", tc.name, proto)
 		}
-		if rec.Msg != sent {
-			t.Errorf("EDNS %d: the client got %v, want the next plugin's reply itself %v", edns, rec.Msg, sent)
+		if tc.itself && rec.Msg != sent {
+			t.Errorf("%s: the client got %v, want the next plugin's reply itself %v", tc.name, rec.Msg, sent)
+		}
+		if !tc.itself && (rec.Msg.IsEdns0() != nil || len(rec.Msg.Answer) != 1) {
+			t.Errorf("%s: the client got %v, want the next plugin's answer without an OPT record", tc.name, rec.Msg)
 		}
 	}
 }
 
 // A backend that sends a CNAME's target out of the process (forward to a DNS-over-QUIC upstream)
 // gets it cut to the question's own EDNS buffer, without TC on the way once file adds its CNAME.
-// 'all' mode asks such a chain's start again with a 64 KiB buffer, so the address set it caches and
-// serves is whole.
-func TestChainAskedAgainWide(t *testing.T) {
+// 'all' mode asks with a 64 KiB buffer, so the address set it caches and serves is whole, and so
+// is what a cache below it keeps.
+func TestChainAskedWide(t *testing.T) {
 	var sizes []uint16
 	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		size := uint16(512)
@@ -436,12 +458,9 @@ func TestChainAskedAgainWide(t *testing.T) {
 		if len(m.Answer) != 60 {
 			t.Errorf("EDNS %d: %d records, want all 60", edns, len(m.Answer))
 		}
-		if edns == 0 && m.IsEdns0() != nil {
-			t.Errorf("EDNS %d: the reply has an OPT record the client did not ask for", edns)
-		}
 	}
-	// The first question went down twice (as sent, then wide); the second is answered warm.
-	if want := []uint16{512, dns.MaxMsgSize}; !slices.Equal(sizes, want) {
+	// The first question went down once, wide; the second is answered warm.
+	if want := []uint16{dns.MaxMsgSize}; !slices.Equal(sizes, want) {
 		t.Errorf("buffers of the questions down the chain: %v, want %v", sizes, want)
 	}
 }

@@ -47,8 +47,9 @@ func (m *mark) passes(qname string) bool {
 	return m.pending != "" && equalFold(m.pending, qname) && m.passed.CompareAndSwap(false, true)
 }
 
-// markedContext is context.WithValue(parent, markKey{}, m) that can be recycled with the writer that
-// carries it: nothing keeps the context of a question once it is answered.
+// markedContext is context.WithValue(parent, markKey{}, m), as a type of its own so that it can live
+// inside the writer that carries it (one allocation for both). It is never recycled: a plugin may
+// keep a question's context after answering it (cache's background refresh does).
 type markedContext struct {
 	context.Context
 	m *mark
