@@ -199,10 +199,18 @@ func (ch *chaser) maybeRefresh(ctx context.Context, e *entry, now time.Time) {
 		defer ch.wg.Done()
 		defer stop()
 		defer cancel()
+		// The refresh asks as the entry was asked, and the resolver is sent that subnet: the
+		// entry's network; the asking client's for an answer that held for every network; none
+		// for one looked up without a subnet (private). The question's context carries the
+		// asking client's subnet, which is not always the entry's.
 		var sn *subnet
-		if e.scope.IsValid() {
+		switch {
+		case e.scope.IsValid():
 			sn = &subnet{prefix: e.scope}
+		case !e.private:
+			sn = ch.lookups.subnet(rctx, e.name)
 		}
+		rctx := context.WithValue(rctx, subnetKey{}, sn)
 		if _, err := ch.fetch(rctx, e.name, e.qtype, sn, true); err != nil {
 			e.failedAt.Store(ch.now().UnixNano())
 			e.refreshing.Store(false)

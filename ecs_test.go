@@ -317,3 +317,30 @@ func TestECSNoSubnetFirst(t *testing.T) {
 		})
 	}
 }
+
+// A refresh keeps an answer where it was filed: one that held for every network (scope 0) stays
+// shared after its refresh, and other networks are still answered from it without a lookup of
+// their own; the resolver is sent a subnet again, as for the first lookup.
+func TestECSRefreshKeepsScope(t *testing.T) {
+	u := &ecsBackend{zero: true}
+	f, clk := newTest(t, apexNext, u, func(c *config) {
+		c.resolvers, c.ecs = []string{"192.0.2.53:53"}, true
+		c.aliases = map[string]string{"example.org.": "geo.example.net."}
+	})
+	ask := func(net string) {
+		t.Helper()
+		m := serve(t, f, withECS(ednsQuestion("example.org.", dns.TypeA), 1, 24, net))
+		if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.101" || ecsOf(m) != net+"/24/0" {
+			t.Fatalf("a client in %s/24: %v (ECS %q)", net, m.Answer, ecsOf(m))
+		}
+	}
+	ask("10.1.2.0")
+	clk.advance(55 * time.Second) // in the last tenth of the 60s: a refresh starts
+	ask("10.9.9.0")
+	f.chase.wg.Wait()
+	ask("10.5.5.0")
+	ask("10.7.7.0")
+	if n := u.calls.Load(); n != 2 {
+		t.Errorf("%d lookups, want 2: the first, and its refresh", n)
+	}
+}
