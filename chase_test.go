@@ -2,6 +2,7 @@ package flatten
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -9,9 +10,9 @@ import (
 	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/plugin/chain"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // apexNext answers example.org A/AAAA with the apex CNAME alone, as a backend that does not chase.
@@ -20,9 +21,9 @@ var apexNext = handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.
 	m.SetReply(r)
 	m.Authoritative = true
 	switch {
-	case equalFold(r.Question[0].Name, "example.org.") && r.Question[0].Qtype == dns.TypeSOA:
+	case chain.Equal(r.Question[0].Name, "example.org.") && r.Question[0].Qtype == dns.TypeSOA:
 		m.Answer = []dns.RR{soaOrg}
-	case equalFold(r.Question[0].Name, "example.org."):
+	case chain.Equal(r.Question[0].Name, "example.org."):
 		m.Answer = []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net.")}
 	default:
 		m.Rcode = dns.RcodeNameError
@@ -39,7 +40,7 @@ func newCached(t *testing.T, opts ...func(*config)) (*Flatten, *backend, *clock)
 }
 
 func apexA(ttl int, addr string) test.Case {
-	return test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. " + itoa(ttl) + " IN A " + addr)}}
+	return test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. " + strconv.Itoa(ttl) + " IN A " + addr)}}
 }
 
 func servfailCase() test.Case {
@@ -63,7 +64,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 	clk.advance(55 * time.Second) // in the last tenth of the 60s
 	// Still answered from the cache at once; the question starts a refresh.
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.10"), "")
-	f.chase.wg.Wait()
+	f.chase.Settle()
 	if n := u.calls.Load(); n != 2 {
 		t.Fatalf("lookups = %d, want 2 (one refresh)", n)
 	}
@@ -165,21 +166,6 @@ func TestSingleflight(t *testing.T) {
 	}
 }
 
-func TestCacheBound(t *testing.T) {
-	s := newStore(2000)
-	for i := range 100_000 {
-		s.put(&entry{name: "n" + itoa(i) + ".example.org.", qtype: dns.TypeA})
-	}
-	if n := s.len(); n > 2048 {
-		t.Errorf("cache of size 2000 holds %d entries", n)
-	}
-	e := &entry{name: "Last.Example.org.", qtype: dns.TypeA}
-	s.put(e)
-	if s.get("last.example.ORG.", dns.TypeA, nil) != e || s.get("last.example.org.", dns.TypeAAAA, nil) != nil {
-		t.Error("lookup by name and type, ignoring case, failed")
-	}
-}
-
 func TestDeclaredAlias(t *testing.T) {
 	own := test.A("example.org. 3600 IN A 198.51.100.1") // the zone's record, as file shares it
 	zone := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -215,7 +201,7 @@ func TestDeclaredAlias(t *testing.T) {
 	u2 := &backend{fail: map[string]int{"www.example.net.": -1}}
 	f2, _ := newTest(t, zone, u2, declare)
 	fallbacks := func() float64 {
-		return testutil.ToFloat64(fallbackCount.WithLabelValues(metrics.WithServer(context.Background())))
+		return metric("coredns_flatten_fallback_answers_total", "server", metrics.WithServer(context.Background()))
 	}
 	before := fallbacks()
 	expect(t, ask(t, f2, "example.org.", dns.TypeA), apexA(30, "198.51.100.1"),
@@ -230,9 +216,9 @@ func TestDeclaredAlias(t *testing.T) {
 	u3 := &backend{rrs: []dns.RR{test.CNAME("www.example.net. 300 IN CNAME www2.example.net."), test.CNAME("www2.example.net. 300 IN CNAME www.example.net.")}}
 	f3, _ := newTest(t, zone, u3, declare)
 	server := metrics.WithServer(context.Background())
-	loops, fb := testutil.ToFloat64(loopCount.WithLabelValues(server)), fallbacks()
+	loops, fb := metric("coredns_flatten_loops_total", "server", server), fallbacks()
 	expect(t, ask(t, f3, "example.org.", dns.TypeA), apexA(3600, "198.51.100.1"), "")
-	if n := testutil.ToFloat64(loopCount.WithLabelValues(server)) - loops; n != 1 {
+	if n := metric("coredns_flatten_loops_total", "server", server) - loops; n != 1 {
 		t.Errorf("loops_total grew by %v, want 1", n)
 	}
 	if n := fallbacks() - fb; n != 0 {
@@ -254,7 +240,7 @@ func TestMaxLookups(t *testing.T) {
 		m := new(dns.Msg)
 		m.SetReply(r)
 		target := "www.example.net."
-		if equalFold(r.Question[0].Name, "other.example.org.") {
+		if chain.Equal(r.Question[0].Name, "other.example.org.") {
 			target = "other.example.net."
 		}
 		m.Answer = []dns.RR{test.CNAME(r.Question[0].Name + " 300 IN CNAME " + target)}
@@ -282,7 +268,7 @@ func TestHTTPSCachedAndStale(t *testing.T) {
 	u.rrs = append(u.rrs, mustParse(t, `www.example.net. 60 IN HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.10`))
 	https := func(ttl int) test.Case {
 		return test.Case{Qname: "example.org.", Qtype: dns.TypeHTTPS,
-			Answer: []dns.RR{mustParse(t, "example.org. "+itoa(ttl)+` IN HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.10`)}}
+			Answer: []dns.RR{mustParse(t, "example.org. "+strconv.Itoa(ttl)+` IN HTTPS 1 . alpn="h2,h3" ipv4hint=192.0.2.10`)}}
 	}
 	expect(t, ask(t, f, "example.org.", dns.TypeHTTPS), https(60), "")
 	clk.advance(20 * time.Second)
@@ -314,11 +300,11 @@ type slowOutside struct {
 	by   time.Duration
 }
 
-func (s slowOutside) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+func (s *slowOutside) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	if name == s.slow {
 		s.clk.advance(s.by)
 	}
-	return s.backend.lookup(ctx, name, qtype)
+	return s.backend.Lookup(ctx, name, qtype)
 }
 
 // A hop judged after a slow lookup of the hop before it is judged at the lookup's end: an entry
@@ -328,8 +314,9 @@ func TestHopAfterSlowLookup(t *testing.T) {
 		test.CNAME("www.example.net. 5 IN CNAME cdn.example.com."),
 		test.A("cdn.example.com. 10 IN A 192.0.2.1"),
 	}}
-	f, clk := newTest(t, apexNext, u)
-	f.chase.lookups.outside = slowOutside{backend: u, clk: clk, slow: "www.example.net.", by: 5 * time.Second}
+	slow := &slowOutside{backend: u, slow: "www.example.net.", by: 5 * time.Second}
+	f, clk := newTest(t, apexNext, slow)
+	slow.clk = clk
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.1"), "")
 	// The warm-up's slow lookup moved the clock 5 s: cdn.example.com (stored after it) has 10 s.
 	u.set([]dns.RR{test.CNAME("www.example.net. 5 IN CNAME cdn.example.com."), test.A("cdn.example.com. 10 IN A 192.0.2.2")}, nil)

@@ -6,6 +6,8 @@ package flatten
 import (
 	"time"
 
+	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 
@@ -38,7 +40,7 @@ const (
 // config is one flatten block.
 type config struct {
 	// zones are the zones whose names may be flattened: lower-case, fully qualified.
-	zones []string
+	zones chain.Zones
 	// mode chooses the flattened names in zones; names are the owner names of Names mode.
 	mode  Mode
 	names map[string]struct{}
@@ -76,7 +78,7 @@ type config struct {
 }
 
 // defaults returns the configuration of a bare 'flatten' line for zones.
-func defaults(zones []string) config {
+func defaults(zones chain.Zones) config {
 	return config{
 		zones:      zones,
 		maxChain:   defaultMaxChain,

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,73 +13,10 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/test"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/dnsflatten/flatten/plugin/target"
 
 	"github.com/miekg/dns"
 )
-
-func withECS(r *dns.Msg, family uint16, bits uint8, addr string) *dns.Msg {
-	r.IsEdns0().Option = append(r.IsEdns0().Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: family, SourceNetmask: bits, Address: net.ParseIP(addr)})
-	return r
-}
-
-// A client's subnet is capped (RFC 7871 11.1) before it goes on; a client that sent none has none
-// unless the client's own address is asked for.
-func TestClientSubnetCapped(t *testing.T) {
-	t.Parallel()
-	w := &test.ResponseWriter{} // 10.240.0.1 over UDP
-	for _, tc := range []struct {
-		name   string
-		r      *dns.Msg
-		own    bool
-		want   string // the prefix sent on; "" for none
-		echoed bool
-	}{
-		{name: "v4 /32 capped to /24", r: withECS(ednsQuestion("a.", dns.TypeA), 1, 32, "192.0.2.77"), want: "192.0.2.0/24", echoed: true},
-		{name: "v4 /16 kept", r: withECS(ednsQuestion("a.", dns.TypeA), 1, 16, "192.0.2.77"), want: "192.0.0.0/16", echoed: true},
-		{name: "v6 /64 capped to /56", r: withECS(ednsQuestion("a.", dns.TypeA), 2, 64, "2001:db8:1:2:3::1"), want: "2001:db8:1::/56", echoed: true},
-		{name: "none", r: ednsQuestion("a.", dns.TypeA)},
-		{name: "none, but the client's address", r: ednsQuestion("a.", dns.TypeA), own: true, want: "10.240.0.0/24"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			sn := clientSubnet(w, tc.r, tc.own)
-			switch {
-			case tc.want == "" && sn != nil:
-				t.Errorf("subnet %v, want none", sn.prefix)
-			case tc.want != "" && (sn == nil || sn.prefix.String() != tc.want || (sn.sent != nil) != tc.echoed):
-				t.Errorf("subnet %+v, want %s (echoed %v)", sn, tc.want, tc.echoed)
-			}
-		})
-	}
-}
-
-// Entries are stored per scope: a client network finds the entry whose scope covers it, or the
-// one for every client (scope 0), never another network's.
-func TestStoreScopes(t *testing.T) {
-	t.Parallel()
-	s := newStore(100)
-	a := &subnet{prefix: netip.MustParsePrefix("10.1.2.0/24")}
-	b := &subnet{prefix: netip.MustParsePrefix("198.51.100.0/24")}
-	ea := &entry{name: "geo.example.net.", qtype: dns.TypeA, scope: a.scoped(16)}
-	s.put(ea)
-	if got := s.get("geo.example.net.", dns.TypeA, &subnet{prefix: netip.MustParsePrefix("10.1.99.0/24")}); got != ea {
-		t.Errorf("10.1.99.0/24 is in ea's scope 10.1.0.0/16: got %v", got)
-	}
-	if got := s.get("geo.example.net.", dns.TypeA, b); got != nil {
-		t.Errorf("another network got %v", got)
-	}
-	all := &entry{name: "geo.example.net.", qtype: dns.TypeA}
-	s.put(all)
-	if got := s.get("geo.example.net.", dns.TypeA, b); got != all {
-		t.Errorf("the entry for every client: got %v", got)
-	}
-	if got := s.get("geo.example.net.", dns.TypeA, a); got != ea {
-		t.Errorf("the scoped entry comes first: got %v", got)
-	}
-	if got := s.get("geo.example.net.", dns.TypeA, nil); got != all {
-		t.Errorf("a question without a subnet: got %v", got)
-	}
-}
 
 // With ecs, each client network gets its own answer from the resolver, and the reply carries the
 // scope it holds for.
@@ -89,7 +26,7 @@ func TestECSAnswers(t *testing.T) {
 		c.resolvers, c.ecs = []string{"192.0.2.53:53"}, true
 		c.aliases = map[string]string{"example.org.": "geo.example.net."}
 	})
-	scoped := testutil.ToFloat64(subnetLookups.WithLabelValues("", "24"))
+	scoped := metric("coredns_flatten_subnet_lookups_total", "server", "", "scope", "24")
 	for range 2 {
 		for _, c := range []struct{ net, addr, scope string }{{"10.1.2.0", "192.0.2.101", "10.1.2.0/24/24"}, {"198.51.100.0", "198.51.100.201", "198.51.100.0/24/24"}} {
 			m := serve(t, f, withECS(ednsQuestion("example.org.", dns.TypeA), 1, 24, c.net))
@@ -104,7 +41,7 @@ func TestECSAnswers(t *testing.T) {
 	if n := u.calls.Load(); n != 2 {
 		t.Errorf("lookups %d, want one per network", n)
 	}
-	if got := testutil.ToFloat64(subnetLookups.WithLabelValues("", "24")) - scoped; got != 2 {
+	if got := metric("coredns_flatten_subnet_lookups_total", "server", "", "scope", "24") - scoped; got != 2 {
 		t.Errorf("coredns_flatten_subnet_lookups_total{scope=\"24\"} grew by %v, want 2", got)
 	}
 }
@@ -113,7 +50,7 @@ func ecsOf(m *dns.Msg) string {
 	if o := m.IsEdns0(); o != nil {
 		for _, opt := range o.Option {
 			if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
-				return e.Address.String() + "/" + itoa(int(e.SourceNetmask)) + "/" + itoa(int(e.SourceScope))
+				return e.Address.String() + "/" + strconv.Itoa(int(e.SourceNetmask)) + "/" + strconv.Itoa(int(e.SourceScope))
 			}
 		}
 	}
@@ -130,7 +67,7 @@ type ecsBackend struct {
 	zero bool
 }
 
-func (b *ecsBackend) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+func (b *ecsBackend) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	b.calls.Add(1)
 	if b.gate != nil {
 		<-b.gate
@@ -142,8 +79,8 @@ func (b *ecsBackend) lookup(ctx context.Context, name string, qtype uint16) (*dn
 	m.SetQuestion(name, qtype)
 	m.Response = true
 	addr := "198.51.100.201"
-	sn := subnetOf(ctx)
-	if sn != nil && netip.MustParsePrefix("10.0.0.0/8").Contains(sn.prefix.Addr()) {
+	sn := target.SubnetOf(ctx)
+	if sn != nil && netip.MustParsePrefix("10.0.0.0/8").Contains(sn.Prefix().Addr()) {
 		addr = "192.0.2.101"
 	}
 	m.Answer = []dns.RR{test.A(name + " 60 IN A " + addr)}
@@ -153,7 +90,13 @@ func (b *ecsBackend) lookup(ctx context.Context, name string, qtype uint16) (*dn
 		if b.zero {
 			scope = 0
 		}
-		m.IsEdns0().Option = append(m.IsEdns0().Option, sn.option(scope))
+		p := sn.Prefix()
+		family := uint16(1)
+		if p.Addr().Is6() {
+			family = 2
+		}
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: family,
+			SourceNetmask: uint8(p.Bits()), SourceScope: scope, Address: p.Addr().AsSlice()})
 	}
 	return m, "", nil
 }
@@ -261,7 +204,7 @@ func TestECSCacheBound(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := &ecsBackend{zero: tc.zero}
-			counted := testutil.ToFloat64(subnetLookups.WithLabelValues("", tc.scope))
+			counted := metric("coredns_flatten_subnet_lookups_total", "server", "", "scope", tc.scope)
 			f, _ := newTest(t, apexNext, u, func(c *config) {
 				c.resolvers, c.ecs, c.cacheSize = []string{"192.0.2.53:53"}, true, 2560
 				c.aliases = map[string]string{"example.org.": "geo.example.net."}
@@ -273,13 +216,13 @@ func TestECSCacheBound(t *testing.T) {
 					t.Fatalf("%s: %v", n, m)
 				}
 			}
-			if n := f.chase.store.len(); n > 2560 {
+			if n := f.chase.Len(); n > 2560 {
 				t.Errorf("%d entries in a cache of 2560", n)
 			}
 			if n := u.calls.Load(); n != tc.wantLookups {
 				t.Errorf("%d lookups, want %d", n, tc.wantLookups)
 			}
-			if got := testutil.ToFloat64(subnetLookups.WithLabelValues("", tc.scope)) - counted; got != float64(tc.wantLookups) {
+			if got := metric("coredns_flatten_subnet_lookups_total", "server", "", "scope", tc.scope) - counted; got != float64(tc.wantLookups) {
 				t.Errorf("coredns_flatten_subnet_lookups_total{scope=%q} grew by %v, want %d", tc.scope, got, tc.wantLookups)
 			}
 		})
@@ -337,7 +280,7 @@ func TestECSRefreshKeepsScope(t *testing.T) {
 	ask("10.1.2.0")
 	clk.advance(55 * time.Second) // in the last tenth of the 60s: a refresh starts
 	ask("10.9.9.0")
-	f.chase.wg.Wait()
+	f.chase.Settle()
 	ask("10.5.5.0")
 	ask("10.7.7.0")
 	if n := u.calls.Load(); n != 2 {

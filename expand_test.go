@@ -35,7 +35,7 @@ func TestExpandName(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, rr := range f.expandName(context.Background(), "example.org.", tc.in) {
+			for _, rr := range (expansion{f: f, ctx: context.Background(), zone: "example.org."}).name(tc.in) {
 				got = append(got, rr.String())
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {

@@ -3,12 +3,14 @@ package flatten
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/plugin/chain"
 
 	"github.com/miekg/dns"
 )
@@ -17,7 +19,7 @@ import (
 // fails when it has none.
 type wireLookup struct{ m *dns.Msg }
 
-func (l wireLookup) lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+func (l wireLookup) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	if l.m == nil {
 		return nil, "", errors.New("unparsable upstream reply")
 	}
@@ -87,7 +89,7 @@ func FuzzServeDNS(f *testing.F) {
 
 		// The question's name is the zone: its own answers come from next, every target outside it
 		// from the fuzzed upstream.
-		cfg := defaults([]string{strings.ToLower(dns.Fqdn(qname))})
+		cfg := defaults(chain.Zones{strings.ToLower(dns.Fqdn(qname))})
 		cfg.mode = []Mode{All, Apex, All}[int(mode>>3)%3]
 		cfg.maxChain = 1 + int(mode>>5)
 		fl := newFlatten(cfg, handlerFunc(func(_ context.Context, w dns.ResponseWriter, req *dns.Msg) (int, error) {
@@ -95,8 +97,7 @@ func FuzzServeDNS(f *testing.F) {
 			m.Id, m.Response, m.Question = req.Id, true, req.Question
 			w.WriteMsg(m)
 			return dns.RcodeSuccess, nil
-		}), block{})
-		fl.chase.lookups.outside = wireLookup{up}
+		}), block{outside: wireLookup{up}})
 		defer fl.stop()
 
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
@@ -116,10 +117,10 @@ func FuzzServeDNS(f *testing.F) {
 		}
 		answer := next.Copy()
 		answer.Question = r.Question
-		if !startsChain(answer, qname) {
+		if !chain.StartsChain(answer, qname) {
 			return
 		}
-		if mode&4 != 0 && mode&2 != 0 && hasRRSIG(answer.Answer) {
+		if mode&4 != 0 && mode&2 != 0 && slices.ContainsFunc(answer.Answer, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeRRSIG }) {
 			return // pre-signed and DO: the chain goes out unchanged by design
 		}
 		for _, rr := range reply.Answer {

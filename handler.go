@@ -1,7 +1,11 @@
-// Package flatten is a CoreDNS plugin that flattens CNAME chains into addresses and refuses
-// broken chains (loops, over-long chains) with a clear error. See docs/ARCHITECTURE.md for how a
-// question crosses it.
 package flatten
+
+// The request path, in one file: a question enters ServeDNS once and leaves once.
+//
+//	decide (decide.go, pure) -> ask the next plugin, capturing an answer that starts a chain
+//	(capture.go) -> resolve the chain (plugin/target) -> compose the reply (plugin/reply) -> write
+//
+// Only this file and capture.go write to the client.
 
 import (
 	"context"
@@ -9,71 +13,54 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin"
-	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/dnssec"
 	"github.com/coredns/coredns/plugin/pkg/nonwriter"
 	"github.com/coredns/coredns/request"
-	"github.com/dnsflatten/flatten/plugin/rules"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/own"
+	"github.com/dnsflatten/flatten/plugin/reply"
+	"github.com/dnsflatten/flatten/plugin/target"
 
 	"github.com/miekg/dns"
 )
 
-var log = clog.NewWithPlugin(pluginName)
-
-const pluginName = "flatten"
-
-// Flatten is the plugin: the wiring of its stages. A question enters ServeDNS once and leaves once:
-// decide (policy) -> resolve the chain (chaser) -> compose the reply (flatten.go) -> write.
-type Flatten struct {
-	Next plugin.Handler
-
-	policy *policy
-	chase  *chaser
-	audit  *auditor
-	report *reporter
-	sign   *signer // the server block's dnssec plugin, or nil
-	// dangling is the dangling option; expand is expand_transfer.
-	dangling int
-	expand   bool
-}
-
-// Name implements plugin.Handler.
-func (f *Flatten) Name() string { return pluginName }
-
 // ServeDNS implements plugin.Handler.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	act, target := f.policy.decide(r)
+	act, alias := f.policy.decide(r)
 	if act == pass {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
-	if m := markOf(ctx); m != nil && flattenedType(r.Question[0].Qtype) {
-		return f.nested(ctx, w, r, m)
+	if m := own.MarkOf(ctx); m != nil && chain.Flattened(r.Question[0].Qtype) {
+		return nested(ctx, f, w, r, m)
 	}
 	if f.policy.ecs && (act == flattenName || act == flattenAlias) {
-		ctx = withSubnet(ctx, clientSubnet(w, r, f.policy.ecsClient))
+		ctx = target.WithSubnet(ctx, target.ClientSubnet(w, r, f.policy.ecsClient))
 	}
+	q := question{f: f, ctx: ctx, w: w, r: r}
 	switch act {
 	case watch:
-		return f.watch(ctx, w, r)
+		return q.watch()
 	case apexOther:
-		return f.siblings(ctx, w, r)
+		return q.apex()
 	case aliasOther:
-		return f.aliasOther(ctx, w, r)
+		return q.aliasOther()
 	case flattenAlias:
-		return f.flattenAlias(ctx, w, r, target)
+		return q.alias(alias)
 	case flattenName:
-		return f.flattenName(ctx, w, r)
+		return q.name()
 	}
 	return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r) // passAddress
 }
 
-// nested answers a question the plugin itself caused: its own lookup through the server, which
-// passes once to the backends, or a backend chasing a CNAME, which is refused (see nested.go).
-func (f *Flatten) nested(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, m *mark) (int, error) {
+// nested answers a question the plugin itself caused (see plugin/own): its own lookup through the
+// server, which passes once to the block's backends, or a backend chasing a CNAME, which is
+// refused.
+func nested(ctx context.Context, f *Flatten, w dns.ResponseWriter, r *dns.Msg, m *own.Mark) (int, error) {
 	q := r.Question[0]
-	if !m.passes(q.Name) {
+	if !m.Passes(q.Name) {
 		return dns.RcodeRefused, nil
 	}
-	msg, err := f.chase.lookups.askNext(ctx, q.Name, q.Qtype)
+	msg, err := f.chase.Ask(ctx, q.Name, q.Qtype)
 	if err != nil {
 		return dns.RcodeServerFailure, err
 	}
@@ -82,43 +69,42 @@ func (f *Flatten) nested(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, 
 	return dns.RcodeSuccess, writeMsg(w, msg)
 }
 
-// flattenName answers an address question at a name that is flattened when it is an alias.
-func (f *Flatten) flattenName(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	q := r.Question[0]
+// question is one client question on its way through the plugin: what each step of its answer
+// needs. It is passed by value, so that it stays on the stack.
+type question struct {
+	f   *Flatten
+	ctx context.Context
+	w   dns.ResponseWriter
+	r   *dns.Msg
+}
+
+// name answers an address question at a name that is flattened when it is an alias.
+func (q question) name() (int, error) {
+	qs := q.r.Question[0]
 	// Warm: the name is known to be an alias, and what it leads to is cached.
-	e := f.chase.store.get(q.Name, q.Qtype, nil)
+	e := q.f.chase.Get(qs.Name, qs.Qtype, nil)
 	if e != nil {
-		now := f.chase.now() // once per question: the clock is slow to read on some machines
-		if isAlias(e, now) && !f.keepSigned(e, isDO(r)) {
-			return f.warm(ctx, w, r, e, now)
+		now := q.f.chase.Now() // once per question: the clock is slow to read on some machines
+		if target.IsAlias(e, now) && !q.keepSigned(e) {
+			return q.warm(e, now)
 		}
 	}
-	return f.cold(ctx, w, r, e != nil)
+	return q.cold(e != nil)
 }
 
 // warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
 // rest is in functions that are never inlined here), so that a question's goroutine seldom has to
 // grow its stack.
-func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e *entry, now time.Time) (int, error) {
-	ch := f.chase
-	counters := ch.counters.of(ctx)
-	counters.hits.Inc()
-	ch.maybeRefresh(ctx, e, now)
-	var c chain
-	f.policy.chain(&c, r.Question[0].Name)
-	res := ch.walk(ctx, &c, e, r.Question[0].Qtype, nil, now)
-	if res.err != nil || res.kind != kindPositive || res.stale != nil {
-		return f.reply(ctx, w, r, res, false)
+func (q question) warm(e *target.Entry, now time.Time) (int, error) {
+	qs := q.r.Question[0]
+	res := q.f.chase.Warm(q.ctx, e, qs.Name, qs.Qtype, now)
+	if res.Err != nil || res.End != chain.Positive || res.Stale != nil {
+		return q.reply(res, false)
 	}
-	counters.flattenedOf(r.Question[0].Qtype).Inc()
-	if res.aliasMode {
-		counters.aliasMode.Inc()
-	}
-	m := flattened(r, res.ttl, res.final)
-	if f.policy.ecs {
-		withScope(ctx, r, m, res.scope)
-	}
-	return f.write(ctx, w, r, m)
+	q.f.counters.Of(q.ctx).answered(qs.Qtype, res.AliasMode)
+	m := reply.Flattened(q.r, res.TTL, res.Final)
+	q.scope(m, res.Scope)
+	return q.write(m)
 }
 
 // cold answers a question whose chain is not cached: it asks the rest of the chain. Questions for
@@ -126,143 +112,256 @@ func (f *Flatten) warm(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, e 
 // while it runs.
 //
 //go:noinline
-func (f *Flatten) cold(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, known bool) (int, error) {
-	q := r.Question[0]
-	ch := f.chase
-	if q.Qtype == dns.TypeANY || f.policy.probeFirst {
+func (q question) cold(known bool) (int, error) {
+	qs := q.r.Question[0]
+	ch := q.f.chase
+	if qs.Qtype == dns.TypeANY || q.f.policy.probeFirst {
 		// Is the name an alias? A CNAME question, which no backend chases, and an HTTPS one for
 		// AliasMode: for ANY, whose answer needs two chains, and with targets, where no name
 		// outside the zones allowed may be looked up, not even by a backend.
-		m := ch.probeAlias(ctx, q.Name, true, true)
+		m := ch.Probe(own.With(q.ctx, own.Closed), qs.Name, true, true)
 		if m == nil {
-			return f.watch(ctx, w, r)
+			return q.watch()
 		}
-		target, _ := rules.AliasTarget(m.Answer[0])
-		if q.Qtype == dns.TypeANY {
-			return f.flattenAny(ctx, w, r, target, m.Answer[0].Header().Ttl, false, m.Answer[0].Header().Rrtype != dns.TypeCNAME)
+		to, _ := chain.Target(m.Answer[0])
+		if qs.Qtype == dns.TypeANY {
+			return q.any(to, m.Answer[0].Header().Ttl, false, m.Answer[0].Header().Rrtype != dns.TypeCNAME)
 		}
-		e, err := toEntry(q.Name, q.Qtype, m, f.policy.maxChain, "")
+		e, err := ch.Store(qs.Name, qs.Qtype, m)
 		if err != nil {
-			return f.reply(ctx, w, r, result{names: []string{lowerASCII(q.Name)}, err: err}, false)
+			return q.reply(chain.Result{Names: []string{chain.Lower(qs.Name)}, Err: err}, false)
 		}
-		ch.put(e)
-		c := new(chain)
-		f.policy.chain(c, q.Name)
-		return f.reply(ctx, w, r, ch.walk(ctx, c, e, q.Qtype, nil, ch.now()), false)
+		return q.reply(q.walk(e), false)
 	}
-	dedupe := f.policy.mode != All || known
-	fa, err := ch.first(ctx, w, r, dedupe)
+	fa, err := q.first(q.f.policy.mode != All || known)
 	switch {
 	case fa.err != nil:
-		return f.reply(ctx, w, r, result{names: []string{lowerASCII(q.Name)}, err: fa.err}, false)
+		return q.reply(chain.Result{Names: []string{chain.Lower(qs.Name)}, Err: fa.err}, false)
 	case fa.entry == nil:
 		return fa.rcode, err
 	}
-	if f.keepSigned(fa.entry, isDO(r)) {
+	if q.keepSigned(fa.entry) {
 		// A pre-signed zone's chain is only verifiable as signed (RFC 4035 section 3.1.1): a
 		// client that asks for DNSSEC gets it unchanged, with every CNAME and RRSIG.
 		m := fa.msg.Copy()
-		m.Id, m.Question = r.Id, r.Question
-		return dns.RcodeSuccess, writeMsg(w, m)
+		m.Id, m.Question = q.r.Id, q.r.Question
+		return dns.RcodeSuccess, writeMsg(q.w, m)
 	}
-	c := new(chain)
-	f.policy.chain(c, q.Name)
-	return f.reply(ctx, w, r, ch.walk(ctx, c, fa.entry, q.Qtype, nil, ch.now()), false)
+	return q.reply(q.walk(fa.entry), false)
+}
+
+// walk walks the question's chain from e.
+func (q question) walk(e *target.Entry) chain.Result {
+	var c chain.Chain
+	q.f.chase.Chain(&c, q.r.Question[0].Name)
+	return q.f.chase.Walk(q.ctx, &c, e, q.r.Question[0].Qtype, nil, q.f.chase.Now())
 }
 
 // keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
 // synthesized record has no signature a validator could check, unless the server block signs
 // online (its dnssec plugin then signs the flattened reply).
-func (f *Flatten) keepSigned(e *entry, do bool) bool {
-	return do && e.signed && f.sign == nil
+func (q question) keepSigned(e *target.Entry) bool {
+	return e.Signed && q.f.sign == nil && isDO(q.r)
 }
 
-// flattenAlias answers an address question at a declared alias. When the target does not resolve
-// to records of the type (it fails, does not exist or has none), the zone's own records at the
-// name, if any, are the answer: the ANAME draft's sibling address records. A stale answer comes
-// before that fallback; a fallback for a failed lookup is marked as one (see fallback), one for a
-// broken chain is reported.
-func (f *Flatten) flattenAlias(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, target string) (int, error) {
-	q := r.Question[0]
-	if q.Qtype == dns.TypeANY {
-		return f.flattenAny(ctx, w, r, target, maxTTL, true, false)
+// alias answers an address question at a declared alias of to. When to does not resolve to records
+// of the type (it fails, does not exist or has none), the zone's own records at the name, if any,
+// are the answer: the ANAME draft's sibling address records. A stale answer comes before that
+// fallback; a fallback for a failed lookup is marked as one (reply.Fallback), one for a broken
+// chain is reported.
+func (q question) alias(to string) (int, error) {
+	qs := q.r.Question[0]
+	if qs.Qtype == dns.TypeANY {
+		return q.any(to, chain.MaxTTL, true, false)
 	}
-	res := f.resolveFrom(ctx, q.Name, target, maxTTL, q.Qtype)
-	if res.err != nil || res.kind != kindPositive {
-		if m := f.zoneAnswer(ctx, w, r); m != nil {
-			var le *LookupError
+	res := q.f.chase.From(q.ctx, qs.Name, to, chain.MaxTTL, qs.Qtype)
+	if res.Err != nil || res.End != chain.Positive {
+		if m := q.zoneAnswer(); m != nil {
+			var le *chain.LookupError
 			switch {
-			case errors.As(res.err, &le):
-				m = f.fallback(ctx, r, m, le, bufSize(w, r))
-			case res.err != nil:
+			case errors.As(res.Err, &le):
+				q.f.report.Fallback(q.ctx, qs.Name, qs.Qtype, le, reply.StaleTTL)
+				m = reply.Fallback(q.r, m, le, bufSize(q.w, q.r))
+			case res.Err != nil:
 				// A loop or a chain too long is a fact about the data, reported as such; the
 				// zone's records stand in as they are.
-				f.report.broken(ctx, q.Name, q.Qtype, res.err)
+				q.f.report.Broken(q.ctx, qs.Name, qs.Qtype, res.Err)
 			}
-			return dns.RcodeSuccess, writeMsg(w, m)
+			return dns.RcodeSuccess, writeMsg(q.w, m)
 		}
 	}
-	if res.err == nil && res.kind == kindPositive && serviceType(q.Qtype) && !f.addressesFrom(ctx, q.Name, target) {
+	if res.Err == nil && res.End == chain.Positive && reply.ServiceType(qs.Qtype) && !q.addressesFrom(to) {
 		// A ServiceMode record's "." means "the owner's own addresses": here the alias's addresses
 		// are not the target's, so the record names the target instead (RFC 9460 2.5).
-		res.final = ownerTargets(res.final)
+		res.Final = reply.OwnerTargets(res.Final)
 	}
-	return f.reply(ctx, w, r, res, true)
+	return q.reply(res, true)
 }
 
-// addressesFrom reports whether the declared alias name answers A or AAAA with target's addresses
-// (and not with the zone's own).
-func (f *Flatten) addressesFrom(ctx context.Context, name, target string) bool {
+// addressesFrom reports whether the declared alias answers A or AAAA with to's addresses (and not
+// with the zone's own).
+func (q question) addressesFrom(to string) bool {
 	for _, qtype := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
-		if res := f.resolveFrom(ctx, name, target, maxTTL, qtype); res.err == nil && res.kind == kindPositive {
+		if res := q.f.chase.From(q.ctx, q.r.Question[0].Name, to, chain.MaxTTL, qtype); res.Err == nil && res.End == chain.Positive {
 			return true
 		}
 	}
 	return false
 }
 
-// resolveFrom resolves the chain of qname, an alias of target (a hop of TTL ttl), for qtype.
-func (f *Flatten) resolveFrom(ctx context.Context, qname, target string, ttl uint32, qtype uint16) result {
-	var c chain
-	f.policy.chain(&c, qname)
-	if err := c.step(lowerASCII(target)); err != nil {
-		return result{names: c.path(), err: err}
+// any answers ANY at an alias of to (a hop of TTL hop) with to's A and AAAA records (as PowerDNS
+// answers ANY at an ALIAS), never the CNAME. aliasMode says the alias is an AliasMode record.
+func (q question) any(to string, hop uint32, declared, aliasMode bool) (int, error) {
+	qs := q.r.Question[0]
+	var sets [][]dns.RR
+	var last chain.Result
+	ttl := uint32(chain.MaxTTL)
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		res := q.f.chase.From(q.ctx, qs.Name, to, hop, qtype)
+		if res.Err != nil {
+			return q.reply(res, declared)
+		}
+		if res.End == chain.Positive {
+			sets = append(sets, res.Final)
+			ttl = min(ttl, res.TTL)
+		}
+		aliasMode = aliasMode || res.AliasMode
+		last = res
 	}
-	c.lower(ttl)
-	now := f.chase.now()
-	e, stale, err := f.chase.target(ctx, target, qtype, now)
-	if err != nil {
-		return result{names: c.path(), err: err}
+	if len(sets) == 0 {
+		return q.reply(last, declared)
 	}
-	if e.stored.After(now) {
-		now = f.chase.now() // a lookup took time
-	}
-	return f.chase.walk(ctx, &c, e, qtype, stale, now)
+	q.f.counters.Of(q.ctx).answered(qs.Qtype, aliasMode)
+	return q.write(reply.Flattened(q.r, ttl, sets...))
 }
 
-// zoneAnswer returns the zone's own answer to r when it holds records of the type at the name, or
-// nil.
-func (f *Flatten) zoneAnswer(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) *dns.Msg {
-	nw := nonwriter.New(w)
-	if _, err := plugin.NextOrFailure(f.Name(), f.Next, &markedContext{Context: ctx, m: closed}, nw, r); err != nil || nw.Msg == nil {
+// reply composes the reply from res, reports what it met, and writes it. declared says the name is
+// a declared alias.
+//
+//go:noinline
+func (q question) reply(res chain.Result, declared bool) (int, error) {
+	qs := q.r.Question[0]
+	var soa *dns.SOA
+	rcode := q.f.dangling
+	switch {
+	case res.Err != nil:
+		q.f.report.Broken(q.ctx, qs.Name, qs.Qtype, res.Err)
+	case res.End == chain.Positive:
+		q.f.counters.Of(q.ctx).answered(qs.Qtype, res.AliasMode)
+	default:
+		soa = q.f.chase.SOA(q.ctx, q.f.policy.zones.Match(qs.Name))
+		if res.End == chain.NXDOMAIN {
+			q.f.report.Dangling(q.ctx, res.Names)
+			// A name that owns other records (an apex, a declared alias, a CNAME owner with names
+			// below it) is never answered NXDOMAIN, which would deny them all (RFC 8020).
+			if rcode == dns.RcodeNameError && (declared || q.f.policy.zones.Apex(qs.Name) || q.f.audit.Owns(qs.Name)) {
+				rcode = dns.RcodeSuccess
+			}
+		}
+	}
+	m := reply.For(q.r, res, bufSize(q.w, q.r), soa, rcode)
+	if res.Err == nil {
+		if res.Stale != nil {
+			q.f.report.Stale(q.ctx, res.Last(), res.Stale)
+		}
+		q.scope(m, res.Scope)
+	}
+	return q.write(m)
+}
+
+// scope adds the client's subnet and the scope the answer holds for to m (ecs).
+func (q question) scope(m *dns.Msg, scope uint8) {
+	if !q.f.policy.ecs {
+		return
+	}
+	if sn := target.SubnetOf(q.ctx); sn != nil {
+		reply.WithScope(q.r, m, sn.Sent, scope)
+	}
+}
+
+// aliasOther answers another type at a declared alias: the zone's own records, but a declared alias
+// exists for every type, so where the zone has no such name the reply is NODATA with the SOA, not
+// NXDOMAIN (a name that answers A cannot be nonexistent for MX).
+func (q question) aliasOther() (int, error) {
+	nw := nonwriter.New(q.w)
+	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, own.With(q.ctx, own.Closed), nw, q.r)
+	if nw.Msg == nil {
+		return rcode, err
+	}
+	m := nw.Msg
+	if m.Rcode != dns.RcodeNameError {
+		return dns.RcodeSuccess, writeMsg(q.w, m)
+	}
+	soa := chain.FirstSOA(m.Ns)
+	if soa == nil {
+		soa = q.f.chase.SOA(q.ctx, q.f.policy.zones.Match(q.r.Question[0].Name))
+	}
+	return q.write(reply.Negative(q.r, dns.RcodeSuccess, soa, chain.MaxTTL))
+}
+
+// apex answers a question for another type at an apex that holds a CNAME beside other data (MX,
+// TXT, ...: the layout users bring from providers that flatten apex CNAMEs) from the zone's own
+// records for that type, not with the CNAME that the file plugin gives for every type.
+func (q question) apex() (int, error) {
+	records := q.f.audit.Apex(q.ctx, q.r.Question[0].Name)
+	if records == nil {
+		return q.watch()
+	}
+	var soa *dns.SOA
+	if s := records[dns.TypeSOA]; len(s) > 0 {
+		soa, _ = s[0].(*dns.SOA)
+	}
+	return q.write(reply.Sibling(q.r, records[q.r.Question[0].Qtype], records[dns.TypeRRSIG], soa))
+}
+
+// zoneAnswer returns the zone's own answer to the question when it holds records of the type at
+// the name, or nil.
+func (q question) zoneAnswer() *dns.Msg {
+	nw := nonwriter.New(q.w)
+	if _, err := plugin.NextOrFailure(pluginName, q.f.Next, own.With(q.ctx, own.Closed), nw, q.r); err != nil || nw.Msg == nil {
 		return nil
 	}
-	q := r.Question[0]
+	qs := q.r.Question[0]
 	for _, rr := range nw.Msg.Answer {
-		if h := rr.Header(); h.Rrtype == q.Qtype && equalFold(h.Name, q.Name) {
+		if h := rr.Header(); h.Rrtype == qs.Qtype && chain.Equal(h.Name, qs.Name) {
 			return nw.Msg
 		}
 	}
 	return nil
 }
 
-// write writes m, the reply to r, through the block's dnssec plugin when the client asked for
-// DNSSEC, and returns what the server expects after a plugin has written.
-func (f *Flatten) write(ctx context.Context, w dns.ResponseWriter, r, m *dns.Msg) (int, error) {
-	if f.sign != nil && isDO(r) {
-		return f.sign.write(ctx, w, r, m)
+// write writes m, the reply, through the block's dnssec plugin when the client asked for DNSSEC,
+// and returns what the server expects after a plugin has written.
+func (q question) write(m *dns.Msg) (int, error) {
+	if q.f.sign != nil && isDO(q.r) {
+		return q.f.sign.write(q.ctx, q.w, q.r, m)
 	}
-	return dns.RcodeSuccess, writeMsg(w, m)
+	return dns.RcodeSuccess, writeMsg(q.w, m)
+}
+
+// signer signs the replies the plugin composes with the server block's dnssec plugin. The plugin
+// sits above dnssec in CoreDNS's order (so that its replies, and their extended errors, go straight
+// to the client), so it hands each reply to dnssec as if it were the next plugin's answer.
+type signer struct {
+	d dnssec.Dnssec
+}
+
+// write writes m, the reply to r, through the dnssec plugin: it signs it when r asks for DNSSEC
+// and the name is in its zones, and passes it on otherwise.
+func (s *signer) write(ctx context.Context, w dns.ResponseWriter, r, m *dns.Msg) (int, error) {
+	d := s.d // a copy: its Next answers with m
+	d.Next = plugin.HandlerFunc(func(_ context.Context, w dns.ResponseWriter, _ *dns.Msg) (int, error) {
+		return dns.RcodeSuccess, writeMsg(w, m)
+	})
+	return d.ServeDNS(ctx, w, r)
+}
+
+// writeMsg writes m to w as a plugin's last word.
+func writeMsg(w dns.ResponseWriter, m *dns.Msg) error {
+	if err := w.WriteMsg(m); err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	return nil
 }
 
 // isDO reports whether r asks for DNSSEC records.

@@ -3,6 +3,8 @@ package flatten
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,9 +14,11 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/target"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var (
@@ -25,16 +29,15 @@ var (
 // newTest builds the plugin, configured by the defaults for example.org and then opts, in front
 // of next, with names outside its zones resolved by out, on a fake clock. It is stopped when the
 // test ends.
-func newTest(t *testing.T, next plugin.Handler, out outside, opts ...func(*config)) (*Flatten, *clock) {
+func newTest(t *testing.T, next plugin.Handler, out target.Outside, opts ...func(*config)) (*Flatten, *clock) {
 	t.Helper()
-	cfg := defaults([]string{"example.org."})
+	cfg := defaults(chain.Zones{"example.org."})
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f := newFlatten(cfg, next, block{})
-	f.chase.lookups.outside = out
+	f := newFlatten(cfg, next, block{outside: out})
 	clk := &clock{t: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-	f.chase.now = clk.now
+	f.chase.Now = clk.now
 	t.Cleanup(f.stop)
 	return f, clk
 }
@@ -113,7 +116,7 @@ func (b *backend) ServeDNS(_ context.Context, w dns.ResponseWriter, r *dns.Msg) 
 
 func (b *backend) Name() string { return "backend" }
 
-func (b *backend) lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+func (b *backend) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	b.calls.Add(1)
 	if b.gate != nil {
 		<-b.gate
@@ -133,7 +136,7 @@ func (b *backend) lookup(_ context.Context, name string, qtype uint16) (*dns.Msg
 func (b *backend) set(rrs []dns.RR, fail map[string]int) {
 	var keep []dns.RR
 	for _, rr := range b.rrs {
-		if inZone(rr.Header().Name, "example.org.") {
+		if chain.In(rr.Header().Name, "example.org.") {
 			keep = append(keep, rr)
 		}
 	}
@@ -199,11 +202,60 @@ func ede(m *dns.Msg) string {
 	}
 	for _, opt := range o.Option {
 		if e, ok := opt.(*dns.EDNS0_EDE); ok {
-			return itoa(int(e.InfoCode)) + ": " + e.ExtraText
+			return strconv.Itoa(int(e.InfoCode)) + ": " + e.ExtraText
 		}
 	}
 	return ""
 }
 
 // lookupsDone returns the lookups counted so far (the metric, server label "" in unit tests).
-func lookupsDone() int { return int(testutil.ToFloat64(lookupCount.WithLabelValues(""))) }
+func lookupsDone() int { return int(metric("coredns_flatten_lookups_total", "server", "")) }
+
+// metric returns the value of the process's metric name with the labels given (name, value, ...),
+// as Prometheus would scrape it; 0 when it does not exist.
+func metric(name string, labels ...string) float64 {
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range families {
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue series
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func withECS(r *dns.Msg, family uint16, bits uint8, addr string) *dns.Msg {
+	r.IsEdns0().Option = append(r.IsEdns0().Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: family, SourceNetmask: bits, Address: net.ParseIP(addr)})
+	return r
+}
+
+// hops returns a chain h0 -> h1 -> ... -> hn in example.org.
+func hops(n int) []dns.RR {
+	var rrs []dns.RR
+	for i := range n {
+		rrs = append(rrs, test.CNAME(hopName(i)+" 300 IN CNAME "+hopName(i+1)))
+	}
+	return rrs
+}
+
+func hopName(i int) string { return "h" + strconv.Itoa(i) + ".example.org." }

@@ -120,8 +120,8 @@ func TestSetup(t *testing.T) {
 			wantErr: "Testfile:2 - Error during parsing: 'dangling refuse': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'"},
 		{name: "max_lookups", input: "flatten {\n max_lookups 8\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
-				if f := newFlatten(c, nil, block{}); c.maxLookups != 8 || cap(f.chase.lookups.slots) != 8 {
-					t.Errorf("max_lookups %d, slots %d", c.maxLookups, cap(f.chase.lookups.slots))
+				if f := newFlatten(c, nil, block{}); c.maxLookups != 8 || cap(f.chase.Slots()) != 8 {
+					t.Errorf("max_lookups %d, slots %d", c.maxLookups, cap(f.chase.Slots()))
 				}
 			}},
 		{name: "max_lookups zero", input: "flatten {\n max_lookups 0\n}",
@@ -176,7 +176,7 @@ func TestSetup(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
-			if !reflect.DeepEqual(cfg.zones, tc.wantZones) || cfg.mode != tc.wantMode || cfg.maxChain != tc.wantMax {
+			if !reflect.DeepEqual([]string(cfg.zones), tc.wantZones) || cfg.mode != tc.wantMode || cfg.maxChain != tc.wantMax {
 				t.Errorf("got zones %v mode %d max %d, want %v %d %d", cfg.zones, cfg.mode, cfg.maxChain, tc.wantZones, tc.wantMode, tc.wantMax)
 			}
 			for _, n := range tc.wantNames {

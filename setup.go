@@ -3,15 +3,21 @@ package flatten
 // Registering the directive, and building the plugin from its configuration and its server block.
 
 import (
+	"context"
 	"net"
-	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/dnssec"
 	"github.com/coredns/coredns/plugin/pkg/transport"
 	"github.com/coredns/coredns/plugin/transfer"
-	"github.com/dnsflatten/flatten/plugin/rules"
+	"github.com/dnsflatten/flatten/plugin/audit"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/resolver"
+	"github.com/dnsflatten/flatten/plugin/target"
+
+	"github.com/miekg/dns"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -33,7 +39,7 @@ func setup(c *caddy.Controller) error {
 		if f == nil {
 			f = newFlatten(cfg, next, blockOf(conf))
 		} else {
-			f.Next, f.chase.lookups.next = next, next
+			f.Next = next
 		}
 		return f
 	})
@@ -51,31 +57,18 @@ func setup(c *caddy.Controller) error {
 // block is what the plugin uses of its server block: the plugins after it (which CoreDNS has built
 // by the time it builds this one) and the address the server answers on.
 type block struct {
-	// transferers are the plugins that can hand whole zones over, for the audit.
-	transferers []transfer.Transferer
-	// kube watches the kubernetes plugin's services, or is nil.
-	kube *kubeWatch
-	// hides is set when a service backend (kubernetes, etcd) may hide a CNAME behind NODATA.
-	hides bool
-	// signer is the dnssec plugin, or nil.
-	signer *signer
-	// self is the server's own address (host:port, plain DNS), for the audit's questions about
-	// names outside the zones; "" when it has none.
+	// handlers are the block's plugins.
+	handlers []plugin.Handler
+	// self is the server's own address (host:port, plain DNS), for questions about names outside
+	// the zones asked with no client question in hand; "" when it has none.
 	self string
+	// outside, when set, answers lookups of names outside the zones (tests stand in for the
+	// resolver and the server).
+	outside target.Outside
 }
 
 func blockOf(conf *dnsserver.Config) block {
-	var b block
-	for _, h := range conf.Handlers() {
-		if tr, ok := h.(transfer.Transferer); ok {
-			b.transferers = append(b.transferers, tr)
-		}
-		if _, ok := h.(plugin.ServiceBackend); ok {
-			b.hides = true
-		}
-	}
-	b.signer = newSigner(conf.Handler("dnssec"))
-	b.kube = newKubeWatch(conf.Handlers())
+	b := block{handlers: conf.Handlers()}
 	if conf.Transport == transport.DNS || conf.Transport == "" {
 		host := "127.0.0.1"
 		if len(conf.ListenHosts) > 0 {
@@ -88,52 +81,45 @@ func blockOf(conf *dnsserver.Config) block {
 	return b
 }
 
-// newFlatten builds every component of the plugin from cfg; nothing changes them afterwards.
+// newFlatten builds every part of the plugin from cfg, once.
 func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
-	l := newLookups(cfg, next, b.hides, b.self)
-	ch := newChaser(cfg, l)
-	var o rules.Oracle
-	switch {
-	case l.resolver != nil:
-		o = &oracle{slots: l.slots, exchange: resolverExchange(l.resolver), kube: b.kube, own: l}
+	f := &Flatten{Next: next, policy: newPolicy(cfg), report: audit.NewReporter(), counters: newCounters(),
+		dangling: cfg.dangling, expand: cfg.expandTransfer}
+	hides := false
+	for _, h := range b.handlers {
+		switch h := h.(type) {
+		case dnssec.Dnssec:
+			f.sign = &signer{d: h}
+		case plugin.ServiceBackend:
+			hides = true
+		}
+		if tr, ok := h.(transfer.Transferer); ok {
+			f.transferers = append(f.transferers, tr)
+		}
+	}
+	lim := chain.Limits{Max: cfg.maxChain}
+	if len(cfg.targets) > 0 {
+		lim.Allowed, lim.Own = append(append([]string{}, cfg.zones...), cfg.targets...), len(cfg.zones)
+	}
+	// The plugin's own in-zone questions go to whatever Next is when they are asked.
+	below := plugin.HandlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		return plugin.NextOrFailure(pluginName, f.Next, ctx, w, r)
+	})
+	f.chase = target.New(target.Config{Zones: cfg.zones, Next: below, Outside: b.outside, Resolvers: cfg.resolvers, Self: b.self,
+		Limits: lim, MinTTL: cfg.minTTL, MaxTTL: cfg.maxTTL, MaxStale: cfg.maxStale, CacheSize: cfg.cacheSize,
+		MaxLookups: cfg.maxLookups, ECS: cfg.ecs, ServiceBackend: hides})
+	var world func(context.Context, *dns.Msg) (*dns.Msg, error)
+	switch r := f.chase.Resolver(); {
+	case r != nil:
+		world = func(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
+			m, _, err := r.Exchange(ctx, q)
+			return m, err
+		}
 	case b.self != "":
-		o = &oracle{slots: l.slots, exchange: selfExchange(b.self), kube: b.kube, own: l}
-	case b.kube != nil:
-		o = &oracle{slots: l.slots, kube: b.kube, own: l}
+		world = resolver.NewSelf(b.self).Exchange
 	}
-	if cfg.probeNS && l.resolver == nil && b.self == "" {
-		log.Warningf("probe_ns: this server block has no resolver and no address of its own to find name servers' addresses with: add 'resolver ADDRESS...'; no delegation is probed")
-	}
-	return &Flatten{
-		Next:     next,
-		policy:   newPolicy(cfg),
-		chase:    ch,
-		audit:    newAuditor(cfg, b.transferers, b.kube, o, ch.store.purge),
-		report:   &reporter{logs: newLimiter(time.Minute)},
-		sign:     b.signer,
-		dangling: cfg.dangling,
-		expand:   cfg.expandTransfer,
-	}
+	f.audit = audit.New(audit.Config{Zones: cfg.zones, Every: cfg.audit, Handlers: b.handlers, Owners: cfg.dangling == dns.RcodeNameError,
+		MaxChain: cfg.maxChain, Targets: cfg.targets, Aliases: cfg.aliases, ProbeNS: cfg.probeNS, ProbePort: cfg.probePort,
+		Own: f.chase.Ask, World: world, Slots: f.chase.Slots(), Changed: f.chase.Purge, Serial: f.chase.Serial})
+	return f
 }
-
-// start starts the resolver's connections and the audit.
-func (f *Flatten) start() {
-	if r := f.chase.lookups.resolver; r != nil {
-		r.Start()
-	}
-	f.audit.start()
-}
-
-// stop stops the audit, the background refreshes and the resolver's connections, and waits for
-// them.
-func (f *Flatten) stop() {
-	f.audit.shutdown()
-	f.chase.shutdown()
-	if r := f.chase.lookups.resolver; r != nil {
-		r.Stop()
-	}
-}
-
-// Ready implements ready.Readiness: the plugin is ready once its zones have been read after
-// start-up, so that answers at an apex with other records are right from the first question.
-func (f *Flatten) Ready() bool { return f.audit.ready.Load() }

@@ -33,13 +33,30 @@ const monitoringDir = deployDir + "/components/monitoring"
 var coreDNSMetrics = []string{"coredns_build_info", "coredns_plugin_enabled"}
 
 // flattenMetrics are the names of the plugin's metrics, read from the Name fields of the options
-// in metrics.go (namespace coredns, subsystem flatten).
+// in every metrics.go of the plugin (namespace coredns, subsystem flatten): the root's, and those
+// of the packages under plugin/ that count.
 func flattenMetrics(t testing.TB) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../metrics.go", nil, 0)
+	files, err := filepath.Glob("../plugin/*/metrics.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var names []string
+	for _, path := range append([]string{"../metrics.go"}, files...) {
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, metricNames(f)...)
+	}
+	if len(names) < 10 {
+		t.Fatalf("found only %v in metrics.go", names)
+	}
+	return names
+}
+
+// metricNames returns the metric names of the options in f.
+func metricNames(f *ast.File) []string {
 	var names []string
 	ast.Inspect(f, func(n ast.Node) bool {
 		kv, ok := n.(*ast.KeyValueExpr)
@@ -54,9 +71,6 @@ func flattenMetrics(t testing.TB) []string {
 		}
 		return true
 	})
-	if len(names) < 10 {
-		t.Fatalf("found only %v in metrics.go", names)
-	}
 	return names
 }
 

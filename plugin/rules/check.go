@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/miekg/dns"
 )
 
@@ -136,6 +137,6 @@ func (c *checker) node(id int32) {
 		c.email(nd.name, cn)
 		return
 	}
-	target, _ := AliasTarget(rr)
+	target, _ := chain.Target(rr)
 	c.relative(id, rr, target) // an AliasMode record: other data may sit beside it, at an apex too
 }

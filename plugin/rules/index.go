@@ -5,6 +5,7 @@ package rules
 import (
 	"strings"
 
+	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/miekg/dns"
 )
 
@@ -133,7 +134,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 			case dns.TypeA, dns.TypeAAAA:
 				nd.flags |= fAddr
 			case dns.TypeHTTPS, dns.TypeSVCB:
-				if _, ok := AliasTarget(ix.recs[i]); ok {
+				if _, ok := chain.Target(ix.recs[i]); ok {
 					nd.flags |= fAliasMode
 					nd.amode = int32(i)
 				}
@@ -154,7 +155,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 			nd.flags |= fBelowCut // parents come before their children
 		}
 		if a := nd.aliasRec(); a >= 0 { // an alias's target is no chain's head
-			target, _ := AliasTarget(ix.recs[a])
+			target, _ := chain.Target(ix.recs[a])
 			nd.target = ix.markTarget(dns.CanonicalName(target))
 		}
 	}

@@ -4,6 +4,7 @@ package rules
 // next.
 
 import (
+	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/miekg/dns"
 )
 
@@ -23,7 +24,7 @@ func (ix *index) step(name string) (string, dns.RR, bool) {
 	if a < 0 {
 		return "", nil, false
 	}
-	target, _ := AliasTarget(ix.recs[a])
+	target, _ := chain.Target(ix.recs[a])
 	return dns.CanonicalName(target), ix.recs[a], true
 }
 

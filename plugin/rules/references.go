@@ -10,6 +10,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/miekg/dns"
 )
 
@@ -75,7 +76,7 @@ func References(zones []Zone, aliases map[string]string) map[string][]Reference 
 			case *dns.CNAME:
 				kind, target = RefCNAME, rr.Target
 			case *dns.HTTPS, *dns.SVCB:
-				t, ok := AliasTarget(rr)
+				t, ok := chain.Target(rr)
 				if !ok {
 					return
 				}

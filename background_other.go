@@ -1,6 +1,0 @@
-//go:build !linux
-
-package flatten
-
-// background does nothing where threads have no priority of their own (see background_linux.go).
-func background() {}

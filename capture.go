@@ -1,0 +1,212 @@
+package flatten
+
+// The client's question down the plugin chain, with the writers that see the next plugin's reply:
+// captureWriter keeps a reply that starts a chain (the plugin resolves it) and passes every other
+// straight to the client; watchWriter passes every reply, reporting one that starts a dangling
+// chain.
+
+import (
+	"context"
+	"net"
+	"slices"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/dnsflatten/flatten/plugin/audit"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/own"
+	"github.com/dnsflatten/flatten/plugin/target"
+
+	"github.com/miekg/dns"
+)
+
+// captureWriter passes every reply straight through to the client, except one that starts a chain
+// at the question's name, which it keeps; and, when a reply may hide a CNAME (SERVFAIL from file,
+// NODATA from a service backend), that one too, for a probe.
+//
+// The question it carries down the chain is the client's with a 64 KiB EDNS buffer, and it looks
+// like a TCP client, so that no target RRset is cut to the client's buffer on the way, where the TC
+// bit may be lost (file drops it from what it chases): CoreDNS sizes a reply inside the process by
+// the transport first (request.Size), a question that leaves it (forward to a DNS-over-QUIC
+// upstream) by its own buffer. Asking first with the client's own buffer and again only for a chain
+// would not do: a cache below would keep the cut answer under the same key. The server's scrub
+// writer still fits every reply to the client's own buffer as it leaves.
+//
+// A writer is never recycled, nor is the context it carries: a plugin down the chain may keep both
+// after answering (cache's background refresh of a stale entry does), and would then use another
+// question's.
+type captureWriter struct {
+	dns.ResponseWriter
+	qname string
+	hides func(*dns.Msg) (cname, aliasMode bool)
+	msg   *dns.Msg // a chain's start
+	held  *dns.Msg // a reply that may hide a chain
+	wrote bool
+	// noOPT says the client sent no OPT record: the widened question's has to go.
+	noOPT bool
+	// ctx is the context the next plugin gets: the question's, with nested questions refused.
+	ctx own.Context
+}
+
+// RemoteAddr is the client's address, as a TCP client.
+func (w *captureWriter) RemoteAddr() net.Addr {
+	if a, ok := w.ResponseWriter.RemoteAddr().(*net.UDPAddr); ok {
+		return &net.TCPAddr{IP: a.IP, Port: a.Port, Zone: a.Zone}
+	}
+	return w.ResponseWriter.RemoteAddr()
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (w *captureWriter) WriteMsg(m *dns.Msg) error {
+	w.wrote = true
+	if chain.StartsChain(m, w.qname) {
+		w.msg = m
+		return nil
+	}
+	if cname, aliasMode := w.hides(m); cname || aliasMode {
+		w.held = m
+		return nil
+	}
+	return w.ResponseWriter.WriteMsg(forClient(m, w.noOPT))
+}
+
+// forClient returns m, a reply to a question the plugin widened, as the client may get it: with
+// noOPT, the client sent no EDNS and gets no OPT record (RFC 6891 section 7), though an upstream
+// answered the EDNS the plugin added.
+func forClient(m *dns.Msg, noOPT bool) *dns.Msg {
+	if !noOPT || m.IsEdns0() == nil {
+		return m
+	}
+	cp := *m
+	cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
+	return &cp
+}
+
+// wideQuestion is a widened question in one allocation: the message, its OPT record and room for
+// the additional section of an ordinary question (the OPT, and a TSIG). It is never recycled:
+// nothing in CoreDNS forbids a plugin down the chain to keep the question after answering it
+// (cache copies it for its prefetch, but a third-party plugin may not).
+type wideQuestion struct {
+	m     dns.Msg
+	opt   dns.OPT
+	extra [2]dns.RR
+}
+
+// widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
+// is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
+// which nothing writes to.
+func widened(r *dns.Msg) *dns.Msg {
+	w := &wideQuestion{m: *r}
+	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
+	w.m.Extra = w.extra[:0]
+	var tsig dns.RR
+	for _, rr := range r.Extra {
+		switch rr := rr.(type) {
+		case *dns.OPT:
+			w.opt = *rr // its header (version, flags) and options
+		case *dns.TSIG:
+			tsig = rr
+		default:
+			w.m.Extra = append(w.m.Extra, rr)
+		}
+	}
+	w.opt.SetUDPSize(dns.MaxMsgSize)
+	w.m.Extra = append(w.m.Extra, &w.opt)
+	if tsig != nil {
+		w.m.Extra = append(w.m.Extra, tsig) // a TSIG is the last record (RFC 8945 section 5.1)
+	}
+	return &w.m
+}
+
+// firstAnswer is the client's question's answer from the rest of the plugin chain, when it starts a
+// chain: its entry, and the answer itself (for a client that wants a pre-signed chain as it is).
+// Without a chain, the answer went to the client, and rcode and err are what the chain returned.
+type firstAnswer struct {
+	entry *target.Entry
+	msg   *dns.Msg
+	err   error // the answer starts a chain but says nothing usable of it
+	rcode int
+}
+
+// first sends the question down the plugin chain. With dedupe, concurrent questions for one name,
+// type and DO bit share one question down the chain, so that a backend's CNAME chase happens once
+// however many clients ask at once; the entry is cached before the flight lands.
+func (q question) first(dedupe bool) (firstAnswer, error) {
+	if !dedupe {
+		return q.ask()
+	}
+	qs := q.r.Question[0]
+	k := chain.Lower(qs.Name) + " " + dns.TypeToString[qs.Qtype]
+	if isDO(q.r) {
+		k += " do"
+	}
+	v, leader, err := q.f.chase.First(k, qs.Name, qs.Qtype, func() (any, error) { return q.ask() })
+	fa, _ := v.(firstAnswer)
+	if e, ok := v.(*target.Entry); ok {
+		fa = firstAnswer{entry: e} // stored by a flight that landed just before
+	}
+	if !leader && fa.entry == nil && fa.err == nil {
+		// The leader's answer was no chain, and went to the leader's client: ask for ours.
+		return q.ask()
+	}
+	return fa, err
+}
+
+// ask sends the question down the chain once, widened, and keeps its answer when it starts a
+// chain (or hides one, which a probe then finds); any other answer goes to the client.
+func (q question) ask() (firstAnswer, error) {
+	qs := q.r.Question[0]
+	ch := q.f.chase
+	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, hides: ch.Hides, noOPT: q.r.IsEdns0() == nil,
+		ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
+	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, widened(q.r))
+	msg, held := cw.msg, cw.held
+	if msg == nil {
+		cname := !cw.wrote && rcode == dns.RcodeServerFailure // file's bare SERVFAIL for a short loop
+		aliasMode := false
+		if held != nil {
+			cname, aliasMode = ch.Hides(held)
+		}
+		if alias := ch.Probe(&cw.ctx, qs.Name, cname, aliasMode); alias != nil {
+			msg = alias
+		} else if held != nil {
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(q.w, forClient(held, cw.noOPT))
+		}
+	}
+	if msg == nil {
+		return firstAnswer{rcode: rcode}, err
+	}
+	e, err := ch.Store(qs.Name, qs.Qtype, msg)
+	if err != nil {
+		return firstAnswer{msg: msg, err: err}, nil
+	}
+	return firstAnswer{entry: e, msg: msg}, nil
+}
+
+// watchWriter passes every reply through, reporting one that starts a dangling chain: a CNAME
+// chain ending in NXDOMAIN is the seed of a subdomain takeover, whether or not it is flattened.
+type watchWriter struct {
+	dns.ResponseWriter
+	ctx    context.Context
+	q      dns.Question
+	report *audit.Reporter
+}
+
+// WriteMsg implements dns.ResponseWriter.
+func (w *watchWriter) WriteMsg(m *dns.Msg) error {
+	if m.Rcode == dns.RcodeNameError && len(m.Answer) > 0 {
+		c := chain.New(w.q.Name, chain.Limits{Max: maxMaxChain})
+		if final, err := c.Follow(m.Answer, w.q.Qtype); err == nil && final == nil && c.Hops() > 0 {
+			w.report.Dangling(w.ctx, c.Names())
+		}
+	}
+	return w.ResponseWriter.WriteMsg(m)
+}
+
+// watch passes the question to the next plugin, reporting a dangling chain in its answer. The
+// writer is new for every question, never recycled: a plugin down the chain may keep it after
+// answering (cache's background refresh of a stale entry does), and would then use another
+// question's.
+func (q question) watch() (int, error) {
+	ww := &watchWriter{ResponseWriter: q.w, ctx: q.ctx, q: q.r.Question[0], report: q.f.report}
+	return plugin.NextOrFailure(pluginName, q.f.Next, q.ctx, ww, q.r)
+}

@@ -1,0 +1,292 @@
+// Package audit is the flatten plugin's validator beside the request path. The Auditor reads the
+// plugin's zones from the server block's plugins (file, auto, secondary, kubernetes: any
+// transfer.Transferer) at start-up and whenever a serial changes, publishes what the request path
+// needs of them (a snapshot read through View), and runs every rule of plugin/rules over them,
+// asking about names outside the zones through an Oracle (the resolver option, or the server), and
+// logging, counting and exporting the findings. The Reporter words, logs and counts what live
+// answers meet (loops, chains too long, dangling targets, failed lookups) as the audit words it.
+package audit
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/probe"
+	"github.com/dnsflatten/flatten/plugin/rules"
+
+	"github.com/miekg/dns"
+)
+
+var log = clog.NewWithPlugin("flatten")
+
+// Config is what the Auditor is built from.
+type Config struct {
+	// Zones are the plugin's zones; Every is how often their serials are checked (0: at start-up
+	// and reload only).
+	Zones chain.Zones
+	Every time.Duration
+	// Handlers are the server block's plugins: the zones are read from those that can hand them
+	// over (transfer.Transferer), and the kubernetes plugin's services are watched.
+	Handlers []plugin.Handler
+	// Owners says the snapshot must know the CNAME owners that own other records (dangling
+	// nxdomain).
+	Owners bool
+	// MaxChain and Targets are the options of the same names, for the rules; Aliases are the
+	// declared aliases, which reference their targets like CNAMEs.
+	MaxChain int
+	Targets  []string
+	Aliases  map[string]string
+	// ProbeNS has the rules ask name servers whether they serve the zones delegated to them, on
+	// ProbePort ("" for 53).
+	ProbeNS   bool
+	ProbePort string
+	// Own answers, in memory, questions for names in Zones; World asks about other names (the
+	// resolver option, or the server at its own address), or is nil; Slots are the lookup slots
+	// (max_lookups) the audit's questions share with the request path's.
+	Own   func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+	World func(ctx context.Context, q *dns.Msg) (*dns.Msg, error)
+	Slots chan struct{}
+	// Changed is told the origin of a zone whose serial changed.
+	Changed func(origin string)
+	// Serial returns the serial the zone's plugin serves for origin now.
+	Serial func(ctx context.Context, origin string) (uint32, bool)
+}
+
+// Auditor audits the plugin's zones.
+type Auditor struct {
+	zones  chain.Zones
+	every  time.Duration
+	trs    []transfer.Transferer
+	owners bool
+	rules  rules.Config
+	// changed is told the origin of a zone whose serial changed; serial reads a zone's serial.
+	changed func(origin string)
+	serial  func(ctx context.Context, origin string) (uint32, bool)
+
+	snap  atomic.Pointer[snapshot]
+	ready atomic.Bool
+	wake  chan struct{} // a question saw a new serial
+	jobs  chan checkJob // the latest zones to check; one slot, the newest wins
+
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards cancel and read
+	// cancel stops the check running now; read is the last read of each zone.
+	cancel context.CancelFunc
+	read   map[string]zoneRead
+	// outside records what the rules asked about names outside the zones, to ask again every
+	// interval: a target that stops existing is a takeover risk before any client asks.
+	outside *recorder
+	// prober, with probe_ns, asks name servers whether they serve the zones delegated to them; it
+	// forgets their addresses at each check.
+	prober *probe.Prober
+	// kube, when the block has the kubernetes plugin, tells whether its services changed in a way
+	// the audit can see (see kubewatch.go).
+	kube *kubeWatch
+	// aliases are the declared aliases, which reference their targets like CNAMEs.
+	aliases map[string]string
+	// standing and referenced are this auditor's share of the audit_findings and
+	// target_references gauges (gauges.go).
+	standing, referenced *gaugeSet
+}
+
+// checkJob is one check of every zone read.
+type checkJob struct {
+	ctx   context.Context
+	zones map[string]zoneRead
+	start time.Time // when the reading that queued it began
+}
+
+// New returns an Auditor for cfg; Start starts it.
+func New(cfg Config) *Auditor {
+	a := &Auditor{zones: cfg.Zones, every: cfg.Every, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
+		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
+		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{},
+		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences)}
+	for _, h := range cfg.Handlers {
+		if tr, ok := h.(transfer.Transferer); ok {
+			a.trs = append(a.trs, tr)
+		}
+	}
+	if cfg.World != nil || a.kube != nil {
+		o := &oracle{slots: cfg.Slots, world: cfg.World, kube: a.kube, zones: cfg.Zones, own: cfg.Own}
+		a.outside = newRecorder(o, cfg.Every, a.kube.owns)
+		a.rules.Oracle = a.outside
+		if cfg.ProbeNS {
+			// The name servers' addresses come through the recorder: each is asked once a check.
+			a.prober = probe.New(a.outside, cfg.ProbePort)
+			a.outside.p = a.prober
+			a.rules.Prober = a.outside
+		}
+	}
+	if cfg.ProbeNS && cfg.World == nil {
+		log.Warningf("probe_ns: this server block has no resolver and no address of its own to find name servers' addresses with: add 'resolver ADDRESS...'; no delegation is probed")
+	}
+	a.snap.Store(&snapshot{})
+	a.ctx, a.stop = context.WithCancel(context.Background())
+	return a
+}
+
+// snapshot returns the zones as last read.
+func (a *Auditor) snapshot() *snapshot { return a.snap.Load() }
+
+// Ready reports whether the zones have been read once since start-up.
+func (a *Auditor) Ready() bool { return a.ready.Load() }
+
+// Start reads the zones now, then whenever a serial changes, until Stop.
+func (a *Auditor) Start() {
+	a.wg.Go(a.checker)
+	a.wg.Go(func() {
+		background() // the reads of large zones, behind the answers
+		a.pass(true)
+		a.ready.Store(true)
+		var tick <-chan time.Time
+		if a.every > 0 {
+			t := time.NewTicker(a.every)
+			defer t.Stop()
+			tick = t.C
+		}
+		for {
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-tick:
+			case <-a.wake:
+			}
+			a.pass(false)
+		}
+	})
+}
+
+// Stop stops the audit and waits for it.
+func (a *Auditor) Stop() {
+	a.stop()
+	a.wg.Wait()
+}
+
+// poke asks for a pass now: a question saw a serial the snapshot does not have.
+func (a *Auditor) poke() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pass reads every zone whose serial differs from the last read (all of them when first), and
+// when any changed, publishes the new snapshot and queues a check.
+func (a *Auditor) pass(first bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	start := time.Now()
+	changed := first
+	snap := &snapshot{zones: map[string]*zoneState{}}
+	kube := kubeState{w: a.kube}
+	for _, origin := range a.zones {
+		last, seen := a.read[origin]
+		if seen && kube.same(origin, last.serial) {
+			last.serial = a.kube.serial()
+			a.read[origin] = last
+			snap.zones[origin] = a.snapshot().zones[origin]
+			continue
+		}
+		// The services are noted before they are read: one added in between is then read now and
+		// seen as new on the next pass, never the other way round.
+		kube.read(origin)
+		var z zoneRead
+		var err error
+		switch {
+		case !a.kube.owns(origin):
+			z, err = readZone(a.trs, origin, last.serial)
+		case !a.kube.covers(origin):
+			continue // the plugin has not synced with the API yet: read it on a later pass
+		default:
+			z, err = a.kube.read(a.ctx, origin, last.serial)
+		}
+		fresh := false
+		switch {
+		case errors.Is(err, transfer.ErrNotAuthoritative):
+			if first {
+				log.Infof("audit: no plugin in this server block serves zone %s; not audited", origin)
+			}
+			continue
+		case err != nil:
+			log.Warningf("audit: reading zone %s: %s", origin, err)
+			z = last
+		case z.records == nil && seen: // unchanged: only the SOA came
+			z = last
+		case z.serial == 0 && len(z.records) <= 1:
+			// A service backend that has not synced yet (the kubernetes plugin answers its SOA
+			// with serial 0 until then): read it again on the next pass.
+			continue
+		default:
+			if seen && a.changed != nil {
+				a.changed(origin)
+			}
+			fresh, changed = true, true
+		}
+		if z.records == nil {
+			continue
+		}
+		a.read[origin] = z
+		if old := a.snapshot().zones[origin]; old != nil && !fresh {
+			snap.zones[origin] = old
+		} else {
+			snap.zones[origin] = newZoneState(origin, z.serial, z.records, a.owners)
+		}
+	}
+	if !changed {
+		if !first && a.outside != nil && a.outside.changed(a.ctx) {
+			a.queue(maps.Clone(a.read), start)
+		}
+		return
+	}
+	a.snap.Store(snap)
+	a.queue(maps.Clone(a.read), start)
+}
+
+// queue queues a check of zones. A newer check supersedes the one still running, and any check
+// still waiting. a.mu is held.
+func (a *Auditor) queue(zones map[string]zoneRead, start time.Time) {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.cancel = cancel
+	select {
+	case <-a.jobs:
+	default:
+	}
+	a.jobs <- checkJob{ctx: ctx, zones: zones, start: start}
+}
+
+// apexNow reads the apex of zone origin now, when a question sees a serial the snapshot does
+// not have, publishes it, and asks for a full pass. It reads the transfer only as far as the apex's
+// records (they come first) and leaves the rest to be drained.
+func (a *Auditor) apexNow(origin string) *zoneState {
+	z, err := readApex(a.trs, origin)
+	if err != nil {
+		return nil
+	}
+	st := newZoneState(origin, z.serial, z.records, false)
+	for {
+		old := a.snap.Load()
+		if prev := old.zones[origin]; prev != nil {
+			owners := prev.owners // until the full pass reads the rest of the zone
+			st.owners, st.records = owners, prev.records
+		}
+		if a.snap.CompareAndSwap(old, old.with(st)) {
+			break
+		}
+	}
+	a.poke()
+	return st
+}

@@ -1,0 +1,114 @@
+package audit
+
+// The audit's check: every rule over the zones read, one check at a time, its findings logged,
+// counted and published as metrics, with the names outside the zones that names in them reach.
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/rules"
+)
+
+// checker runs the checks queued, one at a time, behind the answers (background).
+func (a *Auditor) checker() {
+	background()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case job := <-a.jobs:
+			a.check(job)
+		}
+	}
+}
+
+// check runs every rule over the zones of job (together, so that loops and targets across them
+// are seen) and logs a summary per zone and each finding, and counts them; unless a newer job
+// superseded it meanwhile.
+func (a *Auditor) check(job checkJob) {
+	all := make([]rules.Zone, 0, len(job.zones))
+	for _, origin := range slices.Sorted(maps.Keys(job.zones)) {
+		z := job.zones[origin]
+		all = append(all, rules.Zone{Origin: origin, Records: z.records, Partial: z.partial})
+	}
+	if a.outside != nil {
+		a.outside.reset()
+	}
+	if a.prober != nil {
+		a.prober.Forget()
+	}
+	findings := rules.Check(job.ctx, all, a.rules)
+	if job.ctx.Err() != nil {
+		return // superseded: the newer check reports
+	}
+	standing := map[[3]string]float64{}
+	for _, fd := range findings {
+		findingCount.WithLabelValues(fd.Rule, fd.Severity.String()).Inc()
+		standing[[3]string{zoneOf(fd.Owner, job.zones), fd.Rule, fd.Severity.String()}]++
+	}
+	var published []gauge
+	for k, n := range standing {
+		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, value: n})
+	}
+	a.standing.publish(published)
+	a.references(all)
+	auditDuration.Set(time.Since(job.start).Seconds()) // the whole audit: the reverse map included
+	for _, z := range all {
+		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
+	}
+	for _, fd := range findings {
+		logFinding("audit: ", fd)
+	}
+}
+
+// references publishes, for every name outside the zones that names in them reach (CNAME and
+// AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
+// when a cloud resource, mail provider or CDN name about to be removed still has names pointing
+// at it (the deprovisioning guard cnamelint -points-at gives the list).
+func (a *Auditor) references(zones []rules.Zone) {
+	var published []gauge
+	for target, refs := range rules.References(zones, a.aliases) {
+		if !a.zones.Holds(target) {
+			published = append(published, gauge{labels: []string{target}, value: float64(len(refs))})
+		}
+	}
+	a.referenced.publish(published)
+}
+
+// summarize counts the findings owned by names in origin (and not in a zone below it).
+func summarize(findings []rules.Finding, origin string, zones map[string]zoneRead) string {
+	counts := map[rules.Severity]int{}
+	n := 0
+	for _, fd := range findings {
+		if zoneOf(fd.Owner, zones) == origin {
+			counts[fd.Severity]++
+			n++
+		}
+	}
+	if n == 0 {
+		return "no findings"
+	}
+	var parts []string
+	for s := rules.Critical; s >= rules.Info; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	return fmt.Sprintf("%d finding(s): %s", n, strings.Join(parts, ", "))
+}
+
+// zoneOf returns the origin of the innermost zone that holds name.
+func zoneOf(name string, zones map[string]zoneRead) string {
+	best := ""
+	for origin := range zones {
+		if chain.In(name, origin) && len(origin) > len(best) {
+			best = origin
+		}
+	}
+	return best
+}

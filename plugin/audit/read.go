@@ -1,0 +1,132 @@
+package audit
+
+// Reading the plugin's zones from the server block's plugins that can hand zones over (file, auto,
+// secondary, kubernetes, ...: CoreDNS's transfer.Transferer), without any transfer directive and
+// without exposing anything to clients.
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/dnsflatten/flatten/plugin/chain"
+
+	"github.com/miekg/dns"
+)
+
+// zoneRead is one zone as read: its serial and records (nil when the serial was unchanged), and
+// whether they are only a part of its names (a kubernetes zone, see kubewatch.go).
+type zoneRead struct {
+	serial  uint32
+	records []dns.RR
+	partial bool
+}
+
+// readZone reads zone origin from the first Transferer that serves it or, when none does, the part
+// of an enclosing zone that one serves: ZONES may name a part of a zone, such as a Kubernetes
+// namespace, prod.svc.cluster.local, whose records are in the kubernetes plugin's cluster.local.
+// With a serial, a zone whose serial is unchanged comes back without records.
+func readZone(trs []transfer.Transferer, origin string, serial uint32) (zoneRead, error) {
+	// origin and its ancestors, innermost first.
+	var names []string
+	for i, end := 0, false; !end; i, end = dns.NextLabel(origin, i) {
+		names = append(names, origin[i:])
+	}
+	for _, tr := range trs {
+		order := names
+		if _, ok := tr.(plugin.ServiceBackend); ok {
+			// Service backends (kubernetes, etcd) accept any name below their zones and build the
+			// records' names from the one asked for; only their own zone gives the right names.
+			order = slices.Clone(names)
+			slices.Reverse(order)
+		}
+		for _, zone := range order {
+			z, err := transferZone(tr, zone, origin, serial)
+			if !errors.Is(err, transfer.ErrNotAuthoritative) {
+				return z, err
+			}
+		}
+	}
+	return zoneRead{}, transfer.ErrNotAuthoritative
+}
+
+// transferZone reads zone from tr and keeps the records at and below origin. The channel is always
+// drained, so the Transferer's goroutine ends.
+func transferZone(tr transfer.Transferer, zone, origin string, serial uint32) (zoneRead, error) {
+	ch, err := tr.Transfer(zone, serial)
+	if err != nil {
+		return zoneRead{}, err
+	}
+	var rrs []dns.RR
+	for batch := range ch {
+		rrs = append(rrs, batch...)
+	}
+	var z zoneRead
+	if len(rrs) > 0 {
+		if soa, ok := rrs[0].(*dns.SOA); ok {
+			z.serial = soa.Serial
+		}
+	}
+	if len(rrs) <= 1 && serial != 0 {
+		return z, nil // only the SOA: unchanged
+	}
+	if zone != origin {
+		kept := rrs[:0]
+		for _, rr := range rrs {
+			if dns.IsSubDomain(origin, rr.Header().Name) {
+				kept = append(kept, rr)
+			}
+		}
+		rrs = kept
+	}
+	// A transfer ends with the SOA it started with (RFC 5936 section 2.2).
+	if n := len(rrs); n > 1 && rrs[n-1].Header().Rrtype == dns.TypeSOA && rrs[0].Header().Rrtype == dns.TypeSOA {
+		rrs = rrs[:n-1]
+	}
+	z.records = rrs
+	if z.records == nil {
+		z.records = []dns.RR{} // read, and empty: not "unchanged"
+	}
+	return z, nil
+}
+
+// readApex reads the records at the apex of zone origin: a transfer starts with the apex (the SOA,
+// then the apex's other records), so reading stops at the first other name, and the rest of the
+// transfer is drained in the background so the Transferer's goroutine ends.
+func readApex(trs []transfer.Transferer, origin string) (zoneRead, error) {
+	for _, tr := range trs {
+		if _, ok := tr.(plugin.ServiceBackend); ok {
+			continue // no apex layouts to serve there
+		}
+		ch, err := tr.Transfer(origin, 0)
+		if errors.Is(err, transfer.ErrNotAuthoritative) {
+			continue
+		}
+		if err != nil {
+			return zoneRead{}, err
+		}
+		var z zoneRead
+	read:
+		for batch := range ch {
+			for _, rr := range batch {
+				if !chain.Equal(rr.Header().Name, origin) {
+					break read
+				}
+				if soa, ok := rr.(*dns.SOA); ok && z.serial == 0 {
+					z.serial = soa.Serial
+				}
+				z.records = append(z.records, rr)
+			}
+		}
+		go func() {
+			for range ch {
+			}
+		}()
+		if n := len(z.records); n > 1 && z.records[n-1].Header().Rrtype == dns.TypeSOA {
+			z.records = z.records[:n-1]
+		}
+		return z, nil
+	}
+	return zoneRead{}, transfer.ErrNotAuthoritative
+}

@@ -1,0 +1,87 @@
+package audit
+
+import (
+	"testing"
+
+	"github.com/coredns/coredns/plugin/test"
+	"github.com/coredns/coredns/plugin/transfer"
+
+	"github.com/miekg/dns"
+)
+
+// exactTransferer serves one zone, and only when asked for exactly that zone, as the file plugin
+// does.
+type exactTransferer struct {
+	origin string
+	rrs    []dns.RR
+}
+
+func (x exactTransferer) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
+	if zone != x.origin {
+		return nil, transfer.ErrNotAuthoritative
+	}
+	ch := make(chan []dns.RR, 1)
+	ch <- x.rrs
+	close(ch)
+	return ch, nil
+}
+
+// ZONES below a served zone are read from the enclosing zone, keeping only their own names.
+func TestTransferBelowZone(t *testing.T) {
+	soa := test.SOA("example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 7 7200 3600 1209600 300")
+	trs := []transfer.Transferer{exactTransferer{origin: "example.org.", rrs: []dns.RR{
+		soa,
+		test.CNAME("www.example.org. 300 IN CNAME elsewhere.example.net."),
+		test.CNAME("a.sub.example.org. 300 IN CNAME b.sub.example.org."),
+		test.A("b.sub.example.org. 300 IN A 192.0.2.1"),
+	}}}
+	z, err := readZone(trs, "sub.example.org.", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.serial != 7 || len(z.records) != 2 {
+		t.Fatalf("serial %d, records %v; want serial 7 and the two records of sub.example.org.", z.serial, z.records)
+	}
+	for _, rr := range z.records {
+		if !dns.IsSubDomain("sub.example.org.", rr.Header().Name) {
+			t.Errorf("record outside sub.example.org.: %s", rr)
+		}
+	}
+	// Nothing serves a zone that encloses this one.
+	if _, err := readZone(trs, "example.com.", 0); err != transfer.ErrNotAuthoritative {
+		t.Errorf("example.com.: %v, want ErrNotAuthoritative", err)
+	}
+}
+
+// What the request path needs of a zone: the apex's records when it holds a CNAME beside other
+// data, and the CNAME owners that must never be answered NXDOMAIN.
+func TestZoneState(t *testing.T) {
+	z := newZoneState("example.org.", 3, []dns.RR{
+		test.SOA("example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 3 7200 3600 1209600 300"),
+		test.NS("example.org. 3600 IN NS ns1.example.org."),
+		test.CNAME("example.org. 300 IN CNAME www.example.net."),
+		test.MX("example.org. 3600 IN MX 10 mx.example.net."),
+		test.CNAME("leaf.example.org. 300 IN CNAME gone.example.net."),
+		test.CNAME("parent.example.org. 300 IN CNAME gone.example.net."),
+		test.A("child.parent.example.org. 300 IN A 192.0.2.1"),
+		test.CNAME("txt.example.org. 300 IN CNAME gone.example.net."),
+		test.TXT(`txt.example.org. 300 IN TXT "beside"`),
+		test.CNAME("signed.example.org. 300 IN CNAME gone.example.net."),
+		test.RRSIG("signed.example.org. 300 IN RRSIG CNAME 13 3 300 20300101000000 20200101000000 1 example.org. c2ln"),
+	}, true)
+	if len(z.apex[dns.TypeMX]) != 1 || len(z.apex[dns.TypeCNAME]) != 1 {
+		t.Errorf("apex %v, want its records by type", z.apex)
+	}
+	for name, want := range map[string]bool{
+		"example.org.": true, "parent.example.org.": true, "txt.example.org.": true,
+		"leaf.example.org.": false, "signed.example.org.": false, "child.parent.example.org.": false,
+	} {
+		snap := &snapshot{zones: map[string]*zoneState{"example.org.": z}}
+		if got := snap.owns(name); got != want {
+			t.Errorf("owns(%s) = %v, want %v", name, got, want)
+		}
+	}
+	if z := newZoneState("example.org.", 1, []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net."), test.SOA("example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}, true); z.apex != nil {
+		t.Errorf("an apex with only SOA and NS beside its CNAME needs no answers of its own: %v", z.apex)
+	}
+}

@@ -1,0 +1,42 @@
+package audit
+
+// What the request path reads of the zones: an apex's own records, and whether a name owns
+// records beside its CNAME. Both come from the published snapshot, without locks.
+
+import (
+	"context"
+
+	"github.com/dnsflatten/flatten/plugin/chain"
+
+	"github.com/miekg/dns"
+)
+
+// Apex returns the records by type at name when name is the apex of one of the zones and holds a
+// CNAME beside other data (the layout users bring from providers that flatten apex CNAMEs): its
+// other types are answered from here, not with the CNAME. The records are the zone's own, never to
+// be changed: replies get copies. The zone's serial is checked first (an in-memory SOA question),
+// so answers follow every reload of the zone whatever the audit interval; a zone not read yet (the
+// first audit runs in the background after start-up) is read at once, so that the first questions
+// get the same answer as the later ones.
+func (a *Auditor) Apex(ctx context.Context, name string) map[uint16][]dns.RR {
+	z := a.snapshot().zone(name)
+	if z == nil || !chain.Equal(z.origin, name) {
+		z = a.apexNow(chain.Lower(name)) // zones are read by their names in lower case
+	}
+	if z == nil || z.apex == nil {
+		return nil
+	}
+	if a.serial != nil {
+		if serial, ok := a.serial(ctx, z.origin); ok && serial != z.serial {
+			if z = a.apexNow(z.origin); z == nil {
+				return nil
+			}
+		}
+	}
+	return z.apex
+}
+
+// Owns reports whether name owns records other than its CNAME, or names below it: such a name
+// exists whatever its CNAME leads to, so it is never answered NXDOMAIN (RFC 8020). Known only with
+// Config.Owners.
+func (a *Auditor) Owns(name string) bool { return a.snapshot().owns(name) }

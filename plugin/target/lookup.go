@@ -1,0 +1,173 @@
+package target
+
+// Lookups of chain targets, by the route their names take: a name in the plugin's zones is asked of
+// the server block's own plugins directly (an in-memory lookup that does not come back through the
+// plugin: plugin/own); a name elsewhere is asked of the resolver option's servers when there are
+// some, else of the whole server (CoreDNS's upstream self-lookup, which reaches the block that
+// serves the name, or a forward).
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/plugin/pkg/upstream"
+	"github.com/coredns/coredns/request"
+	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/own"
+	"github.com/dnsflatten/flatten/plugin/resolver"
+
+	"github.com/miekg/dns"
+)
+
+// Outside resolves names outside the plugin's zones. via names who answered when that was not
+// this server, for the texts of errors. Tests stand in for it.
+type Outside interface {
+	Lookup(ctx context.Context, name string, qtype uint16) (m *dns.Msg, via string, err error)
+}
+
+// lookups asks for chain targets.
+type lookups struct {
+	next     plugin.Handler // the server block's plugins after the plugin
+	zones    chain.Zones    // names in these zones are asked of next
+	outside  Outside        // names outside zones
+	slots    chan struct{}  // one per lookup in flight: max_lookups in all
+	maxChain int
+	// ecs passes client subnets to the resolver option's servers.
+	ecs bool
+	// serviceBackend is set when a backend of the block may hide a CNAME behind NODATA (see
+	// hidden.go).
+	serviceBackend bool
+}
+
+// Resolving asks the resolver option's servers, passing on the client's subnet a lookup carries.
+type Resolving struct{ R *resolver.Resolver }
+
+// Lookup implements Outside.
+func (r Resolving) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	q := resolver.Question(name, qtype)
+	if sn := SubnetOf(ctx); sn != nil {
+		o := q.IsEdns0()
+		o.Option = append(o.Option, sn.option(0))
+	}
+	return r.R.Exchange(ctx, q)
+}
+
+// subnet returns the client subnet ctx carries when the lookup of name passes it on: with ecs,
+// for a name outside the zones, which the resolver option's servers are asked.
+func (l *lookups) subnet(ctx context.Context, name string) *Subnet {
+	if !l.ecs || l.zones.Holds(name) {
+		return nil
+	}
+	return SubnetOf(ctx)
+}
+
+// ask looks name up and returns the entry its answer makes. It times and counts the lookup, and
+// fails at once when max_lookups lookups are in flight.
+func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet) (*Entry, error) {
+	server := metrics.WithServer(ctx)
+	select {
+	case l.slots <- struct{}{}:
+		defer func() { <-l.slots }()
+	default:
+		lookupFailures.WithLabelValues(server, "busy").Inc()
+		return nil, &chain.LookupError{Name: name, Qtype: qtype, Cause: chain.Busy}
+	}
+	start := time.Now()
+	m, via, err := l.route(WithSubnet(ctx, sn), name, qtype)
+	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
+	lookupCount.WithLabelValues(server).Inc()
+	var e *Entry
+	switch {
+	case err != nil:
+		err = &chain.LookupError{Name: name, Qtype: qtype, Via: via, Err: err}
+	case m == nil:
+		err = &chain.LookupError{Name: name, Qtype: qtype, Via: via}
+	default:
+		var a chain.Answer
+		a, err = chain.Read(name, qtype, m, l.maxChain, via)
+		if err != nil {
+			break
+		}
+		e = &Entry{Answer: a}
+		switch {
+		case sn.located():
+			if scope := replyScope(m); scope > 0 {
+				e.Scope = sn.scoped(scope) // the answer holds for this network only
+			}
+			subnetLookups.WithLabelValues(server, strconv.Itoa(max(e.Scope.Bits(), 0))).Inc()
+		case l.ecs && !l.zones.Holds(name):
+			e.private = true
+			if sn != nil {
+				subnetLookups.WithLabelValues(server, "0").Inc()
+			}
+		}
+	}
+	if sn != nil && e == nil {
+		subnetLookups.WithLabelValues(server, "none").Inc()
+	}
+	if le, ok := err.(*chain.LookupError); ok {
+		lookupFailures.WithLabelValues(server, le.Label()).Inc()
+	}
+	return e, err
+}
+
+// route asks name by the route it takes, and says who was asked when that was a resolver.
+func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if l.zones.Holds(name) {
+		m, err := l.askNext(ctx, name, qtype)
+		return m, "", err
+	}
+	return l.outside.Lookup(ctx, name, qtype)
+}
+
+// Self asks the whole server (CoreDNS's upstream self-lookup), from the top of the plugin chain of
+// the block that serves the name. The question is marked with the name, so that a flatten in that
+// block passes it on once, unflattened. CoreDNS's loop counter is reset: the plugin bounds the
+// chain itself with max_chain, and the file plugin must not inherit a depth at which it refuses to
+// chase. Work the plugin does with no question in hand (a zone transfer's expansion) asks the
+// server over the network at its own address, as CoreDNS's loop plugin does.
+type Self struct {
+	up   *upstream.Upstream
+	addr *resolver.Self // nil when the server has no address to be asked at
+}
+
+// NewSelf returns the route through the server, which listens at addr (host:port; "" for none).
+func NewSelf(addr string) Self {
+	s := Self{up: upstream.New()}
+	if addr != "" {
+		s.addr = resolver.NewSelf(addr)
+	}
+	return s
+}
+
+// Lookup implements Outside.
+func (s Self) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if _, ok := ctx.Value(dnsserver.Key{}).(*dnsserver.Server); !ok && s.addr != nil {
+		m, err := s.addr.Exchange(ctx, resolver.Question(name, qtype))
+		return m, "", err
+	}
+	ctx = context.WithValue(own.With(ctx, own.Pending(name)), dnsserver.LoopKey{}, 0)
+	m, err := s.up.Lookup(ctx, request.Request{W: &own.Writer{}, Req: own.Question(name, qtype)}, name, qtype)
+	return m, "", err
+}
+
+// askNext asks the server block's plugins after the plugin for name and qtype, as the plugin's own
+// question, with nested questions refused. A reply that may hide an alias is probed for one (see
+// hidden.go).
+func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	ctx = own.With(ctx, own.Closed)
+	m, err := own.Ask(ctx, l.next, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	if alias := l.unhide(ctx, m); alias != nil {
+		p := m.Copy()
+		p.Rcode, p.Answer, p.Ns = dns.RcodeSuccess, []dns.RR{alias}, nil
+		return p, nil
+	}
+	return m, nil
+}
