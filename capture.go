@@ -37,7 +37,7 @@ import (
 type captureWriter struct {
 	dns.ResponseWriter
 	qname string
-	hides func(*dns.Msg) (cname, aliasMode bool)
+	chase *target.Chaser
 	msg   *dns.Msg // a chain's start
 	held  *dns.Msg // a reply that may hide a chain
 	wrote bool
@@ -62,7 +62,7 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		w.msg = m
 		return nil
 	}
-	if cname, aliasMode := w.hides(m); cname || aliasMode {
+	if cname, aliasMode := w.chase.Hides(m); cname || aliasMode {
 		w.held = m
 		return nil
 	}
@@ -156,7 +156,7 @@ func (q question) first(dedupe bool) (firstAnswer, error) {
 func (q question) ask() (firstAnswer, error) {
 	qs := q.r.Question[0]
 	ch := q.f.chase
-	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, hides: ch.Hides, noOPT: q.r.IsEdns0() == nil,
+	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, chase: ch, noOPT: q.r.IsEdns0() == nil,
 		ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
 	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, widened(q.r))
 	msg, held := cw.msg, cw.held

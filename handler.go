@@ -259,7 +259,11 @@ func (q question) reply(res chain.Result, declared bool) (int, error) {
 			}
 		}
 	}
-	m := reply.For(q.r, res, bufSize(q.w, q.r), soa, rcode)
+	size := 0 // the client's room, read only for a reply that may carry an extended error
+	if res.Err != nil || res.End != chain.Positive || res.Stale != nil {
+		size = bufSize(q.w, q.r)
+	}
+	m := reply.For(q.r, res, size, soa, rcode)
 	if res.Err == nil {
 		if res.Stale != nil {
 			q.f.report.Stale(q.ctx, res.Last(), res.Stale)

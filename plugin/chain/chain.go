@@ -26,19 +26,23 @@ type Limits struct {
 	Own     int
 }
 
+// MaxHops bounds Limits.Max: the most CNAME hops a chain may be allowed (max_chain's bound).
+const MaxHops = 32
+
 // Chain is the state of one CNAME chain walk. It starts at the question's name and grows by one
 // name for every CNAME followed, across as many answers and lookups as the walk needs.
 type Chain struct {
-	// names holds the canonical (lower-case) names on the chain in the order they were reached;
-	// names[0] is the question's name. It starts in buf, so that a short chain walked on the
-	// stack allocates nothing.
-	names []string
+	// names holds the canonical (lower-case) names on the chain in the order they were reached:
+	// names[0] is the question's name, and n are held. An array, not a slice into one: a Chain
+	// that pointed into itself would escape to the heap, and a walk on its walker's stack
+	// allocates nothing.
+	names [MaxHops + 1]string
+	n     int
 	// ttl is the lowest TTL seen on the chain so far: every CNAME followed and the final RRset.
 	ttl uint32
 	lim Limits
 	// aliasMode is set once the chain has followed an HTTPS/SVCB record in AliasMode.
 	aliasMode bool
-	buf       [4]string
 }
 
 // New returns a chain started at qname within lim.
@@ -48,23 +52,24 @@ func New(qname string, lim Limits) *Chain {
 	return c
 }
 
-// Start starts c at qname within lim.
+// Start starts c at qname within lim (Max at most MaxHops).
 func (c *Chain) Start(qname string, lim Limits) {
-	c.buf[0] = Lower(qname)
-	c.names, c.ttl, c.lim, c.aliasMode = c.buf[:1], MaxTTL, lim, false
+	lim.Max = min(lim.Max, MaxHops)
+	c.names[0], c.n = Lower(qname), 1
+	c.ttl, c.lim, c.aliasMode = MaxTTL, lim, false
 }
 
 // Names returns the names on the chain, from the question's; the slice is the chain's own.
-func (c *Chain) Names() []string { return c.names }
+func (c *Chain) Names() []string { return c.names[:c.n] }
 
 // Path returns a copy of the names on the chain, for a result that outlives the walk.
-func (c *Chain) Path() []string { return slices.Clone(c.names) }
+func (c *Chain) Path() []string { return slices.Clone(c.names[:c.n]) }
 
 // Last returns the name the chain has reached.
-func (c *Chain) Last() string { return c.names[len(c.names)-1] }
+func (c *Chain) Last() string { return c.names[c.n-1] }
 
 // Hops returns the number of CNAMEs followed so far.
-func (c *Chain) Hops() int { return len(c.names) - 1 }
+func (c *Chain) Hops() int { return c.n - 1 }
 
 // TTL returns the lowest TTL on the chain so far.
 func (c *Chain) TTL() uint32 { return c.ttl }
@@ -84,16 +89,17 @@ func (c *Chain) allows(name string) bool {
 // chains should be followed and CNAME loops signalled as an error"), more than Max hops a chain
 // too long, a name outside the zones allowed (targets) a chain the plugin does not follow.
 func (c *Chain) Step(next string) error {
-	if slices.Contains(c.names, next) {
-		return &Error{Kind: Loop, Names: append(slices.Clip(c.names), next)}
+	if slices.Contains(c.names[:c.n], next) {
+		return &Error{Kind: Loop, Names: append(c.Path(), next)}
 	}
 	if c.Hops() >= c.lim.Max {
-		return &Error{Kind: TooLong, Names: append(slices.Clip(c.names), next), Max: c.lim.Max}
+		return &Error{Kind: TooLong, Names: append(c.Path(), next), Max: c.lim.Max}
 	}
 	if !c.allows(next) {
-		return &Error{Kind: Prohibited, Names: append(slices.Clip(c.names), next), Allowed: c.lim.Allowed[c.lim.Own:]}
+		return &Error{Kind: Prohibited, Names: append(c.Path(), next), Allowed: c.lim.Allowed[c.lim.Own:]}
 	}
-	c.names = append(c.names, next)
+	c.names[c.n] = next
+	c.n++
 	return nil
 }
 
@@ -174,7 +180,7 @@ func (c *Chain) at(answer []dns.RR, qtype uint16) (final []dns.RR, target string
 		}
 		return final, "", 0, nil
 	case len(targets) > 1:
-		return nil, "", 0, &Error{Kind: Fork, Names: slices.Clone(c.names), Targets: targets}
+		return nil, "", 0, &Error{Kind: Fork, Names: c.Path(), Targets: targets}
 	case len(targets) == 1:
 		return nil, Lower(targets[0]), ttl, nil
 	case dname != nil:

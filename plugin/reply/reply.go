@@ -15,7 +15,7 @@ import (
 const StaleTTL = 30
 
 // For composes the reply to r from res, the end of its chain, for a client with room for size
-// bytes: the flattened records, NODATA with soa (the alias zone's), a dangling target's reply
+// bytes (read only for an extended error: a positive, fresh result carries none): the flattened records, NODATA with soa (the alias zone's), a dangling target's reply
 // with rcode dangling (see Dangling), or SERVFAIL with an extended error; marked stale when res
 // was built from expired data.
 func For(r *dns.Msg, res chain.Result, size int, soa *dns.SOA, dangling int) *dns.Msg {
