@@ -34,8 +34,9 @@ func TestExpandName(t *testing.T) {
 		{name: "a name not flattened", in: []dns.RR{test.A("plain.example.org. 300 IN A 192.0.2.1")}, want: []string{"plain.example.org.\t300\tIN\tA\t192.0.2.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, rr := range (expansion{f: f, ctx: context.Background(), zone: "example.org."}).name(tc.in) {
+			rrs := (expansion{f: f, ctx: context.Background(), zone: "example.org."}).name(tc.in)
+			got := make([]string, 0, len(rrs))
+			for _, rr := range rrs {
 				got = append(got, rr.String())
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {

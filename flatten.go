@@ -8,13 +8,10 @@ package flatten
 
 import (
 	"github.com/coredns/coredns/plugin"
-	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/dnsflatten/flatten/plugin/audit"
 	"github.com/dnsflatten/flatten/plugin/target"
 )
-
-var log = clog.NewWithPlugin(pluginName)
 
 const pluginName = "flatten"
 

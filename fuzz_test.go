@@ -39,7 +39,7 @@ func fuzzSeeds() [][]byte {
 		{test.CNAME("example.org. 300 IN CNAME www.example.net."), test.A("evil.example.com. 60 IN A 203.0.113.66"), test.A("example.org. 60 IN A 203.0.113.66")},
 		append(hops(40), test.CNAME("example.org. 1 IN CNAME h0.example.org.")),
 	}
-	var seeds [][]byte
+	seeds := make([][]byte, 0, len(msgs)+1)
 	for i, answer := range msgs {
 		m := new(dns.Msg)
 		m.SetQuestion("example.org.", dns.TypeA)

@@ -243,7 +243,7 @@ func TestOtherOpcodesPass(t *testing.T) {
 func TestPreSigned(t *testing.T) {
 	sig := test.RRSIG("example.org. 300 IN RRSIG CNAME 13 2 300 20300101000000 20200101000000 12345 example.org. c2lnbmF0dXJl")
 	b := newBackend()
-	signed := handlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	signed := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 		// Answer as a signed zone does: the CNAME with its signature.
 		m := new(dns.Msg)
 		m.SetReply(r)

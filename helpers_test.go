@@ -251,7 +251,7 @@ func withECS(r *dns.Msg, family uint16, bits uint8, addr string) *dns.Msg {
 
 // hops returns a chain h0 -> h1 -> ... -> hn in example.org.
 func hops(n int) []dns.RR {
-	var rrs []dns.RR
+	rrs := make([]dns.RR, 0, n)
 	for i := range n {
 		rrs = append(rrs, test.CNAME(hopName(i)+" 300 IN CNAME "+hopName(i+1)))
 	}

@@ -58,6 +58,7 @@ func TestSetup(t *testing.T) {
 		{name: "resolver, alias, ttl, cache, stale", input: "flatten {\n resolver 127.0.0.1:5301 [::1] 127.0.0.2\n alias example.org www.example.net\n alias shop.example.org shops.example.com.\n ttl 30 600\n cache 5000\n stale 1h\n}",
 			wantZones: []string{"example.org."}, wantMode: Apex, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if !reflect.DeepEqual(c.resolvers, []string{"127.0.0.1:5301", "[::1]:53", "127.0.0.2:53"}) {
 					t.Errorf("resolver addresses %v", c.resolvers)
 				}
@@ -70,12 +71,14 @@ func TestSetup(t *testing.T) {
 			}},
 		{name: "resolver from a resolv.conf file", input: "flatten {\n resolver testdata/resolv.conf\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if !reflect.DeepEqual(c.resolvers, []string{"192.0.2.53:53", "[2001:db8::53]:53"}) {
 					t.Errorf("resolver addresses %v", c.resolvers)
 				}
 			}},
 		{name: "ttl max only", input: "flatten {\n ttl 60\n stale 0\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if c.minTTL != 5 || c.maxTTL != 60 || c.maxStale != 0 {
 					t.Errorf("ttl %d-%d stale %s", c.minTTL, c.maxTTL, c.maxStale)
 				}
@@ -106,12 +109,14 @@ func TestSetup(t *testing.T) {
 			wantErr: "stale 'forever' is not a duration from 0 to 168h, e.g. 24h, 30m or 15s"},
 		{name: "dangling and audit", input: "flatten {\n dangling servfail\n audit 1m\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if c.dangling != dns.RcodeServerFailure || c.audit != time.Minute {
 					t.Errorf("dangling %d audit %s", c.dangling, c.audit)
 				}
 			}},
 		{name: "durations in seconds", input: "flatten {\n audit 30\n stale 0\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if c.audit != 30*time.Second || c.maxStale != 0 {
 					t.Errorf("audit %s stale %s", c.audit, c.maxStale)
 				}
@@ -120,6 +125,7 @@ func TestSetup(t *testing.T) {
 			wantErr: "Testfile:2 - Error during parsing: 'dangling refuse': write 'dangling nodata' (the default), 'dangling nxdomain' or 'dangling servfail'"},
 		{name: "max_lookups", input: "flatten {\n max_lookups 8\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if f := newFlatten(c, nil, block{}); c.maxLookups != 8 || cap(f.chase.Slots()) != 8 {
 					t.Errorf("max_lookups %d, slots %d", c.maxLookups, cap(f.chase.Slots()))
 				}
@@ -131,6 +137,7 @@ func TestSetup(t *testing.T) {
 		{name: "targets, expand_transfer, ecs", input: "flatten {\n targets example.net cdn.example.com.\n expand_transfer\n resolver 127.0.0.1\n ecs client_address\n}",
 			wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if !reflect.DeepEqual(c.targets, []string{"example.net.", "cdn.example.com."}) || !c.expandTransfer || !c.ecs || !c.ecsClient {
 					t.Errorf("targets %v expand %v ecs %v %v", c.targets, c.expandTransfer, c.ecs, c.ecsClient)
 				}
@@ -150,6 +157,7 @@ func TestSetup(t *testing.T) {
 			wantErr: "'expand_transfer' takes no arguments"},
 		{name: "probe_ns", input: "flatten {\n probe_ns\n}", wantZones: []string{"example.org."}, wantMax: 10,
 			check: func(t *testing.T, c config) {
+				t.Helper()
 				if !c.probeNS || c.probePort != "" {
 					t.Errorf("probe_ns %v on port %q", c.probeNS, c.probePort)
 				}

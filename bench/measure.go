@@ -33,10 +33,10 @@ var (
 // dnsperf runs one dnsperf against s; -v gives every query's latency, for the 99th percentile.
 func (b *bench) dnsperf(s *scenario) (result, error) {
 	qfile := filepath.Join(b.dir, "q."+s.key)
-	if err := os.WriteFile(qfile, []byte(s.qname+" "+dns.TypeToString[s.askType()]+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(qfile, []byte(s.qname+" "+dns.TypeToString[s.askType()]+"\n"), 0o600); err != nil {
 		return result{}, err
 	}
-	out, err := exec.Command("dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(s.port), "-d", qfile,
+	out, err := exec.Command("dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(s.port), "-d", qfile, // #nosec G204 -- the load tool, with this benchmark's own arguments
 		"-c", strconv.Itoa(*clients), "-l", strconv.Itoa(int(duration.Seconds())), "-v").Output()
 	if err != nil {
 		return result{}, fmt.Errorf("dnsperf %s: %v", s.key, err)
@@ -156,11 +156,11 @@ func (b *bench) flood(coredns, zone, nsd string) (int64, int, error) {
 		fmt.Fprintf(&q, "n%d.flood.example.org A\n", i)
 	}
 	qfile := filepath.Join(b.dir, "q.flood")
-	if err := os.WriteFile(qfile, []byte(q.String()), 0o644); err != nil {
+	if err := os.WriteFile(qfile, []byte(q.String()), 0o600); err != nil {
 		return 0, 0, err
 	}
 	fmt.Printf("flood: %d distinct alias names...\n", *flood)
-	out, err := exec.Command("dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(port), "-d", qfile, "-c", strconv.Itoa(*clients), "-n", "1").Output()
+	out, err := exec.Command("dnsperf", "-s", "127.0.0.1", "-p", strconv.Itoa(port), "-d", qfile, "-c", strconv.Itoa(*clients), "-n", "1").Output() // #nosec G204 -- the load tool, with this benchmark's own arguments
 	if err != nil {
 		return 0, 0, fmt.Errorf("dnsperf flood: %v", err)
 	}
@@ -183,7 +183,7 @@ func goAllocs() (map[string]int, error) {
 		return nil, fmt.Errorf("go test -bench: %v\n%s", err, out)
 	}
 	allocs := map[string]int{}
-	for _, line := range strings.Split(string(out), "\n") {
+	for line := range strings.SplitSeq(string(out), "\n") {
 		if m := allocsLine.FindStringSubmatch(line); m != nil {
 			allocs[m[1]], _ = strconv.Atoi(m[2])
 		}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -78,7 +79,7 @@ func (b *bench) report(ss []*scenario, cold map[string]time.Duration, one, flood
 		{"(c) >= 1.15 x PowerDNS ALIAS (e), lower p99", fmt.Sprintf("%.2f x; p99 %.3f vs %.3f ms", ratio(by["c"], by["e"]), p99(by["c"])*1e3, p99(by["e"])*1e3),
 			ratio(by["c"], by["e"]) >= 1.15 && p99(by["c"]) < p99(by["e"])},
 		{"target 5 ms away: (c5) >= 2 x (e5)", fmt.Sprintf("%.2f x", ratio(by["c5"], by["e5"])), ratio(by["c5"], by["e5"]) >= 2},
-		{"1,000 concurrent questions for a cold alias -> 1 target lookup", fmt.Sprintf("%d", one), one == 1},
+		{"1,000 concurrent questions for a cold alias -> 1 target lookup", strconv.FormatInt(one, 10), one == 1},
 		{fmt.Sprintf("'all' with %d distinct alias names: peak RSS under %d MiB", *flood, floodBound>>20), fmt.Sprintf("%.1f MiB (%d lost)", float64(floodRSS)/(1<<20), floodLost), floodRSS > 0 && floodRSS < floodBound},
 		{"pass-through allocs/op (Go benchmark): outside the zones = a bare plugin's; names watched (apex mode) <= a bare plugin's + 1 (a writer of their own, never recycled: a plugin below may keep it); all mode's names that start no chain <= + 2 (the writer, and the question widened to 64 KiB)",
 			fmt.Sprintf("outside %d, apex mode %d, all mode %d, bare %d",

@@ -47,8 +47,8 @@ func (q bigSetQuery) String() string {
 	return fmt.Sprintf("udp-%d", q.bufsize)
 }
 
-func (q bigSetQuery) ask(t testing.TB, addr string, qname string, qtype uint16) *dns.Msg {
-	t.Helper()
+func (q bigSetQuery) ask(tb testing.TB, addr string, qname string, qtype uint16) *dns.Msg {
+	tb.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(qname, qtype)
 	if q.bufsize > 0 {
@@ -57,7 +57,7 @@ func (q bigSetQuery) ask(t testing.TB, addr string, qname string, qtype uint16) 
 	c := &dns.Client{Net: q.network, Timeout: 5 * time.Second, UDPSize: 65535}
 	r, _, err := c.Exchange(m, addr)
 	if err != nil {
-		t.Fatalf("%s %s %s: %v", qname, dns.TypeToString[qtype], q, err)
+		tb.Fatalf("%s %s %s: %v", qname, dns.TypeToString[qtype], q, err)
 	}
 	return r
 }
@@ -85,11 +85,11 @@ func fullSetLen(qname string, qtype uint16, edns bool) int {
 }
 
 // checkBigSet asserts the reply a client must see: the complete set when it fits, else TC=1.
-func checkBigSet(t testing.TB, q bigSetQuery, qname string, qtype uint16, m *dns.Msg) {
-	t.Helper()
+func checkBigSet(tb testing.TB, q bigSetQuery, qname string, qtype uint16, m *dns.Msg) {
+	tb.Helper()
 	what := fmt.Sprintf("%s %s over %s", qname, dns.TypeToString[qtype], q)
 	if m.Rcode != dns.RcodeSuccess {
-		t.Errorf("%s: rcode %s, want NOERROR", what, dns.RcodeToString[m.Rcode])
+		tb.Errorf("%s: rcode %s, want NOERROR", what, dns.RcodeToString[m.Rcode])
 		return
 	}
 	size := 65535
@@ -103,16 +103,16 @@ func checkBigSet(t testing.TB, q bigSetQuery, qname string, qtype uint16, m *dns
 	n := 0
 	for _, rr := range m.Answer {
 		if rr.Header().Rrtype != qtype || !strings.EqualFold(rr.Header().Name, qname) {
-			t.Errorf("%s: record off the question: %s", what, rr)
+			tb.Errorf("%s: record off the question: %s", what, rr)
 			continue
 		}
 		n++
 	}
 	switch {
 	case fits && (m.Truncated || n != bigSetSize):
-		t.Errorf("%s: %d records, TC=%v; want all %d with TC=0 (the set fits %d bytes)", what, n, m.Truncated, bigSetSize, size)
+		tb.Errorf("%s: %d records, TC=%v; want all %d with TC=0 (the set fits %d bytes)", what, n, m.Truncated, bigSetSize, size)
 	case !fits && !m.Truncated:
-		t.Errorf("%s: %d records with TC=0; the set does not fit %d bytes, so TC=1 (RFC 2181 9)", what, n, size)
+		tb.Errorf("%s: %d records with TC=0; the set does not fit %d bytes, so TC=1 (RFC 2181 9)", what, n, size)
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 
 // writeKey makes a KSK for zone in dir, in the BIND files CoreDNS's dnssec plugin reads, and returns
 // the files' base name and the public key.
-func writeKey(t testing.TB, dir, zone string) (string, *dns.DNSKEY) {
-	t.Helper()
+func writeKey(tb testing.TB, dir, zone string) (string, *dns.DNSKEY) {
+	tb.Helper()
 	k := &dns.DNSKEY{
 		Hdr:       dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags:     257,
@@ -23,25 +23,25 @@ func writeKey(t testing.TB, dir, zone string) (string, *dns.DNSKEY) {
 	}
 	priv, err := k.Generate(256)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	base := filepath.Join(dir, fmt.Sprintf("K%s+%03d+%05d", zone, k.Algorithm, k.KeyTag()))
 	if err := os.WriteFile(base+".key", []byte(k.String()+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(base+".private", []byte(k.PrivateKeyString(priv)), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return base, k
 }
 
 // startUnbound runs a validating Unbound on 127.0.0.1 that trusts anchor and reaches example.org and
 // example.net at addr; it is stopped when the test ends.
-func startUnbound(t testing.TB, addr string, anchor dns.RR) *server {
-	t.Helper()
-	bin := lookPath(t, "unbound")
-	dir := t.TempDir()
-	port := freePort(t)
+func startUnbound(tb testing.TB, addr string, anchor dns.RR) *server {
+	tb.Helper()
+	bin := lookPath(tb, "unbound")
+	dir := tb.TempDir()
+	port := freePort(tb)
 	host, p := "127.0.0.1", addr[len("127.0.0.1:"):]
 	conf := fmt.Sprintf(`server:
     interface: 127.0.0.1
@@ -70,10 +70,10 @@ stub-zone:
 `, port, dir, dir, anchor.String(), host, p, host, p)
 	cf := filepath.Join(dir, "unbound.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	s := runServer(t, "", port, bin, "-d", "-c", cf)
-	s.waitReady(t)
+	s := runServer(tb, "", port, bin, "-d", "-c", cf)
+	s.waitReady(tb)
 	return s
 }
 
@@ -152,20 +152,20 @@ example.net:{{PORT}} {
 }
 
 // signedZone writes example.org, signed with a fresh key, to dir and returns its path.
-func signedZone(t testing.TB, dir string) string {
-	t.Helper()
+func signedZone(tb testing.TB, dir string) string {
+	tb.Helper()
 	k := &dns.DNSKEY{
 		Hdr:   dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
 	}
 	priv, err := k.Generate(256)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	rrsets := [][]dns.RR{
-		{mustRR(t, "example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")},
-		{mustRR(t, "example.org. 3600 IN NS ns1.example.net.")},
-		{mustRR(t, "example.org. 300 IN CNAME www.example.net.")},
+		{mustRR(tb, "example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")},
+		{mustRR(tb, "example.org. 3600 IN NS ns1.example.net.")},
+		{mustRR(tb, "example.org. 300 IN CNAME www.example.net.")},
 		{k},
 	}
 	var zone []byte
@@ -177,7 +177,7 @@ func signedZone(t testing.TB, dir string) string {
 			Inception: uint32(now.Add(-time.Hour).Unix()), Expiration: uint32(now.Add(24 * time.Hour).Unix()),
 		}
 		if err := sig.Sign(priv.(crypto.Signer), set); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		for _, rr := range append(set, sig) {
 			zone = append(zone, rr.String()+"\n"...)
@@ -185,16 +185,16 @@ func signedZone(t testing.TB, dir string) string {
 	}
 	path := filepath.Join(dir, "db.example.org.signed")
 	if err := os.WriteFile(path, zone, 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return path
 }
 
-func mustRR(t testing.TB, s string) dns.RR {
-	t.Helper()
+func mustRR(tb testing.TB, s string) dns.RR {
+	tb.Helper()
 	rr, err := dns.NewRR(s)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return rr
 }
@@ -222,7 +222,7 @@ example.net:{{PORT}} {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var types []string
+		types := make([]string, 0, len(r.Answer))
 		for _, rr := range r.Answer {
 			types = append(types, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,15 +37,15 @@ type stage struct {
 // parseDockerfile reads a Dockerfile as Docker does: comments and blank lines dropped, a backslash
 // at the end of a line joining it to the next, instructions grouped by FROM. Instructions before
 // the first FROM (global ARGs) make up stage 0, whose from is "".
-func parseDockerfile(t testing.TB) []stage {
-	t.Helper()
+func parseDockerfile(tb testing.TB) []stage {
+	tb.Helper()
 	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	stages := []stage{{}}
 	var cur strings.Builder
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		trimmed := strings.TrimSpace(line)
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
 			continue
@@ -82,7 +83,7 @@ func (s stage) find(cmd string) []string {
 func (s stage) argDefaults() map[string]string {
 	out := map[string]string{}
 	for _, a := range s.find("ARG") {
-		for _, f := range strings.Fields(a) {
+		for f := range strings.FieldsSeq(a) {
 			if k, v, ok := strings.Cut(f, "="); ok {
 				out[k] = v
 			}
@@ -157,7 +158,7 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(ignore), "\n") {
+	for line := range strings.SplitSeq(string(ignore), "\n") {
 		if p := strings.Trim(strings.TrimSpace(line), "/"); p == "go.mod" || p == "go.sum" || p == "cmd" || p == "*.go" {
 			t.Errorf(".dockerignore leaves %s out of the build", p)
 		}
@@ -165,23 +166,18 @@ func TestDockerfile(t *testing.T) {
 }
 
 func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(list, s)
 }
 
 // buildStep returns the build stage's RUN step that starts with prefix, as sh would run it.
-func buildStep(t testing.TB, prefix string) string {
-	t.Helper()
-	for _, run := range parseDockerfile(t)[1].find("RUN") {
+func buildStep(tb testing.TB, prefix string) string {
+	tb.Helper()
+	for _, run := range parseDockerfile(tb)[1].find("RUN") {
 		if strings.HasPrefix(run, prefix) {
 			return run
 		}
 	}
-	t.Fatalf("the build stage has no RUN step starting %q", prefix)
+	tb.Fatalf("the build stage has no RUN step starting %q", prefix)
 	return ""
 }
 

@@ -24,18 +24,18 @@ type faultServer struct {
 	tcp   *dns.Server
 }
 
-func newFaultServer(t testing.TB) *faultServer {
-	t.Helper()
+func newFaultServer(tb testing.TB) *faultServer {
+	tb.Helper()
 	fs := &faultServer{}
 	fs.mode.Store("ok")
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	fs.addr = pc.LocalAddr().String()
 	l, err := net.Listen("tcp", fs.addr)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	h := dns.HandlerFunc(fs.serve)
 	fs.udp = &dns.Server{PacketConn: pc, Handler: h}
@@ -44,7 +44,7 @@ func newFaultServer(t testing.TB) *faultServer {
 	for _, s := range []*dns.Server{fs.udp, fs.tcp} {
 		wg.Go(func() { s.ActivateAndServe() })
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		fs.udp.Shutdown()
 		fs.tcp.Shutdown()
 		wg.Wait()

@@ -26,12 +26,14 @@ example.net:{{PORT}} {
 
 // twoZoneServer starts twoZones in the test's process; twoZoneProcess as a process, for tests
 // that read its log.
-func twoZoneServer(t testing.TB, flatten string) *server {
-	return startHere(t, fmt.Sprintf(twoZones, flatten))
+func twoZoneServer(tb testing.TB, flatten string) *server {
+	tb.Helper()
+	return startHere(tb, fmt.Sprintf(twoZones, flatten))
 }
 
-func twoZoneProcess(t testing.TB, flatten string) *server {
-	return start(t, fmt.Sprintf(twoZones, flatten))
+func twoZoneProcess(tb testing.TB, flatten string) *server {
+	tb.Helper()
+	return start(tb, fmt.Sprintf(twoZones, flatten))
 }
 
 var (
@@ -48,8 +50,8 @@ var (
 
 // check compares a reply with what a client must see, including the extended error ("code: text",
 // or "" for none).
-func check(t testing.TB, m *dns.Msg, want test.Case, wantEDE string) {
-	t.Helper()
+func check(tb testing.TB, m *dns.Msg, want test.Case, wantEDE string) {
+	tb.Helper()
 	got := ""
 	if o := m.IsEdns0(); o != nil {
 		for _, opt := range o.Option {
@@ -59,7 +61,7 @@ func check(t testing.TB, m *dns.Msg, want test.Case, wantEDE string) {
 		}
 	}
 	if got != wantEDE {
-		t.Errorf("%s %s: extended error %q, want %q", want.Qname, dns.TypeToString[want.Qtype], got, wantEDE)
+		tb.Errorf("%s %s: extended error %q, want %q", want.Qname, dns.TypeToString[want.Qtype], got, wantEDE)
 	}
 	var extra []dns.RR
 	for _, rr := range m.Extra {
@@ -73,7 +75,7 @@ func check(t testing.TB, m *dns.Msg, want test.Case, wantEDE string) {
 	sort.Sort(test.RRSet(want.Answer))
 	sort.Sort(test.RRSet(want.Ns))
 	if err := test.SortAndCheck(m, want); err != nil {
-		t.Errorf("%s %s: %v\n%s", want.Qname, dns.TypeToString[want.Qtype], err, m)
+		tb.Errorf("%s %s: %v\n%s", want.Qname, dns.TypeToString[want.Qtype], err, m)
 	}
 }
 

@@ -13,8 +13,7 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	coretest "github.com/coredns/coredns/test" // starts CoreDNS with every in-tree plugin in this process
-
-	_ "github.com/dnsflatten/flatten" // registers the flatten directive
+	_ "github.com/dnsflatten/flatten"          // registers the flatten directive
 	"github.com/dnsflatten/flatten/internal/directive"
 	"github.com/dnsflatten/flatten/internal/syncbuf"
 )
@@ -46,51 +45,51 @@ var (
 // A server that peers reach on one port for both (Unbound asks over UDP, then TCP on a truncated
 // reply) starts with startHereOnOnePort, as does one whose flatten asks the server itself at its
 // own address (port 0 is no address): zone transfers expanded, name servers probed.
-func startHere(t testing.TB, corefile string) *server {
-	t.Helper()
+func startHere(tb testing.TB, corefile string) *server {
+	tb.Helper()
 	if !portInHeadersOnly(corefile) || strings.Contains(corefile, "expand_transfer") || strings.Contains(corefile, "probe_ns") {
-		return startHereOnOnePort(t, corefile)
+		return startHereOnOnePort(tb, corefile)
 	}
-	inst, err := coretest.CoreDNSServer(expand(t, corefile, 0))
+	inst, err := coretest.CoreDNSServer(expand(tb, corefile, 0))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	udp, tcp := coretest.CoreDNSServerPorts(inst, 0)
 	_, p, _ := net.SplitHostPort(udp)
 	port, _ := strconv.Atoi(p)
-	return here(t, inst, &server{addr: udp, tcp: tcp, port: port})
+	return here(tb, inst, &server{addr: udp, tcp: tcp, port: port})
 }
 
 // startHereOnOnePort is startHere with UDP and TCP on one port, chosen free; a port taken since it
 // was chosen is chosen again.
-func startHereOnOnePort(t testing.TB, corefile string) *server {
-	t.Helper()
+func startHereOnOnePort(tb testing.TB, corefile string) *server {
+	tb.Helper()
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
-		inst, err := coretest.CoreDNSServer(expand(t, corefile, port))
+		port := freePort(tb)
+		inst, err := coretest.CoreDNSServer(expand(tb, corefile, port))
 		if err != nil {
 			if attempt < 3 && strings.Contains(err.Error(), "address already in use") {
 				continue // taken since it was chosen
 			}
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		return here(t, inst, &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port})
+		return here(tb, inst, &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port})
 	}
 }
 
 // here finishes s, the server of inst, and waits until it answers.
-func here(t testing.TB, inst *caddy.Instance, s *server) *server {
-	t.Helper()
+func here(tb testing.TB, inst *caddy.Instance, s *server) *server {
+	tb.Helper()
 	hereLogOnce.Do(func() { log.SetOutput(&hereLog) })
 	s.name, s.out, s.done = "CoreDNS in-process", &syncbuf.Buffer{}, make(chan struct{})
 	s.halt = sync.OnceFunc(func() { halt(inst); close(s.done) })
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		s.stop()
-		if t.Failed() {
-			t.Logf("the log of this process's servers:\n%s", hereLog.String())
+		if tb.Failed() {
+			tb.Logf("the log of this process's servers:\n%s", hereLog.String())
 		}
 	})
-	s.waitReady(t)
+	s.waitReady(tb)
 	return s
 }
 
@@ -99,14 +98,14 @@ var headerPort = regexp.MustCompile(`^\S+:\{\{PORT\}\}$`)
 
 // portInHeadersOnly reports whether every {{PORT}} in corefile is the port of a server block's key.
 func portInHeadersOnly(corefile string) bool {
-	for _, line := range strings.Split(corefile, "\n") {
+	for line := range strings.SplitSeq(corefile, "\n") {
 		if !strings.Contains(line, "{{PORT}}") {
 			continue
 		}
 		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") || !strings.HasSuffix(strings.TrimSpace(line), "{") {
 			return false
 		}
-		for _, key := range strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), "{")) {
+		for key := range strings.FieldsSeq(strings.TrimSuffix(strings.TrimSpace(line), "{")) {
 			if !headerPort.MatchString(key) {
 				return false
 			}

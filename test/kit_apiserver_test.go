@@ -58,17 +58,17 @@ const (
 
 // moduleDir downloads a module through the Go module proxy (once: the module cache keeps it) and
 // returns its folder. It runs outside this module, so that no go.mod changes.
-func moduleDir(t testing.TB, module string) string {
-	t.Helper()
+func moduleDir(tb testing.TB, module string) string {
+	tb.Helper()
 	cmd := exec.Command("go", "mod", "download", "-json", module)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = tb.TempDir()
 	out, err := cmd.Output()
 	var info struct{ Dir, Error string }
 	if jerr := json.Unmarshal(out, &info); (err != nil || jerr != nil || info.Dir == "") && info.Error == "" {
 		info.Error = fmt.Sprint(err, jerr)
 	}
 	if info.Dir == "" {
-		missing(t, fmt.Sprintf("%s is not in the module cache and the Go module proxy did not give it: %s", module, info.Error))
+		missing(tb, fmt.Sprintf("%s is not in the module cache and the Go module proxy did not give it: %s", module, info.Error))
 	}
 	return info.Dir
 }
@@ -104,33 +104,33 @@ func (w *warnings) take() []string {
 	return msgs
 }
 
-func newKitCluster(t testing.TB, cp *controlPlane) *kitCluster {
-	t.Helper()
+func newKitCluster(tb testing.TB, cp *controlPlane) *kitCluster {
+	tb.Helper()
 	cfg := rest.CopyConfig(cp.config)
 	k := &kitCluster{cp: cp, warnings: &warnings{}}
 	cfg.WarningHandler = k.warnings
 	var err error
 	if k.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if k.typed, err = kubernetes.NewForConfig(cfg); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	k.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
 	return k
 }
 
 // resource is the dynamic client for obj's kind, in its namespace where the kind has namespaces.
-func (k *kitCluster) resource(t testing.TB, obj *unstructured.Unstructured) dynamic.ResourceInterface {
-	t.Helper()
+func (k *kitCluster) resource(tb testing.TB, obj *unstructured.Unstructured) dynamic.ResourceInterface {
+	tb.Helper()
 	gvk := obj.GroupVersionKind()
 	m, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		t.Fatalf("%s: %v", gvk, err)
+		tb.Fatalf("%s: %v", gvk, err)
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		return k.dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
@@ -141,59 +141,59 @@ func (k *kitCluster) resource(t testing.TB, obj *unstructured.Unstructured) dyna
 // apply applies obj server-side as the kit's field manager with strict field validation (an
 // unknown or duplicate field is an error), as a dry run unless real. force takes over the fields
 // other managers own (kubectl's --force-conflicts). It returns the API server's warnings.
-func (k *kitCluster) apply(t testing.TB, obj *unstructured.Unstructured, real, force bool) ([]string, error) {
-	t.Helper()
+func (k *kitCluster) apply(tb testing.TB, obj *unstructured.Unstructured, real, force bool) ([]string, error) {
+	tb.Helper()
 	data, err := json.Marshal(obj.Object)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	opts := metav1.PatchOptions{FieldManager: kitFieldManager, Force: &force, FieldValidation: "Strict"}
 	if !real {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	k.warnings.take()
-	_, err = k.resource(t, obj).Patch(apiCtx(t), obj.GetName(), types.ApplyPatchType, data, opts)
+	_, err = k.resource(tb, obj).Patch(apiCtx(tb), obj.GetName(), types.ApplyPatchType, data, opts)
 	return k.warnings.take(), err
 }
 
 // applyAll applies every object, failing the test on an error or a warning; skip leaves some out.
-func (k *kitCluster) applyAll(t testing.TB, objs []*unstructured.Unstructured, real, force bool, skip func(*unstructured.Unstructured) bool) {
-	t.Helper()
+func (k *kitCluster) applyAll(tb testing.TB, objs []*unstructured.Unstructured, real, force bool, skip func(*unstructured.Unstructured) bool) {
+	tb.Helper()
 	for _, o := range objs {
 		if skip != nil && skip(o) {
 			continue
 		}
-		w, err := k.apply(t, o, real, force)
+		w, err := k.apply(tb, o, real, force)
 		if err != nil {
-			t.Errorf("%s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
+			tb.Errorf("%s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 		if len(w) > 0 {
-			t.Errorf("%s %s/%s: warnings %q", o.GetKind(), o.GetNamespace(), o.GetName(), w)
+			tb.Errorf("%s %s/%s: warnings %q", o.GetKind(), o.GetNamespace(), o.GetName(), w)
 		}
 	}
 }
 
 // installCRDs creates the Prometheus operator's ServiceMonitor and PrometheusRule definitions
 // and waits until the API server serves them.
-func (k *kitCluster) installCRDs(t testing.TB, operatorDir string) {
-	t.Helper()
+func (k *kitCluster) installCRDs(tb testing.TB, operatorDir string) {
+	tb.Helper()
 	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	var names []string
 	for _, kind := range []string{"servicemonitors", "prometheusrules"} {
 		b, err := os.ReadFile(filepath.Join(operatorDir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+kind+".yaml"))
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		for _, o := range decodeObjects(t, b) {
-			if _, err := k.dyn.Resource(crds).Create(apiCtx(t), o, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
+		for _, o := range decodeObjects(tb, b) {
+			if _, err := k.dyn.Resource(crds).Create(apiCtx(tb), o, metav1.CreateOptions{}); err != nil {
+				tb.Fatal(err)
 			}
 			names = append(names, o.GetName())
 		}
 	}
-	eventually(t, 30*time.Second, func() error {
+	eventually(tb, 30*time.Second, func() error {
 		for _, name := range names {
-			crd, err := k.dyn.Resource(crds).Get(apiCtx(t), name, metav1.GetOptions{})
+			crd, err := k.dyn.Resource(crds).Get(apiCtx(tb), name, metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
@@ -226,22 +226,22 @@ type kubeadmAddon struct {
 	service        *corev1.Service
 }
 
-func loadKubeadmAddon(t testing.TB, kubernetesDir string, replicas int32, dnsIP string) *kubeadmAddon {
-	t.Helper()
+func loadKubeadmAddon(tb testing.TB, kubernetesDir string, replicas int32, dnsIP string) *kubeadmAddon {
+	tb.Helper()
 	app := filepath.Join(kubernetesDir, "cmd", "kubeadm", "app")
 	constants, err := os.ReadFile(filepath.Join(app, "constants", "constants.go"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	v := regexp.MustCompile(`(?m)^\s*CoreDNSVersion = "(v[0-9.]+)"`).FindSubmatch(constants)
 	if v == nil {
-		t.Fatal("kubeadm's constants have no CoreDNSVersion")
+		tb.Fatal("kubeadm's constants have no CoreDNSVersion")
 	}
 	a := &kubeadmAddon{version: string(v[1])}
 
 	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(app, "phases", "addons", "dns", "manifests.go"), nil, 0)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	manifests := map[string]string{}
 	ast.Inspect(f, func(n ast.Node) bool {
@@ -261,14 +261,14 @@ func loadKubeadmAddon(t testing.TB, kubernetesDir string, replicas int32, dnsIP 
 	decode := func(name string, into runtime.Object) {
 		text, ok := manifests[name]
 		if !ok {
-			t.Fatalf("kubeadm's manifests.go has no %s", name)
+			tb.Fatalf("kubeadm's manifests.go has no %s", name)
 		}
 		var b bytes.Buffer
 		if err := template.Must(template.New(name).Option("missingkey=error").Parse(text)).Execute(&b, data); err != nil {
-			t.Fatalf("%s: %v", name, err)
+			tb.Fatalf("%s: %v", name, err)
 		}
 		if _, _, err := decoder.Decode(b.Bytes(), nil, into); err != nil {
-			t.Fatalf("%s: %v", name, err)
+			tb.Fatalf("%s: %v", name, err)
 		}
 	}
 	a.serviceAccount, a.clusterRole, a.binding = &corev1.ServiceAccount{}, &rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{}
@@ -283,9 +283,9 @@ func loadKubeadmAddon(t testing.TB, kubernetesDir string, replicas int32, dnsIP 
 }
 
 // install creates the addon's objects as kubeadm does (typed creates, field manager "kubeadm").
-func (a *kubeadmAddon) install(t testing.TB, k *kitCluster) {
-	t.Helper()
-	c, ctx, opts := k.typed, apiCtx(t), metav1.CreateOptions{FieldManager: "kubeadm"}
+func (a *kubeadmAddon) install(tb testing.TB, k *kitCluster) {
+	tb.Helper()
+	c, ctx, opts := k.typed, apiCtx(tb), metav1.CreateOptions{FieldManager: "kubeadm"}
 	for _, err := range []error{
 		second(c.CoreV1().ServiceAccounts("kube-system").Create(ctx, a.serviceAccount, opts)),
 		second(c.RbacV1().ClusterRoles().Create(ctx, a.clusterRole, opts)),
@@ -295,7 +295,7 @@ func (a *kubeadmAddon) install(t testing.TB, k *kitCluster) {
 		second(c.CoreV1().Services("kube-system").Create(ctx, a.service, opts)),
 	} {
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 }
@@ -303,11 +303,11 @@ func (a *kubeadmAddon) install(t testing.TB, k *kitCluster) {
 func second[T any](_ T, err error) error { return err }
 
 // deployment reads the live cluster DNS Deployment.
-func deployment(t testing.TB, cp *controlPlane) *appsv1.Deployment {
-	t.Helper()
-	d, err := cp.admin.AppsV1().Deployments("kube-system").Get(apiCtx(t), "coredns", metav1.GetOptions{})
+func deployment(tb testing.TB, cp *controlPlane) *appsv1.Deployment {
+	tb.Helper()
+	d, err := cp.admin.AppsV1().Deployments("kube-system").Get(apiCtx(tb), "coredns", metav1.GetOptions{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return d
 }

@@ -35,22 +35,22 @@ var coreDNSMetrics = []string{"coredns_build_info", "coredns_plugin_enabled"}
 // flattenMetrics are the names of the plugin's metrics, read from the Name fields of the options
 // in every metrics.go of the plugin (namespace coredns, subsystem flatten): the root's, and those
 // of the packages under plugin/ that count.
-func flattenMetrics(t testing.TB) []string {
-	t.Helper()
+func flattenMetrics(tb testing.TB) []string {
+	tb.Helper()
 	files, err := filepath.Glob("../plugin/*/metrics.go")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var names []string
 	for _, path := range append([]string{"../metrics.go"}, files...) {
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		names = append(names, metricNames(f)...)
+		names = slices.Concat(names, metricNames(f))
 	}
 	if len(names) < 10 {
-		t.Fatalf("found only %v in metrics.go", names)
+		tb.Fatalf("found only %v in metrics.go", names)
 	}
 	return names
 }
@@ -78,8 +78,8 @@ var metricName = regexp.MustCompile(`\bcoredns_[a-z_]+\b`)
 
 // checkMetrics reports the metrics an expression names that nothing exports (a histogram's
 // _bucket, _sum and _count series count as the histogram's).
-func checkMetrics(t testing.TB, where, expr string, known []string) {
-	t.Helper()
+func checkMetrics(tb testing.TB, where, expr string, known []string) {
+	tb.Helper()
 	for _, m := range metricName.FindAllString(expr, -1) {
 		base := m
 		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
@@ -88,19 +88,19 @@ func checkMetrics(t testing.TB, where, expr string, known []string) {
 			}
 		}
 		if !slices.Contains(known, base) {
-			t.Errorf("%s: %s is not a metric of flatten (metrics.go) nor one of %v", where, m, coreDNSMetrics)
+			tb.Errorf("%s: %s is not a metric of flatten (metrics.go) nor one of %v", where, m, coreDNSMetrics)
 		}
 	}
 }
 
 // promtool runs promtool in dir.
-func promtool(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(lookPath(t, "promtool"), args...)
+func promtool(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command(lookPath(tb, "promtool"), args...)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		tb.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -211,14 +211,14 @@ func TestKitAlertRules(t *testing.T) {
 
 // pluginName is the name flatten registers (the coredns_plugin_enabled label), as CoreDNS lists it
 // (caddy's registry, "dns.NAME").
-func pluginName(t testing.TB) string {
-	t.Helper()
+func pluginName(tb testing.TB) string {
+	tb.Helper()
 	for _, p := range caddy.ListPlugins()["others"] {
 		if name, ok := strings.CutPrefix(p, "dns."); ok && strings.Contains(name, "flatten") {
 			return name
 		}
 	}
-	t.Fatal("no flatten plugin registered")
+	tb.Fatal("no flatten plugin registered")
 	return ""
 }
 

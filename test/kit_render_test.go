@@ -56,16 +56,16 @@ const kitDigest = "sha256:4f1a2c8e9b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2
 // overlay writes an operator's overlay of the kit (README.md, "Your overlay") in a temporary folder:
 // the base, the variant's components and the image pinned by tag and digest. Kustomize takes only
 // relative paths to bases and components.
-func (v kitVariant) overlay(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
+func (v kitVariant) overlay(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
 	abs, err := filepath.Abs(deployDir)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	base, err := filepath.Rel(dir, abs)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\n", base)
@@ -76,35 +76,35 @@ func (v kitVariant) overlay(t testing.TB) string {
 		}
 	}
 	fmt.Fprintf(&b, "images:\n  - name: ghcr.io/dnsflatten/coredns-flatten\n    newName: %s\n    newTag: %s\n    digest: %s\n",
-		kitImage, loadManifests(t).kustomization.Images[0].NewTag, kitDigest)
-	writeFile(t, filepath.Join(dir, "kustomization.yaml"), b.String())
+		kitImage, loadManifests(tb).kustomization.Images[0].NewTag, kitDigest)
+	writeFile(tb, filepath.Join(dir, "kustomization.yaml"), b.String())
 	return dir
 }
 
 // kustomize renders a kustomization folder with `kubectl kustomize`, or with a standalone
 // `kustomize build` where kubectl is absent (.ci/run installs one of them).
-func kustomize(t testing.TB, dir string) []*unstructured.Unstructured {
-	t.Helper()
+func kustomize(tb testing.TB, dir string) []*unstructured.Unstructured {
+	tb.Helper()
 	var cmd *exec.Cmd
 	if kubectl, err := exec.LookPath("kubectl"); err == nil {
 		cmd = exec.Command(kubectl, "kustomize", dir)
 	} else if k, err := exec.LookPath("kustomize"); err == nil {
 		cmd = exec.Command(k, "build", dir)
 	} else {
-		missing(t, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
+		missing(tb, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
+		tb.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
 	}
-	return decodeObjects(t, out)
+	return decodeObjects(tb, out)
 }
 
 // decodeObjects splits rendered YAML into objects.
-func decodeObjects(t testing.TB, b []byte) []*unstructured.Unstructured {
-	t.Helper()
+func decodeObjects(tb testing.TB, b []byte) []*unstructured.Unstructured {
+	tb.Helper()
 	var objs []*unstructured.Unstructured
 	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
 	for {
@@ -112,7 +112,7 @@ func decodeObjects(t testing.TB, b []byte) []*unstructured.Unstructured {
 		if err := d.Decode(&m); errors.Is(err, io.EOF) {
 			return objs
 		} else if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if len(m) > 0 {
 			objs = append(objs, &unstructured.Unstructured{Object: m})
@@ -121,14 +121,14 @@ func decodeObjects(t testing.TB, b []byte) []*unstructured.Unstructured {
 }
 
 // find returns the one rendered object of a kind and name.
-func find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
-	t.Helper()
+func find(tb testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	tb.Helper()
 	for _, o := range objs {
 		if o.GetKind() == kind && o.GetName() == name {
 			return o
 		}
 	}
-	t.Fatalf("no %s %s among the rendered objects", kind, name)
+	tb.Fatalf("no %s %s among the rendered objects", kind, name)
 	return nil
 }
 
@@ -138,7 +138,7 @@ func TestKitRender(t *testing.T) {
 	for _, v := range kitVariants {
 		t.Run(v.name, func(t *testing.T) {
 			objs := kustomize(t, v.overlay(t))
-			var kinds []string
+			kinds := make([]string, 0, len(objs))
 			for _, o := range objs {
 				kinds = append(kinds, o.GetKind())
 				if o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" && o.GetNamespace() != "kube-system" {
@@ -219,7 +219,7 @@ func TestKitReadmeOverlay(t *testing.T) {
 			}
 			writeFile(t, filepath.Join(dir, "cluster-dns", "kustomization.yaml"), text+"\n")
 			objs := kustomize(t, filepath.Join(dir, "cluster-dns"))
-			var kinds []string
+			kinds := make([]string, 0, len(objs))
 			for _, o := range objs {
 				kinds = append(kinds, o.GetKind())
 			}

@@ -33,8 +33,8 @@ type controlPlane struct {
 
 // apiserverBinary finds kube-apiserver: FLATTEN_KUBE_APISERVER, or where test/kube/apiserver.sh
 // caches it (see missing).
-func apiserverBinary(t testing.TB) string {
-	t.Helper()
+func apiserverBinary(tb testing.TB) string {
+	tb.Helper()
 	if b := os.Getenv("FLATTEN_KUBE_APISERVER"); b != "" {
 		return b
 	}
@@ -42,7 +42,7 @@ func apiserverBinary(t testing.TB) string {
 	cache, _ := os.UserCacheDir()
 	b := filepath.Join(cache, "flatten", "kube-apiserver-v"+apiserverVersion)
 	if _, err := os.Stat(b); err != nil {
-		missing(t, "kube-apiserver is not built: run test/kube/apiserver.sh (a few minutes, once)")
+		missing(tb, "kube-apiserver is not built: run test/kube/apiserver.sh (a few minutes, once)")
 	}
 	return b
 }
@@ -50,38 +50,38 @@ func apiserverBinary(t testing.TB) string {
 // startControlPlane starts etcd and kube-apiserver, waits until the API server is ready and
 // returns a cluster-admin client. Both are stopped when the test ends, the API server first; start
 // every CoreDNS that watches it afterwards, so that CoreDNS is stopped before it.
-func startControlPlane(t testing.TB) *controlPlane {
-	t.Helper()
-	apiserver := apiserverBinary(t)
-	etcd := lookPath(t, "etcd")
-	dir := t.TempDir()
+func startControlPlane(tb testing.TB) *controlPlane {
+	tb.Helper()
+	apiserver := apiserverBinary(tb)
+	etcd := lookPath(tb, "etcd")
+	dir := tb.TempDir()
 
-	clientPort, peerPort, metricsPort := freePort(t), freePort(t), freePort(t)
+	clientPort, peerPort, metricsPort := freePort(tb), freePort(tb), freePort(tb)
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
-	runServer(t, "", clientPort, etcd, "--name", "t", "--data-dir", filepath.Join(dir, "etcd"),
+	runServer(tb, "", clientPort, etcd, "--name", "t", "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 		"--initial-cluster", "t="+peerURL, "--listen-metrics-urls", fmt.Sprintf("http://127.0.0.1:%d", metricsPort))
-	waitHTTP(t, http.DefaultClient, etcdURL+"/health", "")
+	waitHTTP(tb, http.DefaultClient, etcdURL+"/health", "")
 
 	// Service-account signing keys, and a static token for the test itself (system:masters).
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "sa.key"), string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
-	writeFile(t, filepath.Join(dir, "sa.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
-	token := randomHex(t)
-	writeFile(t, filepath.Join(dir, "tokens.csv"), token+",admin,admin-uid,system:masters\n")
+	writeFile(tb, filepath.Join(dir, "sa.key"), string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})))
+	writeFile(tb, filepath.Join(dir, "sa.pub"), string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})))
+	token := randomHex(tb)
+	writeFile(tb, filepath.Join(dir, "tokens.csv"), token+",admin,admin-uid,system:masters\n")
 
-	port := freePort(t)
+	port := freePort(tb)
 	certs := filepath.Join(dir, "certs")
-	runServer(t, "", port, apiserver,
+	runServer(tb, "", port, apiserver,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--cert-dir="+certs,
@@ -98,26 +98,26 @@ func startControlPlane(t testing.TB) *controlPlane {
 	cp := &controlPlane{url: fmt.Sprintf("https://127.0.0.1:%d", port), caFile: filepath.Join(certs, "apiserver.crt")}
 	cfg := &rest.Config{Host: cp.url, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAFile: cp.caFile}}
 	// The certificate is written at start-up: wait for it before building a client that trusts it.
-	eventually(t, 30*time.Second, func() error {
+	eventually(tb, 30*time.Second, func() error {
 		_, err := os.Stat(cp.caFile)
 		return err
 	})
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	waitHTTP(t, hc, cp.url+"/readyz", token)
+	waitHTTP(tb, hc, cp.url+"/readyz", token)
 	if cp.admin, err = kubernetes.NewForConfig(cfg); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	cp.config = cfg
 	return cp
 }
 
 // waitHTTP polls url until it answers 200.
-func waitHTTP(t testing.TB, c *http.Client, url, token string) {
-	t.Helper()
-	eventually(t, 60*time.Second, func() error {
+func waitHTTP(tb testing.TB, c *http.Client, url, token string) {
+	tb.Helper()
+	eventually(tb, 60*time.Second, func() error {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -135,10 +135,10 @@ func waitHTTP(t testing.TB, c *http.Client, url, token string) {
 }
 
 // kubeconfig writes a kubeconfig for the API server with the given bearer token and returns its path.
-func (cp *controlPlane) kubeconfig(t testing.TB, token string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	writeFile(t, path, fmt.Sprintf(`apiVersion: v1
+func (cp *controlPlane) kubeconfig(tb testing.TB, token string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "kubeconfig")
+	writeFile(tb, path, fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: test
@@ -159,25 +159,26 @@ current-context: test
 	return path
 }
 
-func writeFile(t testing.TB, path, content string) {
-	t.Helper()
+func writeFile(tb testing.TB, path, content string) {
+	tb.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
-func randomHex(t testing.TB) string {
-	t.Helper()
+func randomHex(tb testing.TB) string {
+	tb.Helper()
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return hex.EncodeToString(b)
 }
 
 // apiCtx is a context for one API call, cancelled when the test ends.
-func apiCtx(t testing.TB) context.Context {
+func apiCtx(tb testing.TB) context.Context {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
+	tb.Cleanup(cancel)
 	return ctx
 }

@@ -39,9 +39,9 @@ type clusterDNS struct {
 // cluster and this machine differ: loopback ports instead of 53, 8080, 8181 and 9153, a
 // kubeconfig instead of the in-cluster service account, the test's DNS server instead of
 // /etc/resolv.conf, and the given flatten line. It waits until the ready plugin reports ready.
-func startClusterDNS(t testing.TB, corefile, kubeconfig, forward, flatten string) *clusterDNS {
-	t.Helper()
-	hp, rp, mp := freePort(t), freePort(t), freePort(t)
+func startClusterDNS(tb testing.TB, corefile, kubeconfig, forward, flatten string) *clusterDNS {
+	tb.Helper()
+	hp, rp, mp := freePort(tb), freePort(tb), freePort(tb)
 	c := &clusterDNS{
 		health:  fmt.Sprintf("127.0.0.1:%d", hp),
 		ready:   fmt.Sprintf("127.0.0.1:%d", rp),
@@ -58,34 +58,34 @@ func startClusterDNS(t testing.TB, corefile, kubeconfig, forward, flatten string
 	} {
 		re := regexp.MustCompile(r.re)
 		if n := len(re.FindAllStringIndex(corefile, -1)); n != 1 {
-			t.Fatalf("the ConfigMap's Corefile has %d lines matching %s, want 1:\n%s", n, r.re, corefile)
+			tb.Fatalf("the ConfigMap's Corefile has %d lines matching %s, want 1:\n%s", n, r.re, corefile)
 		}
 		corefile = re.ReplaceAllString(corefile, r.with)
 	}
-	c.server = start(t, corefile)
-	waitHTTP(t, http.DefaultClient, "http://"+c.ready+"/ready", "")
+	c.server = start(tb, corefile)
+	waitHTTP(tb, http.DefaultClient, "http://"+c.ready+"/ready", "")
 	return c
 }
 
 // externalName creates an ExternalName service.
-func (cp *controlPlane) externalName(t testing.TB, namespace, name, target string) {
-	t.Helper()
+func (cp *controlPlane) externalName(tb testing.TB, namespace, name, target string) {
+	tb.Helper()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: target},
 	}
-	if _, err := cp.admin.CoreV1().Services(namespace).Create(apiCtx(t), svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	if _, err := cp.admin.CoreV1().Services(namespace).Create(apiCtx(tb), svc, metav1.CreateOptions{}); err != nil {
+		tb.Fatal(err)
 	}
 }
 
 // waitAnswer polls the server with one question until the reply is want (TTLs at most want's and
 // above 0: cached answers count down) and returns the last reply.
-func (c *clusterDNS) waitAnswer(t testing.TB, name string, qtype uint16, want test.Case, wantEDE string) *dns.Msg {
-	t.Helper()
+func (c *clusterDNS) waitAnswer(tb testing.TB, name string, qtype uint16, want test.Case, wantEDE string) *dns.Msg {
+	tb.Helper()
 	var last *dns.Msg
-	eventually(t, 30*time.Second, func() error {
-		last = c.query(t, "udp", name, qtype)
+	eventually(tb, 30*time.Second, func() error {
+		last = c.query(tb, "udp", name, qtype)
 		return matches(last, want, wantEDE)
 	})
 	return last
@@ -388,5 +388,4 @@ func TestKubernetes(t *testing.T) {
 			t.Errorf("the audit of prod reported names of another namespace:\n%s", ns.out)
 		}
 	})
-
 }

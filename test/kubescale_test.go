@@ -156,11 +156,11 @@ func createServices(b *testing.B, cp *controlPlane) {
 }
 
 // cpuSeconds is the CPU time (user and system) the server's process has used so far.
-func cpuSeconds(t testing.TB, s *server) float64 {
-	t.Helper()
+func cpuSeconds(tb testing.TB, s *server) float64 {
+	tb.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	// The fields after the command's name (in parentheses): utime and stime are the 12th and 13th.
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
@@ -170,13 +170,13 @@ func cpuSeconds(t testing.TB, s *server) float64 {
 }
 
 // peakRSSOf reads the server's high-water resident set size in bytes.
-func peakRSSOf(t testing.TB, s *server) int64 {
-	t.Helper()
+func peakRSSOf(tb testing.TB, s *server) int64 {
+	tb.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024

@@ -41,7 +41,7 @@ func TestLinterProbesDelegations(t *testing.T) {
 	nsd, zone := lameDelegations(t)
 	t.Setenv("CNAMELINT_PROBE_PORT", strings.TrimPrefix(nsd.addr, "127.0.0.1:"))
 	fs, code := lint(t, "-resolver", nsd.addr, "-probe-ns", zone)
-	var got []string
+	got := make([]string, 0, len(fs))
 	for _, f := range fs {
 		got = append(got, f.Severity+" "+f.Rule+" "+f.Owner+": "+f.Message)
 	}

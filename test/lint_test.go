@@ -3,7 +3,6 @@ package test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -24,22 +23,17 @@ var (
 )
 
 // cnamelint builds the linter once for the package's tests.
-func cnamelint(t testing.TB) string {
-	t.Helper()
+func cnamelint(tb testing.TB) string {
+	tb.Helper()
 	linterOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "cnamelint")
-		if err != nil {
-			linterErr = err
-			return
-		}
-		linter = filepath.Join(dir, "cnamelint")
+		linter = filepath.Join(scratch, "cnamelint")
 		out, err := exec.Command("go", "build", "-o", linter, "github.com/dnsflatten/flatten/cmd/cnamelint").CombinedOutput()
 		if err != nil {
 			linterErr = fmt.Errorf("%v: %s", err, out)
 		}
 	})
 	if linterErr != nil {
-		t.Fatal(linterErr)
+		tb.Fatal(linterErr)
 	}
 	return linter
 }
@@ -54,11 +48,11 @@ $TTL 60
 
 // oracleServer is a real CoreDNS on loopback serving what the linter's resolver is to find outside
 // the zones under test.
-func oracleServer(t testing.TB) *server {
-	t.Helper()
-	tld := filepath.Join(t.TempDir(), "db.example")
-	writeFile(t, tld, tldZone)
-	return start(t, `example.net:{{PORT}} azurewebsites.net:{{PORT}} cloudfront.net:{{PORT}} example.:{{PORT}} {
+func oracleServer(tb testing.TB) *server {
+	tb.Helper()
+	tld := filepath.Join(tb.TempDir(), "db.example")
+	writeFile(tb, tld, tldZone)
+	return start(tb, `example.net:{{PORT}} azurewebsites.net:{{PORT}} cloudfront.net:{{PORT}} example.:{{PORT}} {
     bind 127.0.0.1
     file {{DIR}}/db.oracle.example.net example.net
     file {{DIR}}/db.azurewebsites.net azurewebsites.net
@@ -72,19 +66,19 @@ type lintFinding struct {
 	File, Severity, Rule, Owner, Message, RFC, Fix string
 }
 
-func lint(t testing.TB, args ...string) ([]lintFinding, int) {
-	t.Helper()
-	cmd := exec.Command(cnamelint(t), append([]string{"-json"}, args...)...)
+func lint(tb testing.TB, args ...string) ([]lintFinding, int) {
+	tb.Helper()
+	cmd := exec.Command(cnamelint(tb), append([]string{"-json"}, args...)...)
 	out, err := cmd.Output()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var fs []lintFinding
 	if err := json.Unmarshal(out, &fs); err != nil {
-		t.Fatalf("output is not JSON: %v\n%s", err, out)
+		tb.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
 	return fs, code
 }
@@ -162,7 +156,7 @@ func TestLinterCoversNamedCheckzone(t *testing.T) {
 		out, _ := exec.Command(checkzone, "example.org", path).CombinedOutput()
 		fs, _ := lint(t, "-resolver", s.addr, path)
 		ours += len(fs)
-		for _, line := range strings.Split(string(out), "\n") {
+		for line := range strings.SplitSeq(string(out), "\n") {
 			for _, m := range checkzoneLine {
 				sub := m.re.FindStringSubmatch(line)
 				if sub == nil {
@@ -190,11 +184,11 @@ func TestLinterCoversNamedCheckzone(t *testing.T) {
 }
 
 // expectedFindings reads expected-findings.txt (see internal/expected).
-func expectedFindings(t testing.TB, path string) map[string][]string {
-	t.Helper()
+func expectedFindings(tb testing.TB, path string) map[string][]string {
+	tb.Helper()
 	want, err := expected.Findings(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return want
 }
@@ -216,7 +210,7 @@ func TestLinterReadsWhatBINDReads(t *testing.T) {
 			out, _ := cmd.CombinedOutput()
 			var theirs []string
 			atEOF := 0
-			for _, line := range strings.Split(string(out), "\n") {
+			for line := range strings.SplitSeq(string(out), "\n") {
 				if m := bindError.FindStringSubmatch(line); m != nil {
 					if m[3] == "eof" {
 						atEOF++

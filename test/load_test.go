@@ -75,23 +75,23 @@ func askMix(s *server, i int) error {
 }
 
 // goroutines reads the server's goroutine count from its pprof endpoint.
-func goroutines(t testing.TB, pprof string) int {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(get(t, "http://"+pprof+"/debug/pprof/goroutine?debug=1")))
+func goroutines(tb testing.TB, pprof string) int {
+	tb.Helper()
+	sc := bufio.NewScanner(strings.NewReader(get(tb, "http://"+pprof+"/debug/pprof/goroutine?debug=1")))
 	sc.Scan()
 	n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "goroutine profile: total "))
 	if err != nil {
-		t.Fatalf("pprof: %q", sc.Text())
+		tb.Fatalf("pprof: %q", sc.Text())
 	}
 	return n
 }
 
 // settles waits until the server's goroutines are back to at most base (plus a few for the
 // listeners' own churn).
-func settles(t testing.TB, pprof string, base int) {
-	t.Helper()
-	eventually(t, 15*time.Second, func() error {
-		if n := goroutines(t, pprof); n > base+5 {
+func settles(tb testing.TB, pprof string, base int) {
+	tb.Helper()
+	eventually(tb, 15*time.Second, func() error {
+		if n := goroutines(tb, pprof); n > base+5 {
 			return fmt.Errorf("%d goroutines, %d before the load: a leak", n, base)
 		}
 		return nil

@@ -58,15 +58,15 @@ type manifests struct {
 	service        *corev1.Service // the component's, with its cluster-ip.yaml patch applied
 }
 
-func loadManifests(t testing.TB) *manifests {
-	t.Helper()
+func loadManifests(tb testing.TB) *manifests {
+	tb.Helper()
 	m := &manifests{}
 	k, err := os.ReadFile(filepath.Join(deployDir, "kustomization.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := yaml.UnmarshalStrict(k, &m.kustomization); err != nil {
-		t.Fatalf("kustomization.yaml: %v", err)
+		tb.Fatalf("kustomization.yaml: %v", err)
 	}
 	files, _ := filepath.Glob(filepath.Join(deployDir, "*.yaml"))
 	var listed []string
@@ -76,39 +76,39 @@ func loadManifests(t testing.TB) *manifests {
 		}
 	}
 	if !slices.Equal(slices.Sorted(slices.Values(m.kustomization.Resources)), listed) {
-		t.Errorf("kustomization.yaml lists %v; the folder holds %v", m.kustomization.Resources, listed)
+		tb.Errorf("kustomization.yaml lists %v; the folder holds %v", m.kustomization.Resources, listed)
 	}
 
 	decoder := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
 	for _, name := range m.kustomization.Resources {
-		for i, doc := range yamlDocuments(t, filepath.Join(deployDir, name)) {
+		for i, doc := range yamlDocuments(tb, filepath.Join(deployDir, name)) {
 			obj, _, err := decoder.Decode(doc, nil, nil)
 			if err != nil {
-				t.Fatalf("%s, document %d: %v", name, i+1, err)
+				tb.Fatalf("%s, document %d: %v", name, i+1, err)
 			}
-			m.add(t, name, obj)
+			m.add(tb, name, obj)
 		}
 	}
 	if m.service != nil {
-		t.Errorf("the base has a Service: it must leave the cluster's own kube-dns Service alone")
+		tb.Errorf("the base has a Service: it must leave the cluster's own kube-dns Service alone")
 	}
 	for i, name := range []string{"service.yaml", "cluster-ip.yaml"} {
-		docs := yamlDocuments(t, filepath.Join(serviceComponent, name))
+		docs := yamlDocuments(tb, filepath.Join(serviceComponent, name))
 		if len(docs) != 1 {
-			t.Fatalf("%s: %d documents, want 1", name, len(docs))
+			tb.Fatalf("%s: %d documents, want 1", name, len(docs))
 		}
 		obj, _, err := decoder.Decode(docs[0], nil, nil)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			tb.Fatalf("%s: %v", name, err)
 		}
 		s, ok := obj.(*corev1.Service)
 		if !ok {
-			t.Fatalf("%s holds a %T, want a Service", name, obj)
+			tb.Fatalf("%s holds a %T, want a Service", name, obj)
 		}
 		if i == 0 {
 			m.service = s
 		} else if s.Name != m.service.Name || s.Namespace != m.service.Namespace {
-			t.Errorf("cluster-ip.yaml patches %s/%s, not the Service %s/%s", s.Namespace, s.Name, m.service.Namespace, m.service.Name)
+			tb.Errorf("cluster-ip.yaml patches %s/%s, not the Service %s/%s", s.Namespace, s.Name, m.service.Namespace, m.service.Name)
 		} else {
 			m.service.Spec.ClusterIP = s.Spec.ClusterIP
 		}
@@ -119,17 +119,17 @@ func loadManifests(t testing.TB) *manifests {
 		"Deployment": m.deployment == nil, "PodDisruptionBudget": m.pdb == nil,
 	} {
 		if missing {
-			t.Errorf("deploy/kubernetes has no %s", what)
+			tb.Errorf("deploy/kubernetes has no %s", what)
 		}
 	}
-	if t.Failed() {
-		t.FailNow()
+	if tb.Failed() {
+		tb.FailNow()
 	}
 	return m
 }
 
-func (m *manifests) add(t testing.TB, file string, obj runtime.Object) {
-	t.Helper()
+func (m *manifests) add(tb testing.TB, file string, obj runtime.Object) {
+	tb.Helper()
 	switch o := obj.(type) {
 	case *corev1.ServiceAccount:
 		m.serviceAccount = o
@@ -146,16 +146,16 @@ func (m *manifests) add(t testing.TB, file string, obj runtime.Object) {
 	case *corev1.Service:
 		m.service = o
 	default:
-		t.Errorf("%s: unexpected %T", file, obj)
+		tb.Errorf("%s: unexpected %T", file, obj)
 	}
 }
 
 // yamlDocuments splits a multi-document YAML file.
-func yamlDocuments(t testing.TB, path string) [][]byte {
-	t.Helper()
+func yamlDocuments(tb testing.TB, path string) [][]byte {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
@@ -166,7 +166,7 @@ func yamlDocuments(t testing.TB, path string) [][]byte {
 			return docs
 		}
 		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+			tb.Fatalf("%s: %v", path, err)
 		}
 		if len(bytes.TrimSpace(doc)) > 0 {
 			docs = append(docs, doc)
@@ -175,23 +175,23 @@ func yamlDocuments(t testing.TB, path string) [][]byte {
 }
 
 // corefile is the Corefile the ConfigMap carries.
-func (m *manifests) corefile(t testing.TB) string {
-	t.Helper()
+func (m *manifests) corefile(tb testing.TB) string {
+	tb.Helper()
 	c, ok := m.configMap.Data["Corefile"]
 	if !ok {
-		t.Fatal("the ConfigMap has no Corefile key")
+		tb.Fatal("the ConfigMap has no Corefile key")
 	}
 	return c
 }
 
 // corefilePort returns the port a plugin's line in the Corefile listens on ("health", ":8080"
 // by default when the line names none).
-func corefilePort(t testing.TB, corefile, plugin string, def int) int {
-	t.Helper()
+func corefilePort(tb testing.TB, corefile, plugin string, def int) int {
+	tb.Helper()
 	re := regexp.MustCompile(`(?m)^\s*` + plugin + `\b([^{\n]*)`)
 	found := re.FindStringSubmatch(corefile)
 	if found == nil {
-		t.Fatalf("the Corefile has no %s line", plugin)
+		tb.Fatalf("the Corefile has no %s line", plugin)
 	}
 	addr := strings.TrimSpace(found[1])
 	if addr == "" {
@@ -199,7 +199,7 @@ func corefilePort(t testing.TB, corefile, plugin string, def int) int {
 	}
 	port, err := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 	if err != nil {
-		t.Fatalf("%s %s: no port", plugin, addr)
+		tb.Fatalf("%s %s: no port", plugin, addr)
 	}
 	return port
 }
@@ -277,7 +277,7 @@ func TestManifests(t *testing.T) {
 	}
 	for _, p := range m.service.Spec.Ports {
 		if int32(p.TargetPort.IntValue()) != want[p.Name] {
-			t.Errorf("Service port %s targets %s, want %d", p.Name, p.TargetPort.String(), want[p.Name])
+			t.Errorf("the Service's port %s targets %s, want %d", p.Name, p.TargetPort.String(), want[p.Name])
 		}
 	}
 	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/health" || p.HTTPGet.Port.IntValue() != corefilePort(t, corefile, "health", 8080) {
@@ -337,15 +337,15 @@ func TestManifestsImageTag(t *testing.T) {
 }
 
 // goModVersion is the version go.mod requires of a module.
-func goModVersion(t testing.TB, module string) string {
-	t.Helper()
+func goModVersion(tb testing.TB, module string) string {
+	tb.Helper()
 	b, err := os.ReadFile("../go.mod")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	found := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + ` (v\S+)`).FindSubmatch(b)
 	if found == nil {
-		t.Fatalf("go.mod does not require %s", module)
+		tb.Fatalf("go.mod does not require %s", module)
 	}
 	return string(found[1])
 }
@@ -406,7 +406,7 @@ func TestManifestsRollout(t *testing.T) {
 func TestManifestsCorefile(t *testing.T) {
 	corefile := loadManifests(t).corefile(t)
 	var plugins []string
-	for _, line := range strings.Split(corefile, "\n") {
+	for line := range strings.SplitSeq(corefile, "\n") {
 		// Plugins are indented by four spaces, their options by more.
 		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(line, "    ") && !strings.HasPrefix(line, "     ") && f[0] != "#" && f[0] != "}" {
 			plugins = append(plugins, f[0])
@@ -420,7 +420,7 @@ func TestManifestsCorefile(t *testing.T) {
 		t.Error("the Corefile does not say that the build fixes the plugin order")
 	}
 	var domainLines []string
-	for _, line := range strings.Split(corefile, "\n") {
+	for line := range strings.SplitSeq(corefile, "\n") {
 		if strings.Contains(line, "cluster.local") && !strings.HasPrefix(strings.TrimSpace(line), "#") {
 			domainLines = append(domainLines, strings.Fields(line)[0])
 		}

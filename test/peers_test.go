@@ -13,30 +13,30 @@ import (
 
 // startNSD runs NSD, a real authoritative server from Debian's packages, on 127.0.0.1, serving
 // zones (origin -> zone file text). It is stopped when the test ends.
-func startNSD(t testing.TB, zones map[string]string) *server {
-	t.Helper()
-	bin := lookPath(t, "nsd")
-	dir := t.TempDir()
-	port := freePort(t)
+func startNSD(tb testing.TB, zones map[string]string) *server {
+	tb.Helper()
+	bin := lookPath(tb, "nsd")
+	dir := tb.TempDir()
+	port := freePort(tb)
 	origins := make([]string, 0, len(zones))
 	for origin := range zones {
 		origins = append(origins, origin)
 	}
 	sort.Strings(origins)
-	var list []loopback.NSDZone
+	list := make([]loopback.NSDZone, 0, len(origins))
 	for i, origin := range origins {
 		file := fmt.Sprintf("zone%d", i)
-		writeFile(t, filepath.Join(dir, file), zones[origin])
+		writeFile(tb, filepath.Join(dir, file), zones[origin])
 		list = append(list, loopback.NSDZone{Name: origin, File: file})
 	}
 	cf := filepath.Join(dir, "nsd.conf")
-	writeFile(t, cf, loopback.NSDConfig(dir, port, list))
-	s := runServer(t, "", port, bin, "-d", "-c", cf)
-	s.waitReady(t)
-	t.Cleanup(func() {
-		if t.Failed() {
+	writeFile(tb, cf, loopback.NSDConfig(dir, port, list))
+	s := runServer(tb, "", port, bin, "-d", "-c", cf)
+	s.waitReady(tb)
+	tb.Cleanup(func() {
+		if tb.Failed() {
 			if b, err := os.ReadFile(filepath.Join(dir, "nsd.log")); err == nil {
-				t.Logf("nsd log:\n%s", b)
+				tb.Logf("nsd log:\n%s", b)
 			}
 		}
 	})
@@ -47,11 +47,11 @@ func startNSD(t testing.TB, zones map[string]string) *server {
 // file text), with the extra settings given (e.g. "enable-lua-records=yes"). It logs every question
 // it receives (log-dns-queries), so a test can tell what reached it. It is stopped when the test
 // ends.
-func startPDNS(t testing.TB, zones map[string]string, extra ...string) *server {
-	t.Helper()
-	bin := lookPath(t, "pdns_server")
-	dir := t.TempDir()
-	port := freePort(t)
+func startPDNS(tb testing.TB, zones map[string]string, extra ...string) *server {
+	tb.Helper()
+	bin := lookPath(tb, "pdns_server")
+	dir := tb.TempDir()
+	port := freePort(tb)
 	var named strings.Builder
 	origins := make([]string, 0, len(zones))
 	for origin := range zones {
@@ -60,10 +60,10 @@ func startPDNS(t testing.TB, zones map[string]string, extra ...string) *server {
 	sort.Strings(origins)
 	for i, origin := range origins {
 		file := filepath.Join(dir, fmt.Sprintf("zone%d", i))
-		writeFile(t, file, zones[origin])
+		writeFile(tb, file, zones[origin])
 		fmt.Fprintf(&named, "zone %q { type master; file %q; };\n", strings.TrimSuffix(origin, "."), file)
 	}
-	writeFile(t, filepath.Join(dir, "named.conf"), named.String())
+	writeFile(tb, filepath.Join(dir, "named.conf"), named.String())
 	conf := fmt.Sprintf(`launch=bind
 bind-config=%[1]s/named.conf
 local-address=127.0.0.1:%[2]d
@@ -77,9 +77,9 @@ log-dns-queries=yes
 loglevel=6
 %[3]s
 `, dir, port, strings.Join(extra, "\n"))
-	writeFile(t, filepath.Join(dir, "pdns.conf"), conf)
-	s := runServer(t, "", port, bin, "--config-dir="+dir)
-	s.waitReady(t)
+	writeFile(tb, filepath.Join(dir, "pdns.conf"), conf)
+	s := runServer(tb, "", port, bin, "--config-dir="+dir)
+	s.waitReady(tb)
 	return s
 }
 

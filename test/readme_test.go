@@ -15,11 +15,11 @@ import (
 
 const root = ".."
 
-func readme(t testing.TB) string {
-	t.Helper()
+func readme(tb testing.TB) string {
+	tb.Helper()
 	b, err := os.ReadFile(root + "/README.md")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return string(b)
 }
@@ -28,7 +28,7 @@ func readme(t testing.TB) string {
 func TestReadmeSections(t *testing.T) {
 	want := []string{"Name", "Description", "Syntax", "Examples", "Metrics", "Ready", "Bugs", "See Also"}
 	var got []string
-	for _, line := range strings.Split(readme(t), "\n") {
+	for line := range strings.SplitSeq(readme(t), "\n") {
 		if h, ok := strings.CutPrefix(line, "## "); ok && slices.Contains(want, h) {
 			got = append(got, h)
 		}
@@ -83,7 +83,7 @@ var messageID = regexp.MustCompile(`, id: [0-9]+$`)
 // ID left out.
 func fields(text string) string {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(text), "\n") {
 		l = messageID.ReplaceAllString(l, "")
 		lines = append(lines, strings.Join(strings.Fields(l), " "))
 	}
@@ -134,37 +134,37 @@ func TestCorefileExample(t *testing.T) {
 	}
 }
 
-func get(t testing.TB, url string) string {
-	t.Helper()
+func get(tb testing.TB, url string) string {
+	tb.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(url)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return string(b)
 }
 
 // lookPath finds a tool the tests need (see missing).
-func lookPath(t testing.TB, name string) string {
-	t.Helper()
+func lookPath(tb testing.TB, name string) string {
+	tb.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		missing(t, name+" is not installed (apt-get install the package .ci/run names)")
+		missing(tb, name+" is not installed (apt-get install the package .ci/run names)")
 	}
 	return p
 }
 
 // missing ends a test whose tool is absent: outside CI it skips the test; under CI it fails it,
 // since .ci/run provides every tool.
-func missing(t testing.TB, why string) {
-	t.Helper()
+func missing(tb testing.TB, why string) {
+	tb.Helper()
 	if os.Getenv("CI") == "true" {
-		t.Fatal(why + ": .ci/run must provide it")
+		tb.Fatal(why + ": .ci/run must provide it")
 	}
-	t.Skip(why)
+	tb.Skip(why)
 }

@@ -24,50 +24,51 @@ type target struct {
 	s             *server
 }
 
-func newTarget(t testing.TB, wwwAddr string) *target {
-	t.Helper()
-	tg := &target{dir: t.TempDir(), port: freePort(t), metrics: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+func newTarget(tb testing.TB, wwwAddr string) *target {
+	tb.Helper()
+	tg := &target{dir: tb.TempDir(), port: freePort(tb), metrics: fmt.Sprintf("127.0.0.1:%d", freePort(tb))}
 	// The file plugin rereads the zone when its serial grows: changes need no restart (whose gap
 	// would make a refresh fail).
 	tg.corefile = fmt.Sprintf("example.net:{{PORT}} {\n    bind 127.0.0.1\n    prometheus %s\n    file %s {\n        reload 100ms\n    }\n}\n",
 		tg.metrics, filepath.Join(tg.dir, "db.example.net"))
-	tg.write(t, wwwAddr)
-	tg.s = startOn(t, tg.port, tg.corefile)
+	tg.write(tb, wwwAddr)
+	tg.s = startOn(tb, tg.port, tg.corefile)
 	return tg
 }
 
 // write sets the address of www.example.net (TTL 2) in the target's zone file, with a new serial.
-func (tg *target) write(t testing.TB, wwwAddr string) {
-	t.Helper()
-	tg.writeZone(t, "www       2 IN A   "+wwwAddr+"\nshops    60 IN A   192.0.2.40\n")
+func (tg *target) write(tb testing.TB, wwwAddr string) {
+	tb.Helper()
+	tg.writeZone(tb, "www       2 IN A   "+wwwAddr+"\nshops    60 IN A   192.0.2.40\n")
 }
 
 // writeZone replaces the target's zone below its SOA and NS with body, with a new serial.
-func (tg *target) writeZone(t testing.TB, body string) {
-	t.Helper()
+func (tg *target) writeZone(tb testing.TB, body string) {
+	tb.Helper()
 	tg.serial++
 	zone := `$ORIGIN example.net.
 @      3600 IN SOA ns1.example.net. hostmaster.example.net. ` + fmt.Sprint(tg.serial) + ` 7200 3600 1209600 300
 @      3600 IN NS  ns1.example.net.
 ` + body
 	if err := os.WriteFile(filepath.Join(tg.dir, "db.example.net"), []byte(zone), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
-func (tg *target) restart(t testing.TB) {
-	t.Helper()
+func (tg *target) restart(tb testing.TB) {
+	tb.Helper()
 	tg.s.stop()
-	tg.s = startOn(t, tg.port, tg.corefile)
+	tg.s = startOn(tb, tg.port, tg.corefile)
 }
 
-func (tg *target) requests(t testing.TB) float64 {
-	return metric(t, tg.metrics, "coredns_dns_requests_total")
+func (tg *target) requests(tb testing.TB) float64 {
+	tb.Helper()
+	return metric(tb, tg.metrics, "coredns_dns_requests_total")
 }
 
 // eventually polls f until it returns nil, failing the test with its last error after timeout.
-func eventually(t testing.TB, timeout time.Duration, f func() error) {
-	t.Helper()
+func eventually(tb testing.TB, timeout time.Duration, f func() error) {
+	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		err := f()
@@ -75,7 +76,7 @@ func eventually(t testing.TB, timeout time.Duration, f func() error) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -20,8 +20,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// binary is the custom CoreDNS under test.
-var binary string
+// binary is the custom CoreDNS under test; scratch is the package's folder for what its tests
+// build once (removed when they end).
+var binary, scratch string
 
 // TestMain builds cmd/coredns once for the whole package, unless FLATTEN_COREDNS names a binary
 // built already (.ci/run builds it once for every package that needs it).
@@ -39,16 +40,17 @@ func run(m *testing.M) int {
 	if !set {
 		flag.Set("test.parallel", "4")
 	}
-	if b := os.Getenv("FLATTEN_COREDNS"); b != "" {
-		binary = b
-		return m.Run()
-	}
 	dir, err := os.MkdirTemp("", "flatten-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	scratch = dir
+	if b := os.Getenv("FLATTEN_COREDNS"); b != "" {
+		binary = b
+		return m.Run()
+	}
 	binary = filepath.Join(dir, "coredns")
 	build := exec.Command("go", "build", "-o", binary, "github.com/dnsflatten/flatten/cmd/coredns")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -75,21 +77,21 @@ type server struct {
 }
 
 // freePort returns a port free for both UDP and TCP on 127.0.0.1 (see launch for the race).
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort(tb testing.TB) int {
+	tb.Helper()
 	port, err := loopback.FreePort()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return port
 }
 
 // expand replaces {{PORT}} and {{DIR}} (this package's testdata folder) in a Corefile.
-func expand(t testing.TB, corefile string, port int) string {
-	t.Helper()
+func expand(tb testing.TB, corefile string, port int) string {
+	tb.Helper()
 	dir, err := filepath.Abs("testdata")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	r := strings.NewReplacer("{{PORT}}", fmt.Sprint(port), "{{DIR}}", dir)
 	return r.Replace(corefile)
@@ -97,18 +99,18 @@ func expand(t testing.TB, corefile string, port int) string {
 
 // start runs the custom CoreDNS on corefile ({{PORT}} and {{DIR}} expanded) and waits until it
 // answers. The server is stopped when the test ends.
-func start(t testing.TB, corefile string, args ...string) *server {
-	t.Helper()
-	return startIn(t, "", corefile, args...)
+func start(tb testing.TB, corefile string, args ...string) *server {
+	tb.Helper()
+	return startIn(tb, "", corefile, args...)
 }
 
 // startIn is start with the server's working directory set to dir. A port is free when chosen but
 // another process may bind it first: a server that exits because its port is taken is started
 // again on another.
-func startIn(t testing.TB, dir, corefile string, args ...string) *server {
-	t.Helper()
+func startIn(tb testing.TB, dir, corefile string, args ...string) *server {
+	tb.Helper()
 	for attempt := 1; ; attempt++ {
-		s := startNoWaitIn(t, dir, corefile, args...)
+		s := startNoWaitIn(tb, dir, corefile, args...)
 		err := s.ready()
 		if err == nil {
 			err = s.listening()
@@ -119,7 +121,7 @@ func startIn(t testing.TB, dir, corefile string, args ...string) *server {
 		if attempt < 3 && s.exited() && strings.Contains(s.out.String(), "address already in use") {
 			continue
 		}
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
@@ -139,10 +141,10 @@ func (s *server) listening() error {
 }
 
 // waitReady waits until the server answers a question.
-func (s *server) waitReady(t testing.TB) {
-	t.Helper()
+func (s *server) waitReady(tb testing.TB) {
+	tb.Helper()
 	if err := s.ready(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
@@ -164,58 +166,58 @@ func (s *server) ready() error {
 }
 
 // startNoWait runs the custom CoreDNS without waiting for it to answer.
-func startNoWait(t testing.TB, corefile string, args ...string) *server {
-	t.Helper()
-	return startNoWaitIn(t, "", corefile, args...)
+func startNoWait(tb testing.TB, corefile string, args ...string) *server {
+	tb.Helper()
+	return startNoWaitIn(tb, "", corefile, args...)
 }
 
-func startNoWaitIn(t testing.TB, dir, corefile string, args ...string) *server {
-	t.Helper()
-	return launch(t, dir, freePort(t), corefile, args...)
+func startNoWaitIn(tb testing.TB, dir, corefile string, args ...string) *server {
+	tb.Helper()
+	return launch(tb, dir, freePort(tb), corefile, args...)
 }
 
 // startOn runs the custom CoreDNS on a given port (to restart a server where its clients expect it)
 // and waits until it answers.
-func startOn(t testing.TB, port int, corefile string) *server {
-	t.Helper()
-	s := launch(t, "", port, corefile)
-	s.waitReady(t)
+func startOn(tb testing.TB, port int, corefile string) *server {
+	tb.Helper()
+	s := launch(tb, "", port, corefile)
+	s.waitReady(tb)
 	return s
 }
 
-func launch(t testing.TB, dir string, port int, corefile string, args ...string) *server {
-	t.Helper()
-	conf := filepath.Join(t.TempDir(), "Corefile")
-	if err := os.WriteFile(conf, []byte(expand(t, corefile, port)), 0o644); err != nil {
-		t.Fatal(err)
+func launch(tb testing.TB, dir string, port int, corefile string, args ...string) *server {
+	tb.Helper()
+	conf := filepath.Join(tb.TempDir(), "Corefile")
+	if err := os.WriteFile(conf, []byte(expand(tb, corefile, port)), 0o644); err != nil {
+		tb.Fatal(err)
 	}
-	return runServer(t, dir, port, binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
+	return runServer(tb, dir, port, binary, append([]string{"-conf", conf, "-dns.port", fmt.Sprint(port)}, args...)...)
 }
 
 // runServer starts a server process (the custom CoreDNS, or a peer such as Unbound) listening on port,
 // collecting its output, and stops it when the test ends; a data race it reports fails the test.
 // A binary built with -race would wait a second at exit for reports still to come (the race
 // runtime's atexit_sleep_ms): every report is written when the race is seen, so it exits at once.
-func runServer(t testing.TB, dir string, port int, bin string, args ...string) *server {
-	t.Helper()
+func runServer(tb testing.TB, dir string, port int, bin string, args ...string) *server {
+	tb.Helper()
 	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, name: filepath.Base(bin), out: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.Dir = dir
 	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	s.done = make(chan struct{})
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		s.stop()
 		// A server built with -race reports data races on its output.
 		if strings.Contains(s.out.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s reported a data race", filepath.Base(bin))
+			tb.Errorf("%s reported a data race", filepath.Base(bin))
 		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), s.out)
+		if tb.Failed() {
+			tb.Logf("%s output:\n%s", filepath.Base(bin), s.out)
 		}
 	})
 	return s
@@ -247,23 +249,23 @@ func (s *server) exited() bool {
 }
 
 // wait waits for the process to end by itself and returns its exit status.
-func (s *server) wait(t testing.TB) error {
-	t.Helper()
+func (s *server) wait(tb testing.TB) error {
+	tb.Helper()
 	select {
 	case <-s.done:
 		return s.err
 	case <-time.After(20 * time.Second):
-		t.Fatal("CoreDNS did not exit")
+		tb.Fatal("CoreDNS did not exit")
 		return nil
 	}
 }
 
 // metric returns the sum of every sample of the named metric on the server's prometheus endpoint
 // at addr (host:port), whose labels contain all of labels.
-func metric(t testing.TB, addr, name string, labels ...string) float64 {
-	t.Helper()
+func metric(tb testing.TB, addr, name string, labels ...string) float64 {
+	tb.Helper()
 	sum := 0.0
-	for _, line := range strings.Split(get(t, "http://"+addr+"/metrics"), "\n") {
+	for line := range strings.SplitSeq(get(tb, "http://"+addr+"/metrics"), "\n") {
 		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
@@ -283,12 +285,12 @@ func metric(t testing.TB, addr, name string, labels ...string) float64 {
 }
 
 // waitLog waits until the server's output holds substr.
-func (s *server) waitLog(t testing.TB, substr string) {
-	t.Helper()
+func (s *server) waitLog(tb testing.TB, substr string) {
+	tb.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(s.out.String(), substr) {
 		if time.Now().After(deadline) {
-			t.Fatalf("log line %q not seen; output:\n%s", substr, s.out)
+			tb.Fatalf("log line %q not seen; output:\n%s", substr, s.out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -296,8 +298,8 @@ func (s *server) waitLog(t testing.TB, substr string) {
 
 // query asks the server one question over network ("udp" or "tcp"), with EDNS (and so room for an
 // extended error) unless noEDNS.
-func (s *server) query(t testing.TB, network, name string, qtype uint16, noEDNS ...bool) *dns.Msg {
-	t.Helper()
+func (s *server) query(tb testing.TB, network, name string, qtype uint16, noEDNS ...bool) *dns.Msg {
+	tb.Helper()
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	if len(noEDNS) == 0 || !noEDNS[0] {
@@ -306,7 +308,7 @@ func (s *server) query(t testing.TB, network, name string, qtype uint16, noEDNS 
 	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
 	r, _, err := c.Exchange(m, s.at(network))
 	if err != nil {
-		t.Fatalf("%s %s over %s: %v", name, dns.TypeToString[qtype], network, err)
+		tb.Fatalf("%s %s over %s: %v", name, dns.TypeToString[qtype], network, err)
 	}
 	return r
 }

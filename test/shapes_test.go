@@ -22,12 +22,12 @@ import (
 // for other types.
 
 // askMsg sends m to addr over network and fails the test on a transport error.
-func askMsg(t testing.TB, addr, network string, m *dns.Msg) *dns.Msg {
-	t.Helper()
+func askMsg(tb testing.TB, addr, network string, m *dns.Msg) *dns.Msg {
+	tb.Helper()
 	c := &dns.Client{Net: network, Timeout: 5 * time.Second, UDPSize: 65535}
 	r, _, err := c.Exchange(m, addr)
 	if err != nil {
-		t.Fatalf("%s over %s: %v", m.Question[0].String(), network, err)
+		tb.Fatalf("%s over %s: %v", m.Question[0].String(), network, err)
 	}
 	return r
 }
@@ -41,15 +41,15 @@ func question(name string, qtype uint16, do bool) *dns.Msg {
 }
 
 // signRRsets writes zone (its RRsets, each signed with a fresh key) to dir and returns the path.
-func signRRsets(t testing.TB, dir, origin string, rrsets [][]dns.RR) string {
-	t.Helper()
+func signRRsets(tb testing.TB, dir, origin string, rrsets [][]dns.RR) string {
+	tb.Helper()
 	k := &dns.DNSKEY{
 		Hdr:   dns.RR_Header{Name: origin, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256,
 	}
 	priv, err := k.Generate(256)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var zone []byte
 	now := time.Now().UTC()
@@ -60,14 +60,14 @@ func signRRsets(t testing.TB, dir, origin string, rrsets [][]dns.RR) string {
 			Inception: uint32(now.Add(-time.Hour).Unix()), Expiration: uint32(now.Add(24 * time.Hour).Unix()),
 		}
 		if err := sig.Sign(priv.(crypto.Signer), set); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		for _, rr := range append(set, sig) {
 			zone = append(zone, rr.String()+"\n"...)
 		}
 	}
 	path := filepath.Join(dir, "db."+strings.TrimSuffix(origin, ".")+".signed")
-	writeFile(t, path, string(zone))
+	writeFile(tb, path, string(zone))
 	return path
 }
 
@@ -76,7 +76,7 @@ func signRRsets(t testing.TB, dir, origin string, rrsets [][]dns.RR) string {
 // reorder or rewrite records, never share or change those records (the race-built server reports
 // any shared write), and each gets its exact answer.
 func TestApexSiblingsConcurrent(t *testing.T) {
-	var rrs [][]dns.RR
+	rrs := make([][]dns.RR, 0, 5)
 	for _, set := range []string{
 		"example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300",
 		"example.org. 3600 IN NS ns1.example.net.",
@@ -85,7 +85,7 @@ func TestApexSiblingsConcurrent(t *testing.T) {
 		`example.org. 3600 IN TXT "v=spf1 -all"`,
 	} {
 		var rrset []dns.RR
-		for _, s := range strings.Split(set, "|") {
+		for s := range strings.SplitSeq(set, "|") {
 			rrset = append(rrset, mustRR(t, s))
 		}
 		rrs = append(rrs, rrset)

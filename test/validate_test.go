@@ -34,20 +34,20 @@ const auditCorefile = `example.org:{{PORT}} {
 // auditServer serves a copy of db.audit.example.org (which the test may change) with flatten
 // resolving outside names through a real oracle server. It returns the server, the zone file and
 // the metrics and ready addresses.
-func auditServer(t testing.TB, extra string) (s *server, zone, metrics, ready string) {
-	t.Helper()
-	oracle := oracleServer(t)
-	zone = filepath.Join(t.TempDir(), "db.example.org")
+func auditServer(tb testing.TB, extra string) (s *server, zone, metrics, ready string) {
+	tb.Helper()
+	oracle := oracleServer(tb)
+	zone = filepath.Join(tb.TempDir(), "db.example.org")
 	b, err := os.ReadFile("testdata/db.audit.example.org")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(zone, b, 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	metrics = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	ready = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s = start(t, fmt.Sprintf(auditCorefile, metrics, ready, oracle.addr, extra, zone))
+	metrics = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	ready = fmt.Sprintf("127.0.0.1:%d", freePort(tb))
+	s = start(tb, fmt.Sprintf(auditCorefile, metrics, ready, oracle.addr, extra, zone))
 	return s, zone, metrics, ready
 }
 

@@ -102,7 +102,7 @@ func run() error {
 	}
 
 	var rows []row
-	for _, f := range strings.Split(*sizes, ",") {
+	for f := range strings.SplitSeq(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 64 {
 			return fmt.Errorf("bad size %q", f)
@@ -163,7 +163,7 @@ func run() error {
 	}
 	fmt.Print(report)
 	if *write {
-		return os.WriteFile("bench/lintscale/RESULTS.md", []byte(report), 0o644)
+		return os.WriteFile("bench/lintscale/RESULTS.md", []byte(report), 0o600)
 	}
 	return nil
 }
@@ -251,7 +251,7 @@ func corpusFiles(dir string) ([]string, error) {
 		return nil, err
 	}
 	var files []string
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if f, _, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
 			if p := filepath.Join(dir, f); !slices.Contains(files, p) {
 				files = append(files, p)

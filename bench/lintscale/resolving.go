@@ -55,7 +55,7 @@ func resolving(linter, dir string) (string, error) {
 		}
 		fmt.Fprintf(&b, "o%d IN CNAME %s\n", i, target)
 	}
-	if err := os.WriteFile(zone, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(zone, []byte(b.String()), 0o600); err != nil {
 		return "", err
 	}
 	s, err := measure(dir, linter, "-json", "-resolver", pc.LocalAddr().String(), zone)

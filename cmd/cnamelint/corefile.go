@@ -26,17 +26,17 @@ func ctokenize(src string) ([]ctoken, error) {
 	line := 1
 	for i := 0; i < len(src); {
 		c := src[i]
-		switch {
-		case c == '\n':
+		switch c {
+		case '\n':
 			line++
 			i++
-		case c == ' ' || c == '\t' || c == '\r':
+		case ' ', '\t', '\r':
 			i++
-		case c == '#':
+		case '#':
 			for i < len(src) && src[i] != '\n' {
 				i++
 			}
-		case c == '"' || c == '`':
+		case '"', '`':
 			start, startLine := i, line
 			var b strings.Builder
 			for i++; ; i++ {
@@ -127,7 +127,7 @@ func parseCorefile(src string) ([]serverBlock, error) {
 		line := p.peek().line
 		for p.more() && !p.isOpen() {
 			t := p.next()
-			for _, k := range strings.Split(t.text, ",") {
+			for k := range strings.SplitSeq(t.text, ",") {
 				if k != "" {
 					keys = append(keys, k)
 				}

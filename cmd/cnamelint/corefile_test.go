@@ -11,10 +11,10 @@ import (
 
 // blockText writes server blocks back as "KEYS: DIRECTIVE ARGS [{ ... }]; ...", for comparison.
 func blockText(blocks []serverBlock) []string {
-	var out []string
+	out := make([]string, 0, len(blocks))
 	var ds func([]directive) string
 	ds = func(list []directive) string {
-		var parts []string
+		parts := make([]string, 0, len(list))
 		for _, d := range list {
 			s := d.name
 			for _, a := range d.args {

@@ -59,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var targets []string
 	fs.Func("targets", "the `ZONE[,ZONE...]` outside the files that chains (CNAME, AliasMode, DNAME) may lead into; a chain that leaves them is a target-not-allowed finding (\"\" allows none)", func(s string) error {
 		targets = []string{}
-		for _, z := range strings.Split(s, ",") {
+		for z := range strings.SplitSeq(s, ",") {
 			if z = strings.TrimSpace(z); z != "" {
 				if _, ok := dns.IsDomainName(z); !ok {
 					return fmt.Errorf("bad zone name %q", z)

@@ -119,6 +119,7 @@ func TestRunJSON(t *testing.T) {
 
 // testServer answers on loopback, over UDP and TCP, with answer's reply.
 func testServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
+	t.Helper()
 	return loopback.Serve(t, answer)
 }
 
@@ -184,7 +185,7 @@ func TestStandalone(t *testing.T) {
 	if err != nil {
 		t.Fatal("go list (the go command runs this test, so it is there):", err)
 	}
-	for _, dep := range strings.Fields(string(out)) {
+	for dep := range strings.FieldsSeq(string(out)) {
 		for _, banned := range []string{"github.com/coredns/caddy", "github.com/coredns/coredns/core/dnsserver", "github.com/prometheus/"} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("cnamelint depends on %s", dep)

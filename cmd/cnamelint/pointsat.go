@@ -46,7 +46,7 @@ func referrers(target string, zones []rules.Zone, aliases map[string]string) []r
 		}
 	}
 	for _, r := range refs[t] {
-		for i := 0; i < len(r.Path)-1; i++ {
+		for i := range len(r.Path) - 1 {
 			k := r.Kind
 			if i > 0 {
 				k = kind(r.Path[i], r.Path[i+1])

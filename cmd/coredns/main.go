@@ -8,7 +8,6 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	_ "github.com/coredns/coredns/core/plugin" // Every in-tree plugin.
 	"github.com/coredns/coredns/coremain"
-
 	_ "github.com/dnsflatten/flatten" // Registers the flatten directive.
 	"github.com/dnsflatten/flatten/internal/directive"
 )

@@ -55,9 +55,7 @@ func (p *Proxy) serve() {
 		}
 		pkt := append([]byte(nil), buf[:n]...)
 		p.count.Add(1)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
+		p.wg.Go(func() {
 			time.Sleep(time.Duration(p.delay.Load()))
 			up, err := net.DialTimeout("udp", p.to, time.Second)
 			if err != nil {
@@ -74,6 +72,6 @@ func (p *Proxy) serve() {
 				return
 			}
 			p.conn.WriteTo(resp[:m], from)
-		}()
+		})
 	}
 }

@@ -8,7 +8,7 @@ import (
 func TestPlace(t *testing.T) {
 	got, err := Place([]string{"log", "cache", "file"})
 	if err != nil || !slices.Equal(got, []string{"log", "flatten", "cache", "file"}) {
-		t.Errorf("Place = %v, %v", got, err)
+		t.Errorf("directive.Place = %v, %v", got, err)
 	}
 }
 

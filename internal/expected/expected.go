@@ -16,7 +16,7 @@ func Findings(path string) (map[string][]string, error) {
 		return nil, err
 	}
 	want := map[string][]string{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		if file, finding, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
 			if finding = strings.TrimSpace(finding); finding != "" {
 				want[file] = append(want[file], finding)

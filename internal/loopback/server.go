@@ -11,15 +11,15 @@ import (
 
 // Serve answers every question with answer (its reply, or nil for none) over UDP and TCP on one
 // port of 127.0.0.1 until the test ends, and returns the address. tcp says how the question came.
-func Serve(t testing.TB, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
-	t.Helper()
+func Serve(tb testing.TB, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
+	tb.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	l, err := net.Listen("tcp", pc.LocalAddr().String())
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, s := range []*dns.Server{{PacketConn: pc}, {Listener: l}} {
 		tcp := s.Listener != nil
@@ -29,7 +29,7 @@ func Serve(t testing.TB, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
 			}
 		})
 		go s.ActivateAndServe()
-		t.Cleanup(func() { s.Shutdown() })
+		tb.Cleanup(func() { s.Shutdown() })
 	}
 	return pc.LocalAddr().String()
 }

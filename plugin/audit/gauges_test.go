@@ -4,13 +4,14 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // Two server blocks' auditors publish to one gauge vector: each replaces only its own values, so
 // one block's audit never erases the other's figures.
 func TestGaugeSetsShareAVector(t *testing.T) {
-	vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"})
+	vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"}) // registered nowhere
 	a, b := newGaugeSet(vec), newGaugeSet(vec)
 	a.publish([]gauge{{[]string{"cdn.example.net."}, 3}, {[]string{"old.example.net."}, 1}})
 	b.publish([]gauge{{[]string{"mail.example.com."}, 2}})

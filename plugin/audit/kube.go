@@ -29,9 +29,8 @@ import (
 	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/dnsflatten/flatten/plugin/own"
 
-	api "k8s.io/api/core/v1"
-
 	"github.com/miekg/dns"
+	api "k8s.io/api/core/v1"
 )
 
 // kubeWatch tells the audit whether the kubernetes plugin's services changed in a way it can see.

@@ -16,7 +16,7 @@ type exactTransferer struct {
 	rrs    []dns.RR
 }
 
-func (x exactTransferer) Transfer(zone string, serial uint32) (<-chan []dns.RR, error) {
+func (x exactTransferer) Transfer(zone string, _ uint32) (<-chan []dns.RR, error) {
 	if zone != x.origin {
 		return nil, transfer.ErrNotAuthoritative
 	}

@@ -28,8 +28,7 @@ var errDangling = errors.New("dangling")
 
 // Broken reports a chain the plugin refused to answer from (a *chain.Error), or a failed lookup.
 func (rp *Reporter) Broken(ctx context.Context, qname string, qtype uint16, err error) {
-	var ce *chain.Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*chain.Error](err); ok {
 		server := metrics.WithServer(ctx)
 		switch ce.Kind {
 		case chain.Loop:

@@ -4,7 +4,10 @@ package audit
 // published, read by every question without locks.
 
 import (
+	"maps"
+
 	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 
@@ -54,9 +57,7 @@ func (s *snapshot) owns(name string) bool {
 // with returns a copy of s with z in place of its zone.
 func (s *snapshot) with(z *zoneState) *snapshot {
 	out := &snapshot{zones: make(map[string]*zoneState, len(s.zones)+1)}
-	for k, v := range s.zones {
-		out.zones[k] = v
-	}
+	maps.Copy(out.zones, s.zones)
 	out.zones[z.origin] = z
 	return out
 }

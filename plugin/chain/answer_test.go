@@ -84,7 +84,7 @@ func TestReadClassifies(t *testing.T) {
 			}
 			if len(tc.m.Answer) == 0 || tc.typified != 0 {
 				if got, _ := response.Typify(tc.m, time.Now()); got != tc.typified {
-					t.Errorf("Typify says %s, the test says %s", got, tc.typified)
+					t.Errorf("response.Typify says %s, the test says %s", got, tc.typified)
 				}
 			}
 		})

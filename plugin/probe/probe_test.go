@@ -22,6 +22,7 @@ func (f oracleFunc) Lookup(ctx context.Context, name string, qtype uint16) (*dns
 
 // nameServer serves answer over UDP and TCP on one loopback port and returns the port.
 func nameServer(t *testing.T, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
+	t.Helper()
 	_, port, _ := net.SplitHostPort(loopback.Serve(t, answer))
 	return port
 }
@@ -114,7 +115,7 @@ func TestProbeCancelledAndForget(t *testing.T) {
 	t.Parallel()
 	var lookups atomic.Int32
 	release := make(chan struct{})
-	o := oracleFunc(func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	o := oracleFunc(func(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
 		if lookups.Add(1) == 1 {
 			<-release // the first lookup is slow
 		}

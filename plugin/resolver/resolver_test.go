@@ -130,7 +130,7 @@ func TestMalformedReply(t *testing.T) {
 
 // However many addresses fail slowly, one question ends within its budget.
 func TestBudget(t *testing.T) {
-	var silent []string
+	silent := make([]string, 0, 5)
 	for range 5 {
 		silent = append(silent, fakeServer(t, func(dns.ResponseWriter, *dns.Msg) {}))
 	}

@@ -32,9 +32,9 @@ func (r *reader) add(it item, toks []token) {
 	}
 	b := r.cur
 	if it.rr == nil {
-		it.from = int32(len(b.toks))
+		it.from = i32(len(b.toks))
 		b.toks = append(b.toks, toks...)
-		it.to = int32(len(b.toks))
+		it.to = i32(len(b.toks))
 	}
 	b.items = append(b.items, it)
 	if len(b.items) == batchSize {

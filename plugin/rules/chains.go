@@ -4,6 +4,8 @@ package rules
 // loop it runs into.
 
 import (
+	"slices"
+
 	"github.com/miekg/dns"
 )
 
@@ -66,7 +68,7 @@ func (c *chains) id(name string) int32 {
 	if id, ok := c.virt[name]; ok {
 		return id
 	}
-	id := int32(len(c.ix.nodes) + len(c.vnames))
+	id := i32(len(c.ix.nodes) + len(c.vnames))
 	c.virt[name] = id
 	c.vnames = append(c.vnames, name)
 	c.state, c.hops, c.end, c.loop = append(c.state, unseen), append(c.hops, 0), append(c.end, 0), append(c.loop, -1)
@@ -85,7 +87,7 @@ func (c *chains) walk(start int32) {
 	for {
 		switch c.state[cur] {
 		case onPath:
-			loop = int32(len(c.loops))
+			loop = i32(len(c.loops))
 			c.loops = append(c.loops, -1)
 			at := c.hops[cur]
 			for _, p := range path[at:] {
@@ -99,7 +101,7 @@ func (c *chains) walk(start int32) {
 				end, tail = c.end[cur], c.hops[cur]
 			}
 		default:
-			c.state[cur], c.hops[cur] = onPath, int32(len(path))
+			c.state[cur], c.hops[cur] = onPath, i32(len(path))
 			path = append(path, cur)
 			if next, ok := c.next(cur); ok {
 				cur = next
@@ -111,8 +113,7 @@ func (c *chains) walk(start int32) {
 		}
 		break
 	}
-	for i := len(path) - 1; i >= 0; i-- {
-		p := path[i]
+	for _, p := range slices.Backward(path) {
 		c.state[p], c.loop[p] = walked, loop
 		if loop < 0 {
 			tail++

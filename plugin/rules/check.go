@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 

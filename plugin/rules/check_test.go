@@ -24,7 +24,7 @@ func zone(t *testing.T, text string) Zone {
 
 // texts is each finding as "severity rule owner: message; fix".
 func texts(fs []Finding) []string {
-	var out []string
+	out := make([]string, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%s %s %s: %s; fix: %s", f.Severity, f.Rule, f.Owner, f.Message, f.Fix))
 	}
@@ -220,7 +220,7 @@ func TestLongChains(t *testing.T) {
 		fmt.Fprintf(&b, "h%d IN CNAME c%d\n", i, 49_995) // 6 hops: short enough
 	}
 	fs := Check(context.Background(), []Zone{zone(t, b.String())}, Config{})
-	var got []string
+	got := make([]string, 0, len(fs))
 	for _, f := range fs {
 		got = append(got, f.Rule+" "+f.Owner)
 	}

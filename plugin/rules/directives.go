@@ -103,8 +103,7 @@ func (r *reader) open(name, from string) (string, []byte, error) {
 	}
 	b, err := r.root.ReadFile(rel)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
 			err = pe.Err
 		}
 		return "", nil, err

@@ -61,7 +61,7 @@ func (c *checker) email(name string, cn *dns.CNAME) {
 }
 
 func isDKIM(s string) bool {
-	for _, tag := range strings.Split(s, ";") {
+	for tag := range strings.SplitSeq(s, ";") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(tag), "="); ok && strings.TrimSpace(k) == "p" && strings.TrimSpace(v) != "" {
 			return true
 		}

@@ -34,7 +34,7 @@ func (r *reader) record(toks []token, blank bool, file string, line int) {
 		owner = r.owner
 	} else {
 		rest = toks[1:]
-		if r.origin == "" && !r.findOrigin(toks, file) {
+		if r.origin == "" && !r.findOrigin(toks) {
 			return
 		}
 		if toks[0].text == r.ownerTok && r.owner != "" {
@@ -60,7 +60,7 @@ func (r *reader) record(toks []token, blank bool, file string, line int) {
 		return
 	}
 	h.Rrtype = t
-	it := item{hdr: h, at: r.place(file), line: int32(line), seq: int32(r.seq)}
+	it := item{hdr: h, at: r.place(file), line: i32(line), seq: i32(r.seq)}
 	if t == dns.TypeSOA && r.soaOwner == "" {
 		r.soaOwner = owner
 	}
@@ -90,7 +90,7 @@ func (r *reader) record(toks []token, blank bool, file string, line int) {
 
 // findOrigin sets the origin when the first owner name needs one and no $ORIGIN gave it: an SOA
 // record's absolute owner, or else the zone name in the file's name.
-func (r *reader) findOrigin(toks []token, file string) bool {
+func (r *reader) findOrigin(toks []token) bool {
 	first := toks[0].text
 	absolute := first != "@" && dns.IsFqdn(first)
 	if absolute {

@@ -84,7 +84,7 @@ func (r *reader) generate(toks []token, file string, line int) {
 		hv := h
 		hv.Name = owner
 		r.seq++
-		r.add(item{hdr: hv, at: r.place(file), line: int32(line), seq: int32(r.seq)}, data)
+		r.add(item{hdr: hv, at: r.place(file), line: i32(line), seq: i32(r.seq)}, data)
 	}
 }
 
@@ -147,9 +147,9 @@ func modifier(m string, v int64) (string, error) {
 	if len(f) > 3 {
 		return "", fmt.Errorf("bad modifier ${%s}", m)
 	}
-	offset, width, base := int64(0), 0, "d"
-	var err error
-	if offset, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+	width, base := 0, "d"
+	offset, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
 		return "", fmt.Errorf("bad offset in ${%s}", m)
 	}
 	if len(f) > 1 {

@@ -3,9 +3,12 @@ package rules
 // The index of the zones given: one node a name, built once, and each node's records.
 
 import (
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 
@@ -105,9 +108,9 @@ func newIndex(zones []Zone, st *stopper) *index {
 	ix.next = make([]int32, len(ix.recs))
 	// Backwards, so that each node's list, built by pushing at its head, runs in zone order.
 	end := len(ix.recs)
-	for zi := len(zones) - 1; zi >= 0; zi-- {
+	for zi, zone := range slices.Backward(zones) {
 		origin := ix.zones[zi]
-		start := end - len(zones[zi].Records)
+		start := end - len(zone.Records)
 		for i := end - 1; i >= start; i-- {
 			if st.stopped() {
 				return nil
@@ -120,23 +123,23 @@ func newIndex(zones []Zone, st *stopper) *index {
 			}
 			id := ix.node(name, origin)
 			nd := &ix.nodes[id]
-			ix.next[i], nd.first = nd.first, int32(i)
+			ix.next[i], nd.first = nd.first, i32(i)
 			switch h.Rrtype {
 			case dns.TypeCNAME:
 				if nd.cname >= 0 {
 					nd.flags |= fMultiple
 				}
 				nd.flags |= fCNAME
-				nd.cname = int32(i)
+				nd.cname = i32(i)
 			case dns.TypeDNAME:
-				nd.dname = int32(i)
+				nd.dname = i32(i)
 				ix.dnames = true
 			case dns.TypeA, dns.TypeAAAA:
 				nd.flags |= fAddr
 			case dns.TypeHTTPS, dns.TypeSVCB:
 				if _, ok := chain.Target(ix.recs[i]); ok {
 					nd.flags |= fAliasMode
-					nd.amode = int32(i)
+					nd.amode = i32(i)
 				}
 			case dns.TypeNS:
 				if !ix.zoneSet[name] {
@@ -172,7 +175,7 @@ func (ix *index) node(name, origin string) int32 {
 	if name != origin {
 		p = ix.node(parent(name), origin)
 	}
-	id := int32(len(ix.nodes))
+	id := i32(len(ix.nodes))
 	ix.ids[name] = id
 	ix.nodes = append(ix.nodes, node{name: name, parent: p, first: -1, cname: -1, amode: -1, target: -1, dname: -1})
 	if p >= 0 && strings.HasPrefix(name, "*.") {
@@ -204,4 +207,13 @@ func (ix *index) markTarget(name string) int32 {
 		name = next
 	}
 	return first
+}
+
+// i32 is n as an index or count of the rules' tables, which hold int32s to halve their memory: a
+// zone that fits in memory has far fewer than 2^31 records, lines or names.
+func i32(n int) int32 {
+	if n < 0 || n > math.MaxInt32 {
+		panic("plugin/rules: an index beyond 2^31")
+	}
+	return int32(n)
 }

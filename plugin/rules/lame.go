@@ -44,7 +44,7 @@ func (c *checker) delegation(id int32) {
 			if err != nil {
 				continue // no answer: not known here
 			}
-			answer := ""
+			var answer string
 			switch {
 			case m.Rcode != dns.RcodeSuccess:
 				answer = "answers " + dns.RcodeToString[m.Rcode]

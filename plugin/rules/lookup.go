@@ -5,6 +5,7 @@ package rules
 
 import (
 	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 

@@ -14,7 +14,7 @@ import (
 // are walked as in any zone.
 func TestPartialZone(t *testing.T) {
 	t.Parallel()
-	var records []dns.RR
+	records := make([]dns.RR, 0, 6)
 	for _, s := range []string{
 		"cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 1 7200 1800 86400 5",
 		"web.prod.svc.cluster.local. 5 IN CNAME www.example.net.",

@@ -5,6 +5,7 @@ package rules
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,7 +81,7 @@ func isDecimal(s string) bool {
 	if s == "" {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
@@ -174,7 +175,7 @@ func workaround(t uint16, toks []token) []token {
 		rest := toks
 		for _, hemi := range []string{"NnSs", "EeWw"} {
 			i := 0
-			for i < len(rest) && i < 4 && !(len(rest[i].text) == 1 && strings.Contains(hemi, rest[i].text)) {
+			for i < len(rest) && i < 4 && (len(rest[i].text) != 1 || !strings.Contains(hemi, rest[i].text)) {
 				i++
 			}
 			if i == 0 || i > 3 || i >= len(rest) {
@@ -261,8 +262,8 @@ func parseRR(h dns.RR_Header, toks []token, origin string, byName bool, line int
 			msg = "cannot read the " + typeName(h.Rrtype) + " data, short of a field"
 		}
 		// The line of the token the parser stopped at.
-		for i := len(starts) - 1; i >= 0; i-- {
-			if col > starts[i] {
+		for i, start := range slices.Backward(starts) {
+			if col > start {
 				line = toks[i].line
 				break
 			}

@@ -295,15 +295,13 @@ func (c *refChecker) relative(name string, cn *dns.CNAME) {
 		return
 	}
 	prefix := strings.TrimSuffix(strings.TrimSuffix(target, zone), ".")
-	intended := ""
 	switch labels := dns.SplitDomainName(prefix); {
 	case strings.HasSuffix(prefix+".", "."+zone) || prefix+"." == zone:
-		intended = prefix + "."
 	case len(labels) >= 2 && (len(labels[len(labels)-1]) == 2 || slices.Contains(tlds, labels[len(labels)-1])):
-		intended = prefix + "."
 	default:
 		return
 	}
+	intended := prefix + "."
 	c.add(Finding{Severity: Error, Rule: RuleRelative, Owner: name, Record: cn.String(),
 		RFC:     "RFC 1035 5.1",
 		Message: fmt.Sprintf("target %s looks like %s written without its trailing dot: the zone's origin %s was appended", cn.Target, intended, zone),

@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 

@@ -8,7 +8,7 @@ import (
 )
 
 func refTexts(rs []Reference) []string {
-	var out []string
+	out := make([]string, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, r.Owner+" "+r.Kind+": "+strings.Join(r.Path, " -> "))
 	}

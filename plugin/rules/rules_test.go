@@ -62,7 +62,7 @@ var oracle = fakeOracle{
 }
 
 func summary(fs []Finding) []string {
-	var out []string
+	out := make([]string, 0, len(fs))
 	for _, f := range fs {
 		out = append(out, fmt.Sprintf("%s %s %s", f.Severity, f.Rule, f.Owner))
 	}

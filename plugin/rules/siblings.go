@@ -59,7 +59,7 @@ func (c *checker) siblings(id int32, cn *dns.CNAME) {
 			Fix:     "move the " + list + " records to the target name, or replace the CNAME with addresses"})
 	}
 	if len(cnames) > 1 {
-		var targets []string
+		targets := make([]string, 0, len(cnames))
 		for _, rr := range cnames {
 			targets = append(targets, rr.(*dns.CNAME).Target)
 		}

@@ -55,7 +55,7 @@ var DNSHosts = parseSuffixes(dnsHostsTSV)
 // starting with # and the header row are skipped.
 func parseSuffixes(tsv string) Suffixes {
 	var s Suffixes
-	for _, line := range strings.Split(tsv, "\n") {
+	for line := range strings.SplitSeq(tsv, "\n") {
 		f := strings.Split(line, "\t")
 		if len(f) < 2 || strings.HasPrefix(line, "#") || f[0] == "suffix" || f[0] == "pattern" {
 			continue

@@ -81,7 +81,7 @@ func parseTTL(s string) (uint32, bool) {
 	}
 	var total, cur uint64
 	digits := false
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':

@@ -37,7 +37,11 @@ func (e *Entry) remaining(now time.Time) uint32 {
 		return 0
 	}
 	// Round up, so that a fresh entry never says 0, but never above the TTL it was stored with.
-	return min(uint32((left+time.Second-1)/time.Second), e.TTL)
+	secs := (left + time.Second - 1) / time.Second
+	if secs >= time.Duration(e.TTL) {
+		return e.TTL
+	}
+	return uint32(secs) // #nosec G115 -- below e.TTL, a uint32
 }
 
 // Fresh reports whether the entry is still fresh at now.

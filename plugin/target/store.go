@@ -5,6 +5,7 @@ package target
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/coredns/coredns/plugin/pkg/cache"
 	"github.com/dnsflatten/flatten/plugin/chain"
@@ -62,7 +63,7 @@ func (s *store) put(e *Entry) {
 			return
 		}
 	}
-	s.scopes.Add(k, append(bits[:len(bits):len(bits)], uint8(e.Scope.Bits()))) // #nosec G115 -- a prefix length fits a byte
+	s.scopes.Add(k, append(slices.Clip(bits), uint8(e.Scope.Bits()))) // #nosec G115 -- a prefix length fits a byte
 }
 
 func (s *store) len() int { return s.c.Len() }

@@ -295,9 +295,7 @@ func (ch *Chaser) refresh(ctx context.Context, e *Entry, now time.Time) {
 	// through it), drop its cancellation, and stop with the plugin.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	stop := context.AfterFunc(ch.background, cancel)
-	ch.wg.Add(1)
-	go func() {
-		defer ch.wg.Done()
+	ch.wg.Go(func() {
 		defer stop()
 		defer cancel()
 		// The refresh asks as the entry was asked, and the resolver is sent that subnet: the
@@ -316,7 +314,7 @@ func (ch *Chaser) refresh(ctx context.Context, e *Entry, now time.Time) {
 			e.failedAt.Store(ch.Now().UnixNano())
 			e.refreshing.Store(false)
 		}
-	}()
+	})
 }
 
 // First shares one question down the chain among concurrent questions for one name, type and DO
