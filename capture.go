@@ -7,8 +7,6 @@ package flatten
 
 import (
 	"context"
-	"net"
-	"slices"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/dnsflatten/flatten/plugin/audit"
@@ -23,13 +21,12 @@ import (
 // at the question's name, which it keeps; and, when a reply may hide a CNAME (SERVFAIL from file,
 // NODATA from a service backend), that one too, for a probe.
 //
-// The question it carries down the chain is the client's with a 64 KiB EDNS buffer, and it looks
-// like a TCP client, so that no target RRset is cut to the client's buffer on the way, where the TC
-// bit may be lost (file drops it from what it chases): CoreDNS sizes a reply inside the process by
-// the transport first (request.Size), a question that leaves it (forward to a DNS-over-QUIC
-// upstream) by its own buffer. Asking first with the client's own buffer and again only for a chain
-// would not do: a cache below would keep the cut answer under the same key. The server's scrub
-// writer still fits every reply to the client's own buffer as it leaves.
+// The question it carries down the chain is the client's as sent, and it looks like the client (its
+// transport, its buffer): a plugin that leaves the process (forward) asks its upstream as it would
+// without flatten, over UDP for a UDP client, and only a reply with TC is asked again (over TCP,
+// see question.ask). Nothing the plugin keeps is cut without saying so: a chain that leaves the
+// zone of an authoritative answer is read only as far as that zone (see plugin/target, Store), the
+// rest looked up name by name; a truncated answer is never read, nor kept by a cache below.
 //
 // A writer is never recycled, nor is the context it carries: a plugin down the chain may keep both
 // after answering (cache's background refresh of a stale entry does), and would then use another
@@ -41,18 +38,8 @@ type captureWriter struct {
 	msg   *dns.Msg // a chain's start
 	held  *dns.Msg // a reply that may hide a chain
 	wrote bool
-	// noOPT says the client sent no OPT record: the widened question's has to go.
-	noOPT bool
 	// ctx is the context the next plugin gets: the question's, with nested questions refused.
 	ctx own.Context
-}
-
-// RemoteAddr is the client's address, as a TCP client.
-func (w *captureWriter) RemoteAddr() net.Addr {
-	if a, ok := w.ResponseWriter.RemoteAddr().(*net.UDPAddr); ok {
-		return &net.TCPAddr{IP: a.IP, Port: a.Port, Zone: a.Zone}
-	}
-	return w.ResponseWriter.RemoteAddr()
 }
 
 // WriteMsg implements dns.ResponseWriter.
@@ -66,55 +53,7 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		w.held = m
 		return nil
 	}
-	return w.ResponseWriter.WriteMsg(forClient(m, w.noOPT))
-}
-
-// forClient returns m, a reply to a question the plugin widened, as the client may get it: with
-// noOPT, the client sent no EDNS and gets no OPT record (RFC 6891 section 7), though an upstream
-// answered the EDNS the plugin added.
-func forClient(m *dns.Msg, noOPT bool) *dns.Msg {
-	if !noOPT || m.IsEdns0() == nil {
-		return m
-	}
-	cp := *m
-	cp.Extra = slices.DeleteFunc(slices.Clone(m.Extra), func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeOPT })
-	return &cp
-}
-
-// wideQuestion is a widened question in one allocation: the message, its OPT record and room for
-// the additional section of an ordinary question (the OPT, and a TSIG). It is never recycled:
-// nothing in CoreDNS forbids a plugin down the chain to keep the question after answering it
-// (cache copies it for its prefetch, but a third-party plugin may not).
-type wideQuestion struct {
-	m     dns.Msg
-	opt   dns.OPT
-	extra [2]dns.RR
-}
-
-// widened returns r with a 64 KiB EDNS buffer, its DO and CD bits and EDNS options kept. The copy
-// is shallow: only the OPT record, the one part that changes, is new; the rest is shared with r,
-// which nothing writes to.
-func widened(r *dns.Msg) *dns.Msg {
-	w := &wideQuestion{m: *r}
-	w.opt.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}
-	w.m.Extra = w.extra[:0]
-	var tsig dns.RR
-	for _, rr := range r.Extra {
-		switch rr := rr.(type) {
-		case *dns.OPT:
-			w.opt = *rr // its header (version, flags) and options
-		case *dns.TSIG:
-			tsig = rr
-		default:
-			w.m.Extra = append(w.m.Extra, rr)
-		}
-	}
-	w.opt.SetUDPSize(dns.MaxMsgSize)
-	w.m.Extra = append(w.m.Extra, &w.opt)
-	if tsig != nil {
-		w.m.Extra = append(w.m.Extra, tsig) // a TSIG is the last record (RFC 8945 section 5.1)
-	}
-	return &w.m
+	return w.ResponseWriter.WriteMsg(m)
 }
 
 // firstAnswer is the client's question's answer from the rest of the plugin chain, when it starts a
@@ -151,14 +90,13 @@ func (q question) first(dedupe bool) (firstAnswer, error) {
 	return fa, err
 }
 
-// ask sends the question down the chain once, widened, and keeps its answer when it starts a
-// chain (or hides one, which a probe then finds); any other answer goes to the client.
+// ask sends the question down the chain once, as the client sent it, and keeps its answer when it
+// starts a chain (or hides one, which a probe then finds); any other answer goes to the client.
 func (q question) ask() (firstAnswer, error) {
 	qs := q.r.Question[0]
 	ch := q.f.chase
-	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, chase: ch, noOPT: q.r.IsEdns0() == nil,
-		ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
-	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, widened(q.r))
+	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, chase: ch, ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
+	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, q.r)
 	msg, held := cw.msg, cw.held
 	if msg == nil {
 		cname := !cw.wrote && rcode == dns.RcodeServerFailure // file's bare SERVFAIL for a short loop
@@ -169,13 +107,23 @@ func (q question) ask() (firstAnswer, error) {
 		if alias := ch.Probe(&cw.ctx, qs.Name, cname, aliasMode); alias != nil {
 			msg = alias
 		} else if held != nil {
-			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(q.w, forClient(held, cw.noOPT))
+			return firstAnswer{rcode: dns.RcodeSuccess}, writeMsg(q.w, held)
 		}
 	}
 	if msg == nil {
 		return firstAnswer{rcode: rcode}, err
 	}
-	e, err := ch.Store(qs.Name, qs.Qtype, msg)
+	if msg.Truncated {
+		// The chain's records did not fit the client's buffer: the plugin's own lookup asks for
+		// them whole (over TCP when its own reply is truncated too; no cache keeps a truncated
+		// reply), and the reply is fitted to the client's buffer, or truncated, as it leaves.
+		e, err := ch.Fetch(&cw.ctx, qs.Name, qs.Qtype)
+		if err != nil {
+			return firstAnswer{msg: msg, err: err}, nil
+		}
+		return firstAnswer{entry: e, msg: msg}, nil
+	}
+	e, err := ch.Store(qs.Name, qs.Qtype, msg, bufSize(q.w, q.r))
 	if err != nil {
 		return firstAnswer{msg: msg, err: err}, nil
 	}

@@ -127,7 +127,7 @@ func (q question) cold(known bool) (int, error) {
 		if qs.Qtype == dns.TypeANY {
 			return q.any(to, m.Answer[0].Header().Ttl, false, m.Answer[0].Header().Rrtype != dns.TypeCNAME)
 		}
-		e, err := ch.Store(qs.Name, qs.Qtype, m)
+		e, err := ch.Store(qs.Name, qs.Qtype, m, 0) // one record the probe found: no chase in it
 		if err != nil {
 			return q.reply(chain.Result{Names: []string{chain.Lower(qs.Name)}, Err: err}, false)
 		}

@@ -363,19 +363,20 @@ func mustParse(t *testing.T, s string) dns.RR {
 }
 
 // A question whose answer starts no chain passes through 'all' mode as it would without the
-// plugin. The next plugin gets the client's question with a 64 KiB buffer (DO kept, a TSIG still
-// last) and sees a TCP client, so that nothing it chases is cut to the client's buffer; the client
-// gets the next plugin's reply itself, less the OPT record when it sent none.
+// plugin: the next plugin gets the client's question itself (its EDNS buffer, DO bit and TSIG as
+// sent) and sees the client's transport, so that forward asks its upstream as it would for the
+// client (over UDP for a UDP client); the client gets the next plugin's reply itself.
 func TestPassThroughUntouched(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		edns     uint16
 		do, tsig bool
-		itself   bool // the client gets the very message the next plugin wrote
+		tcp      bool
 	}{
-		{name: "no EDNS"},
-		{name: "EDNS 1232 DO", edns: 1232, do: true, itself: true},
-		{name: "EDNS 1232 TSIG", edns: 1232, tsig: true, itself: true},
+		{name: "UDP, no EDNS"},
+		{name: "UDP, EDNS 1232 DO", edns: 1232, do: true},
+		{name: "UDP, EDNS 1232 TSIG", edns: 1232, tsig: true},
+		{name: "TCP", tcp: true},
 	} {
 		var got *dns.Msg
 		var proto string
@@ -386,7 +387,6 @@ func TestPassThroughUntouched(t *testing.T) {
 			sent = new(dns.Msg)
 			sent.SetReply(r)
 			sent.Answer = []dns.RR{test.A("plain.example.org. 300 IN A 192.0.2.1")}
-			sent.SetEdns0(4096, false) // an upstream answers the EDNS it was asked with
 			return dns.RcodeSuccess, w.WriteMsg(sent)
 		})
 		f := newFlatten(withMode(All), next, block{})
@@ -398,70 +398,151 @@ func TestPassThroughUntouched(t *testing.T) {
 		if tc.tsig {
 			r.SetTsig("key.", dns.HmacSHA256, 300, 0)
 		}
-		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		rec := dnstest.NewRecorder(&test.ResponseWriter{TCP: tc.tcp})
 		if _, err := f.ServeDNS(context.Background(), rec, r); err != nil {
 			t.Fatal(err)
 		}
-		if o := got.IsEdns0(); o == nil || o.UDPSize() != dns.MaxMsgSize || o.Do() != tc.do {
-			t.Errorf("%s: the next plugin got OPT %v, want a 64 KiB buffer and DO %v", tc.name, o, tc.do)
+		if got != r {
+			t.Errorf("%s: the next plugin got %v, want the client's question itself %v", tc.name, got, r)
 		}
-		if got.Id != r.Id || got.Question[0] != r.Question[0] {
-			t.Errorf("%s: the next plugin got %v, want the client's question", tc.name, got)
+		if want := map[bool]string{false: "udp", true: "tcp"}[tc.tcp]; proto != want {
+			t.Errorf("%s: the next plugin sees a %s client, want %s", tc.name, proto, want)
 		}
-		if tc.tsig && got.IsTsig() == nil {
-			t.Errorf("%s: the next plugin's question has its TSIG before the end: %v", tc.name, got.Extra)
-		}
-		if proto != "tcp" {
-			t.Errorf("%s: the next plugin sees a %s client, want tcp", tc.name, proto)
-		}
-		if tc.itself && rec.Msg != sent {
+		if rec.Msg != sent {
 			t.Errorf("%s: the client got %v, want the next plugin's reply itself %v", tc.name, rec.Msg, sent)
-		}
-		if !tc.itself && (rec.Msg.IsEdns0() != nil || len(rec.Msg.Answer) != 1) {
-			t.Errorf("%s: the client got %v, want the next plugin's answer without an OPT record", tc.name, rec.Msg)
 		}
 	}
 }
 
-// A backend that sends a CNAME's target out of the process (forward to a DNS-over-QUIC upstream)
-// gets it cut to the question's own EDNS buffer, without TC on the way once file adds its CNAME.
-// 'all' mode asks with a 64 KiB buffer, so the address set it caches and serves is whole, and so
-// is what a cache below it keeps.
-func TestChainAskedWide(t *testing.T) {
-	var sizes []uint16
+// bigNet answers big.example.net. A with 60 addresses, as a recursive resolver outside the zones.
+func bigNet() *backend {
+	b := &backend{}
+	for i := range 60 {
+		b.rrs = append(b.rrs, test.A(fmt.Sprintf("big.example.net. 300 IN A 192.0.2.%d", i+1)))
+	}
+	return b
+}
+
+// An authoritative backend that chases a CNAME's target through the server (file does, through
+// CoreDNS's upstream) merges what came back into its answer: cut to the question's buffer by the
+// server's scrub writer, with the TC bit lost. The plugin uses the chased part only when it fits the
+// buffer with room for a record more (so nothing was cut); else it reads the answer as far as its
+// own zone and looks the target up itself. The set it caches and serves is whole either way, and
+// the question went down as the client sent it.
+func TestChainReadWithinItsZone(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		n       int // addresses of big.example.net.
+		edns    uint16
+		lookups int32 // of the target, by the plugin
+	}{
+		{name: "a big set cut to 512 bytes", n: 60, lookups: 1},
+		{name: "a big set cut to 1232 bytes", n: 90, edns: 1232, lookups: 1},
+		{name: "a small set, whole", n: 3, lookups: 0},
+		{name: "a big set asked with a 64 KiB buffer", n: 60, edns: dns.MaxMsgSize, lookups: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := new(dns.Msg)
+			full.SetQuestion("big.example.net.", dns.TypeA)
+			out := &backend{}
+			for i := range tc.n {
+				rr := test.A(fmt.Sprintf("big.example.net. 300 IN A 192.0.%d.%d", 2+i/250, i%250+1))
+				full.Answer = append(full.Answer, rr)
+				out.rrs = append(out.rrs, rr)
+			}
+			var sizes []int
+			next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+				state := request.Request{W: w, Req: r}
+				size := state.Size()
+				sizes = append(sizes, size)
+				chased := full.Copy()
+				chased.Truncate(size) // what the server's scrub writer does to the chase
+				m := new(dns.Msg)
+				m.SetReply(r)
+				m.Authoritative = true
+				m.Answer = append([]dns.RR{test.CNAME("big.example.org. 300 IN CNAME big.example.net.")}, chased.Answer...)
+				return dns.RcodeSuccess, w.WriteMsg(m)
+			})
+			f := newFlatten(withMode(All), next, block{outside: out})
+			r := new(dns.Msg)
+			r.SetQuestion("big.example.org.", dns.TypeA)
+			if tc.edns > 0 {
+				r.SetEdns0(tc.edns, false)
+			}
+			if m := serve(t, f, r); len(m.Answer) != tc.n {
+				t.Errorf("%d records, want all %d", len(m.Answer), tc.n)
+			}
+			if want := []int{int(max(tc.edns, 512))}; !slices.Equal(sizes, want) {
+				t.Errorf("buffers of the questions down the chain: %v, want %v (the client's)", sizes, want)
+			}
+			if n := out.calls.Load(); n != tc.lookups {
+				t.Errorf("the target was looked up %d times, want %d", n, tc.lookups)
+			}
+		})
+	}
+}
+
+// A recursive resolver's answer (forward to one: no AA) is whole or truncated: the plugin uses all
+// of it, with no lookup of its own.
+func TestRecursiveAnswerUsedWhole(t *testing.T) {
 	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-		size := uint16(512)
-		if o := r.IsEdns0(); o != nil {
-			size = o.UDPSize()
-		}
-		sizes = append(sizes, size)
 		m := new(dns.Msg)
 		m.SetReply(r)
-		m.Answer = []dns.RR{test.CNAME("big.example.org. 300 IN CNAME big.example.net.")}
+		m.RecursionAvailable = true
+		m.Answer = append([]dns.RR{test.CNAME("www.example.org. 300 IN CNAME cdn.example.net."),
+			test.CNAME("cdn.example.net. 60 IN CNAME edge.example.com.")}, test.A("edge.example.com. 20 IN A 192.0.2.7"))
+		return dns.RcodeSuccess, w.WriteMsg(m)
+	})
+	out := &backend{}
+	f := newFlatten(withMode(All), next, block{outside: out})
+	expect(t, ask(t, f, "www.example.org.", dns.TypeA), test.Case{Qname: "www.example.org.", Qtype: dns.TypeA,
+		Answer: []dns.RR{test.A("www.example.org. 20 IN A 192.0.2.7")}}, "")
+	if n := out.calls.Load(); n != 0 {
+		t.Errorf("%d lookups of the plugin's own, want none", n)
+	}
+}
+
+// An answer that starts a chain but came truncated (TC) is never read: the plugin asks for the
+// name itself, as a UDP client with a 1232-byte buffer and, when that is truncated too, as a TCP
+// client, which forward sends upstream over TCP. The client gets the whole set (fitted to its buffer
+// by the server as it leaves). A question whose answer fits never goes down over TCP.
+func TestTruncatedChainAskedOverTCP(t *testing.T) {
+	type asked struct {
+		proto string
+		size  int
+	}
+	var seen []asked
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		state := request.Request{W: w, Req: r}
+		seen = append(seen, asked{state.Proto(), state.Size()})
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.RecursionAvailable = true
+		m.Answer = []dns.RR{test.CNAME(r.Question[0].Name + " 300 IN CNAME big.example.net.")}
 		n := 60
-		if size < dns.MaxMsgSize {
-			n = 2 // what fits the question's buffer, the TC bit lost on the way
+		if r.Question[0].Name == "big.example.org." && state.Size() < 4096 {
+			n, m.Truncated = 2, true
 		}
 		for i := range n {
 			m.Answer = append(m.Answer, test.A(fmt.Sprintf("big.example.net. 300 IN A 192.0.2.%d", i+1)))
 		}
 		return dns.RcodeSuccess, w.WriteMsg(m)
 	})
-	f := newFlatten(withMode(All), next, block{})
-	for _, edns := range []uint16{0, 1232} {
-		r := new(dns.Msg)
-		r.SetQuestion("big.example.org.", dns.TypeA)
-		if edns > 0 {
-			r.SetEdns0(edns, false)
-		}
-		m := serve(t, f, r)
-		if len(m.Answer) != 60 {
-			t.Errorf("EDNS %d: %d records, want all 60", edns, len(m.Answer))
-		}
+	f := newFlatten(withMode(All), next, block{outside: &backend{}})
+	r := new(dns.Msg)
+	r.SetQuestion("big.example.org.", dns.TypeA)
+	if m := serve(t, f, r); len(m.Answer) != 60 || m.Truncated {
+		t.Errorf("%d records, TC=%v; want all 60 (the server fits them to the client as they leave)", len(m.Answer), m.Truncated)
 	}
-	// The first question went down once, wide; the second is answered warm.
-	if want := []uint16{dns.MaxMsgSize}; !slices.Equal(sizes, want) {
-		t.Errorf("buffers of the questions down the chain: %v, want %v", sizes, want)
+	want := []asked{{"udp", 512}, {"udp", 1232}, {"tcp", dns.MaxMsgSize}}
+	if !slices.Equal(seen, want) {
+		t.Errorf("questions down the chain %v, want %v", seen, want)
+	}
+	seen = nil
+	r.SetQuestion("small.example.org.", dns.TypeA)
+	serve(t, f, r)
+	if want := []asked{{"udp", 512}}; !slices.Equal(seen, want) {
+		t.Errorf("questions down the chain for an answer that fits: %v, want %v", seen, want)
 	}
 }
 

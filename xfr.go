@@ -93,7 +93,7 @@ func (x expansion) name(rrs []dns.RR) []dns.RR {
 	for _, qtype := range [2]uint16{dns.TypeA, dns.TypeAAAA} {
 		res := x.f.chase.From(x.ctx, name, to, hop, qtype)
 		if res.Err == nil && res.End == chain.Positive {
-			addrs = append(addrs, reply.Flattened(own.Question(name, qtype), res.TTL, res.Final).Answer...)
+			addrs = append(addrs, reply.Flattened(own.Question(name, qtype, own.BufSize), res.TTL, res.Final).Answer...)
 		}
 		if res.Err != nil {
 			failed = res.Err

@@ -12,8 +12,9 @@ import (
 // Big address sets (issue: a cut address set served, marked complete and cached). A target with 60
 // A and 60 AAAA records reaches the plugin by every path: the same zone, another server block of the
 // same server, the server's own forward to a real authoritative server (NSD), and the resolver
-// option. Whatever the order of questions, a client gets the complete set over TCP, the complete
-// set over UDP when it fits its buffer, and TC=1 otherwise; never a cut set with TC=0.
+// option; with a cache below the plugin and without. Whatever the order of questions, a client gets
+// the complete set over TCP, the complete set over UDP when it fits its buffer, and TC=1 otherwise;
+// never a cut set with TC=0.
 
 const bigSetSize = 60
 
@@ -149,6 +150,26 @@ example.net:{{PORT}} {
     forward . %[2]s
 }
 `, dir, nsd.addr))
+	// The same with a cache below flatten, in CoreDNS's plugin order: the cache keys its entries
+	// without the question's buffer, so what it keeps of a small question's answer (file's chase,
+	// cut to 512 bytes without TC) is what it gives any later question for that name.
+	cached := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        all
+    }
+    cache
+    file %[1]s/db.example.org
+}
+example.net:{{PORT}} {
+    bind 127.0.0.1
+    file %[1]s/db.example.net
+}
+.:{{PORT}} {
+    bind 127.0.0.1
+    forward . %[2]s
+}
+`, dir, nsd.addr))
 	// The resolver option, against the same real authoritative server.
 	withResolver := start(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1
@@ -168,6 +189,9 @@ example.net:{{PORT}} {
 		{"same zone", "same.example.org.", s},
 		{"forward to a real server", "fwd.example.org.", s},
 		{"resolver", "viaresolver.example.org.", withResolver},
+		{"another server block, cache below", "example.org.", cached},
+		{"same zone, cache below", "same.example.org.", cached},
+		{"forward to a real server, cache below", "fwd.example.org.", cached},
 	}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {

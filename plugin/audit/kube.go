@@ -125,7 +125,8 @@ func (w *kubeWatch) read(ctx context.Context, origin string, serial uint32) (zon
 // lookup asks the kubernetes plugin, in memory, what it answers for name and qtype: how the audit
 // learns whether a name of the cluster that its partial zone lacks exists (see oracle.go).
 func (w *kubeWatch) lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	return own.Ask(ctx, w.k, name, qtype)
+	m, _, err := own.Ask(ctx, w.k, name, qtype)
+	return m, err
 }
 
 // serial returns the serial the plugin's zones have now: the time of its last change.

@@ -4,6 +4,7 @@ package chain
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/response"
@@ -57,16 +58,38 @@ const NegativeTTL = 30
 // ErrTruncated is a reply with TC set: part of it is missing, so none of it is used.
 var ErrTruncated = errors.New("the reply is truncated (TC)")
 
+// From says where an answer came from, as far as reading it goes.
+type From struct {
+	// MaxChain is the number of CNAME hops allowed.
+	MaxChain int
+	// Via names who answered when it was not this server (a resolver's address), for errors.
+	Via string
+	// Zone, when not "", is the zone an authoritative answer speaks for; Size is the buffer of the
+	// question it answered (the client's, or the plugin's own), in bytes. Past that zone the answer
+	// holds what its backend chased through the server (CoreDNS's file, kubernetes and others do,
+	// through its upstream), which CoreDNS cut to Size without telling the backend, and the backend
+	// merged without a TC bit. That part is used only when it fits Size with room for one record
+	// more, so that it cannot have been cut, and ends in records; else the answer is read as far as
+	// Zone, and ends there (Continues), for the rest to be looked up name by name.
+	Zone string
+	Size int
+}
+
 // Read reads what the answer m, to a question for name and qtype, says about name's chain: how far
 // the answer takes it, and how the chain ends there (RFC 6604: the rcode speaks of the chain's last
 // name), classified as CoreDNS classifies replies (plugin/pkg/response). An answer that says
-// nothing usable of name is a *LookupError; via names who was asked, for its text.
-func Read(name string, qtype uint16, m *dns.Msg, maxChain int, via string) (Answer, error) {
+// nothing usable of name is a *LookupError. See From for an answer read only in part.
+func Read(name string, qtype uint16, m *dns.Msg, from From) (Answer, error) {
+	via := from.Via
 	if m.Truncated {
 		return Answer{}, &LookupError{Name: name, Qtype: qtype, Via: via, Err: ErrTruncated}
 	}
-	c := New(name, Limits{Max: maxChain})
-	final, err := c.Follow(m.Answer, qtype)
+	c := New(name, Limits{Max: from.MaxChain})
+	final, left, err := c.follow(m.Answer, qtype, "")
+	if from.Zone != "" && err == nil && !chased(c, final, m.Answer, from.Zone, from.Size) {
+		c.Start(name, Limits{Max: from.MaxChain})
+		final, left, err = c.follow(m.Answer, qtype, from.Zone)
+	}
 	a := Answer{Name: c.names[0], Qtype: qtype, Signed: hasRRSIG(m.Answer)}
 	if ce, ok := err.(*Error); ok {
 		a.End, a.Err, a.Names, a.TTL = Broken, ce, ce.Names, c.ttl
@@ -75,6 +98,11 @@ func Read(name string, qtype uint16, m *dns.Msg, maxChain int, via string) (Answ
 	a.Names, a.AliasMode = c.Path(), c.aliasMode
 	if final != nil {
 		a.End, a.Final, a.TTL = Positive, final, c.ttl
+		return a, nil
+	}
+	if left {
+		// The rest of the reply speaks of the chain's last name in the answer, not of this one.
+		a.End, a.TTL = Continues, c.ttl
 		return a, nil
 	}
 	progressed := c.Hops() > 0
@@ -106,6 +134,35 @@ func Read(name string, qtype uint16, m *dns.Msg, maxChain int, via string) (Answ
 		}
 	}
 	return a, nil
+}
+
+// chased reports whether the part of answer past the first name of c outside zone (a backend's
+// chase, see From) may be used: the chain stays in the zone, or it ends in records (final) that fit
+// a reply of size bytes with room for one more of them. CoreDNS cuts a reply to fit (miekg/dns
+// Truncate keeps answer records while they fit), so a part that fits with room to spare was not
+// cut; a chase that ends without records may have been a truncated reply with none, which the
+// backend took for NODATA. The records are counted uncompressed, the reply's header, question and
+// EDNS record at their largest: the estimate errs on the side of a lookup.
+func chased(c *Chain, final, answer []dns.RR, zone string, size int) bool {
+	names := c.Names()
+	exit := slices.IndexFunc(names, func(n string) bool { return !In(n, zone) })
+	if exit < 0 {
+		return true // the chain stays in the zone
+	}
+	if final == nil {
+		return false
+	}
+	past := names[exit:]
+	total, largest := 0, 0
+	for _, rr := range answer {
+		if slices.ContainsFunc(past, func(n string) bool { return Equal(n, rr.Header().Name) }) {
+			n := dns.Len(rr)
+			total, largest = total+n, max(largest, n)
+		}
+	}
+	const header, opt = 12, 11 + 64 // the header; an OPT record with room for the client's options
+	question := len(names[exit]) + 1 + 4
+	return total+header+question+opt+largest <= size
 }
 
 // StartsChain reports whether m answers qname with a CNAME owned by qname: the only answers the

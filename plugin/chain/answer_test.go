@@ -68,7 +68,7 @@ func TestReadClassifies(t *testing.T) {
 			end: Broken, ttl: 30, names: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := Read("www.example.com.", dns.TypeA, tc.m, 10, "")
+			e, err := Read("www.example.com.", dns.TypeA, tc.m, From{MaxChain: 10})
 			if tc.wantErr {
 				var le *LookupError
 				if !errors.As(err, &le) || le.Cause != tc.cause {
@@ -96,7 +96,7 @@ func TestReferralText(t *testing.T) {
 	m := new(dns.Msg)
 	m.SetQuestion("www.sub.example.com.", dns.TypeA)
 	m.Response, m.Ns = true, []dns.RR{test.NS("Sub.Example.com. 3600 IN NS ns.elsewhere.example.")}
-	_, err := Read("www.sub.example.com.", dns.TypeA, m, 10, "127.0.0.1:5301")
+	_, err := Read("www.sub.example.com.", dns.TypeA, m, From{MaxChain: 10, Via: "127.0.0.1:5301"})
 	want := "resolver 127.0.0.1:5301 answered www.sub.example.com. A with a referral to sub.example.com.: it is not a recursive resolver"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)

@@ -127,14 +127,24 @@ func (c *Chain) Extend(names []string, ttl uint32) error {
 // break RFC 2181 section 10.1 and leave no single answer: like a loop or a chain too long, an
 // *Error.
 func (c *Chain) Follow(answer []dns.RR, qtype uint16) ([]dns.RR, error) {
+	final, _, err := c.follow(answer, qtype, "")
+	return final, err
+}
+
+// follow is Follow that stops, when within is not "", at the first name outside within: the
+// answer is not read past it (left reports that it stopped there).
+func (c *Chain) follow(answer []dns.RR, qtype uint16, within string) (final []dns.RR, left bool, err error) {
 	for {
 		final, target, ttl, err := c.at(answer, qtype)
 		if err != nil || final != nil || target == "" {
-			return final, err
+			return final, false, err
 		}
 		c.Lower(ttl) // before the step: a loop's error keeps the TTL of the CNAME that closes it
 		if err := c.Step(target); err != nil {
-			return nil, err
+			return nil, false, err
+		}
+		if within != "" && !In(target, within) {
+			return nil, true, nil
 		}
 	}
 }

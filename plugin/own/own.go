@@ -74,33 +74,55 @@ func (c *Context) Value(key any) any {
 }
 
 // Writer is the client of a question the plugin asks its server block's plugins on its own
-// behalf: it keeps the reply. It looks like a TCP client with a 64 KiB buffer (the question says
-// so in its EDNS record), so nothing on the way cuts the reply to fit a datagram: not the server's
-// scrub writer when a backend chases a target through the server, and not forward, which then asks
-// its upstream over TCP. The reply never leaves the process.
+// behalf: it keeps the reply, which never leaves the process. It looks like a UDP client, as a
+// stub resolver first asks, so that a plugin that leaves the process (forward) asks its upstream
+// the way it would for a client, over UDP, or like a TCP client (TCP set) when the UDP reply was
+// truncated: CoreDNS sizes replies by the transport first (request.Size), and forward goes
+// upstream by it.
 type Writer struct {
 	Msg *dns.Msg
+	TCP bool
 }
 
-// addr is the address an own question comes from: the server asking itself.
-var addr net.Addr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+// The addresses an own question comes from: the server asking itself.
+var (
+	udpAddr net.Addr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	tcpAddr net.Addr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+)
 
-// Question returns the plugin's own question for name and qtype: a 64 KiB EDNS buffer, no DO.
-func Question(name string, qtype uint16) *dns.Msg {
+// BufSize is the EDNS buffer of an own question over UDP (the DNS flag day 2020 value, which
+// avoids IP fragmentation when forward sends it on; larger answers come over TCP).
+const BufSize = 1232
+
+// Question returns the plugin's own question for name and qtype, with an EDNS buffer of size
+// bytes and no DO.
+func Question(name string, qtype uint16, size uint16) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
-	m.SetEdns0(dns.MaxMsgSize, false)
+	m.SetEdns0(size, false)
 	return m
 }
 
 // Ask asks h, in memory, the plugin's own question for name and qtype, with nested questions
-// refused, and returns the reply h wrote, or one with the rcode h returned.
-func Ask(ctx context.Context, h plugin.Handler, name string, qtype uint16) (*dns.Msg, error) {
+// refused, and returns the reply h wrote, or one with the rcode h returned, and the buffer of the
+// question it answered. It asks as a UDP client with a buffer of BufSize bytes, and again as a TCP
+// client with 64 KiB when that reply is truncated (RFC 7766 section 5): a cache below never keeps a
+// truncated reply, so the second question reaches the backend.
+func Ask(ctx context.Context, h plugin.Handler, name string, qtype uint16) (m *dns.Msg, size int, err error) {
 	if MarkOf(ctx) != Closed {
 		ctx = With(ctx, Closed)
 	}
-	req := Question(name, qtype)
-	w := &Writer{}
+	m, err = ask(ctx, h, Question(name, qtype, BufSize), false)
+	if err == nil && m.Truncated {
+		m, err = ask(ctx, h, Question(name, qtype, dns.MaxMsgSize), true)
+		return m, dns.MaxMsgSize, err
+	}
+	return m, BufSize, err
+}
+
+// ask asks h req as a UDP or a TCP client.
+func ask(ctx context.Context, h plugin.Handler, req *dns.Msg, tcp bool) (*dns.Msg, error) {
+	w := &Writer{TCP: tcp}
 	rcode, err := plugin.NextOrFailure("flatten", h, ctx, w, req)
 	if w.Msg != nil {
 		return w.Msg, nil
@@ -114,10 +136,15 @@ func Ask(ctx context.Context, h plugin.Handler, name string, qtype uint16) (*dns
 }
 
 // LocalAddr implements dns.ResponseWriter.
-func (w *Writer) LocalAddr() net.Addr { return addr }
+func (w *Writer) LocalAddr() net.Addr { return w.RemoteAddr() }
 
-// RemoteAddr implements dns.ResponseWriter: a TCP client.
-func (w *Writer) RemoteAddr() net.Addr { return addr }
+// RemoteAddr implements dns.ResponseWriter: a UDP client, or a TCP one.
+func (w *Writer) RemoteAddr() net.Addr {
+	if w.TCP {
+		return tcpAddr
+	}
+	return udpAddr
+}
 
 // WriteMsg keeps the reply.
 func (w *Writer) WriteMsg(m *dns.Msg) error {

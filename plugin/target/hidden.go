@@ -57,7 +57,7 @@ func (l *lookups) probe(ctx context.Context, name string, cname, aliasMode bool)
 		if qtype == dns.TypeCNAME && !cname || qtype == dns.TypeHTTPS && !aliasMode {
 			continue
 		}
-		m, err := own.Ask(ctx, l.next, name, qtype)
+		m, _, err := own.Ask(ctx, l.next, name, qtype)
 		if err != nil {
 			continue
 		}

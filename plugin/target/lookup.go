@@ -77,18 +77,18 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet
 		return nil, &chain.LookupError{Name: name, Qtype: qtype, Cause: chain.Busy}
 	}
 	start := time.Now()
-	m, via, err := l.route(WithSubnet(ctx, sn), name, qtype)
+	m, from, err := l.route(WithSubnet(ctx, sn), name, qtype)
 	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
 	lookupCount.WithLabelValues(server).Inc()
 	var e *Entry
 	switch {
 	case err != nil:
-		err = &chain.LookupError{Name: name, Qtype: qtype, Via: via, Err: err}
+		err = &chain.LookupError{Name: name, Qtype: qtype, Via: from.Via, Err: err}
 	case m == nil:
-		err = &chain.LookupError{Name: name, Qtype: qtype, Via: via}
+		err = &chain.LookupError{Name: name, Qtype: qtype, Via: from.Via}
 	default:
 		var a chain.Answer
-		a, err = chain.Read(name, qtype, m, l.maxChain, via)
+		a, err = chain.Read(name, qtype, m, from)
 		if err != nil {
 			break
 		}
@@ -115,13 +115,40 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet
 	return e, err
 }
 
-// route asks name by the route it takes, and says who was asked when that was a resolver.
-func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	if l.zones.Holds(name) {
-		m, err := l.askNext(ctx, name, qtype)
-		return m, "", err
+// from says how to read m, an answer of the block's own plugins to a question for name with a
+// buffer of size bytes (see chain.From). An authoritative answer (AA: file, auto, kubernetes, an
+// authoritative server behind forward) speaks for its own zone only: what a backend chases of a
+// CNAME through the server (CoreDNS's upstream) it merges into its answer cut to the question's
+// buffer, with the TC bit lost (file keeps the records of the chase, not its header), and a cache
+// below keeps the merge so. The zone is the plugin's that holds name, or the zone whose NS or SOA
+// the answer's authority section holds, when that is below it (file adds its zone's NS). A
+// recursive resolver's answer (forward to one: no AA) is whole, or truncated: all of it is read.
+func (l *lookups) from(name string, m *dns.Msg, size int) chain.From {
+	from := chain.From{MaxChain: l.maxChain, Size: size}
+	if !m.Authoritative {
+		return from
 	}
-	return l.outside.Lookup(ctx, name, qtype)
+	from.Zone = l.zones.Match(name)
+	for _, rr := range m.Ns {
+		if h := rr.Header(); (h.Rrtype == dns.TypeNS || h.Rrtype == dns.TypeSOA) && len(h.Name) > len(from.Zone) && chain.In(name, h.Name) {
+			from.Zone = chain.Lower(h.Name)
+		}
+	}
+	return from
+}
+
+// route asks name by the route it takes, and says how to read the answer (who answered, when that
+// was a resolver).
+func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, chain.From, error) {
+	if l.zones.Holds(name) {
+		m, size, err := l.askNext(ctx, name, qtype)
+		if err != nil {
+			return nil, chain.From{}, err
+		}
+		return m, l.from(name, m, size), nil
+	}
+	m, via, err := l.outside.Lookup(ctx, name, qtype)
+	return m, chain.From{MaxChain: l.maxChain, Via: via}, err
 }
 
 // Self asks the whole server (CoreDNS's upstream self-lookup), from the top of the plugin chain of
@@ -151,23 +178,25 @@ func (s Self) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, 
 		return m, "", err
 	}
 	ctx = context.WithValue(own.With(ctx, own.Pending(name)), dnsserver.LoopKey{}, 0)
-	m, err := s.up.Lookup(ctx, request.Request{W: &own.Writer{}, Req: own.Question(name, qtype)}, name, qtype)
+	// It asks as a TCP client with 64 KiB: the answer may be a backend's chase in another block,
+	// which CoreDNS's upstream sizes to this question (see Chaser.Store).
+	m, err := s.up.Lookup(ctx, request.Request{W: &own.Writer{TCP: true}, Req: own.Question(name, qtype, dns.MaxMsgSize)}, name, qtype)
 	return m, "", err
 }
 
 // askNext asks the server block's plugins after the plugin for name and qtype, as the plugin's own
-// question, with nested questions refused. A reply that may hide an alias is probed for one (see
-// hidden.go).
-func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
+// question, with nested questions refused, and returns the reply and the buffer of the question it
+// answered. A reply that may hide an alias is probed for one (see hidden.go).
+func (l *lookups) askNext(ctx context.Context, name string, qtype uint16) (*dns.Msg, int, error) {
 	ctx = own.With(ctx, own.Closed)
-	m, err := own.Ask(ctx, l.next, name, qtype)
+	m, size, err := own.Ask(ctx, l.next, name, qtype)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if alias := l.unhide(ctx, m); alias != nil {
 		p := m.Copy()
 		p.Rcode, p.Answer, p.Ns = dns.RcodeSuccess, []dns.RR{alias}, nil
-		return p, nil
+		return p, size, nil
 	}
-	return m, nil
+	return m, size, nil
 }

@@ -264,17 +264,27 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 	return v.(*Entry), nil
 }
 
-// Store caches what m, an answer to a question for name and qtype that the caller got down the
-// chain itself, says of name's chain, and returns the entry. An answer that says nothing usable
-// of name is a *chain.LookupError; a broken chain is stored (a fact about the data) and returned.
-func (ch *Chaser) Store(name string, qtype uint16, m *dns.Msg) (*Entry, error) {
-	a, err := chain.Read(name, qtype, m, ch.limits.Max, "")
+// Store caches what m, an answer of the block's own plugins to a question for name and qtype with a
+// buffer of size bytes that the caller sent down the chain itself, says of name's chain, and
+// returns the entry. The answer is read as far as it speaks for (see lookups.from). An answer that
+// says nothing usable of name is a *chain.LookupError; a broken chain is stored (a fact about the
+// data) and returned.
+func (ch *Chaser) Store(name string, qtype uint16, m *dns.Msg, size int) (*Entry, error) {
+	a, err := chain.Read(name, qtype, m, ch.lookups.from(name, m, size))
 	if err != nil {
 		return nil, err
 	}
 	e := &Entry{Answer: a}
 	ch.put(e)
 	return e, nil
+}
+
+// Fetch looks name up for qtype (one lookup however many questions ask at once), caches the entry
+// and returns it: for a name whose answer down the chain came truncated, which a cache below never
+// keeps, so the lookup's own question (asked again over TCP when its reply is truncated too)
+// reaches the backend.
+func (ch *Chaser) Fetch(ctx context.Context, name string, qtype uint16) (*Entry, error) {
+	return ch.fetch(ctx, name, qtype, nil, false)
 }
 
 // put bounds e's TTL and caches it.
@@ -335,12 +345,13 @@ func (ch *Chaser) First(key, name string, qtype uint16, ask func() (any, error))
 // Ask asks the server block's plugins for name and qtype in memory, as the plugin's own question,
 // with an alias their reply may hide probed for (see hidden.go).
 func (ch *Chaser) Ask(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
-	return ch.lookups.askNext(ctx, name, qtype)
+	m, _, err := ch.lookups.askNext(ctx, name, qtype)
+	return m, err
 }
 
 // Serial returns the serial the zone's plugin serves for origin now: an in-memory SOA question.
 func (ch *Chaser) Serial(ctx context.Context, origin string) (uint32, bool) {
-	m, err := ch.lookups.askNext(ctx, origin, dns.TypeSOA)
+	m, _, err := ch.lookups.askNext(ctx, origin, dns.TypeSOA)
 	if err != nil || m == nil {
 		return 0, false
 	}
