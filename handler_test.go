@@ -414,15 +414,6 @@ func TestPassThroughUntouched(t *testing.T) {
 	}
 }
 
-// bigNet answers big.example.net. A with 60 addresses, as a recursive resolver outside the zones.
-func bigNet() *backend {
-	b := &backend{}
-	for i := range 60 {
-		b.rrs = append(b.rrs, test.A(fmt.Sprintf("big.example.net. 300 IN A 192.0.2.%d", i+1)))
-	}
-	return b
-}
-
 // An authoritative backend that chases a CNAME's target through the server (file does, through
 // CoreDNS's upstream) merges what came back into its answer: cut to the question's buffer by the
 // server's scrub writer, with the TC bit lost. The plugin uses the chased part only when it fits the
