@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +31,8 @@ var (
 	clients  = flag.Int("clients", 8, "dnsperf clients")
 	flood    = flag.Int("flood", 1_000_000, "distinct alias names for the memory bound")
 	write    = flag.Bool("write", true, "write BENCHMARKS.md and bench/qps.svg")
+	audits   = flag.String("audit-sizes", "10000,100000,1000000", "zone sizes, in records, of the audit-cost scenario")
+	only     = flag.String("only", "", "run only this part: 'audit' (the audit-cost scenario, printed, nothing written)")
 )
 
 func main() {
@@ -63,6 +67,11 @@ type scenario struct {
 	qtype      uint16 // A when 0
 	want       string // the address the answer must hold (for HTTPS, text its record holds)
 	runs       []result
+	// upstream, when set, is the Unbound the scenario forwards to; tcp counts the questions it got
+	// over TCP during the scenario's runs.
+	upstream *unbound
+	tcp      int
+	peak     int64 // the server's peak RSS once timed
 }
 
 type result struct {
@@ -82,9 +91,22 @@ func (b *bench) run() error {
 		return fmt.Errorf("build: %v: %s", err, out)
 	}
 
+	var sizes []int
+	for f := range strings.SplitSeq(*audits, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 64 {
+			return fmt.Errorf("bad -audit-sizes %q", *audits)
+		}
+		sizes = append(sizes, n)
+	}
+	if *only == "audit" {
+		_, err := b.auditCosts(coredns, sizes)
+		return err
+	}
+
 	// The target zone, on NSD, directly and behind a 5 ms delay.
 	nsdPort := freePort()
-	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\nwww IN HTTPS 1 . alpn=\"h2,h3\" ipv4hint=192.0.2.10\n")
+	b.file("example.net.zone", "$ORIGIN example.net.\n$TTL 300\n@ IN SOA ns1 h 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A 192.0.2.10\nwww IN HTTPS 1 . alpn=\"h2,h3\" ipv4hint=192.0.2.10\nplain IN A 192.0.2.1\nalias IN CNAME www\n")
 	b.file("nsd.conf", loopback.NSDConfig(b.dir, nsdPort, []loopback.NSDZone{{Name: "example.net", File: "example.net.zone"}}))
 	if _, err := b.start("nsd", "nsd", "-d", "-c", filepath.Join(b.dir, "nsd.conf")); err != nil {
 		return err
@@ -157,6 +179,17 @@ h3 IN CNAME www.example.net.
 		scenarios = append(scenarios, s)
 	}
 
+	// forward to Unbound, with flatten's all and names modes and without.
+	u, err := b.unbound(nsd)
+	if err != nil {
+		return err
+	}
+	fwd, err := b.forwardScenarios(coredns, u)
+	if err != nil {
+		return err
+	}
+	scenarios = append(scenarios, fwd...)
+
 	// Every answer is checked before anything is timed; the first answer of each flatten server is
 	// its cold answer.
 	cold := map[string]time.Duration{}
@@ -176,15 +209,31 @@ h3 IN CNAME www.example.net.
 			slices.Reverse(order)
 		}
 		for _, s := range order {
+			var before int
+			if s.upstream != nil {
+				if before, err = s.upstream.tcpQueries(); err != nil {
+					return err
+				}
+			}
 			res, err := b.dnsperf(s)
 			if err != nil {
 				return err
+			}
+			if s.upstream != nil {
+				after, err := s.upstream.tcpQueries()
+				if err != nil {
+					return err
+				}
+				s.tcp += after - before
 			}
 			s.runs = append(s.runs, res)
 			fmt.Printf("round %d %-3s %8.0f q/s  mean %.3f ms  p99 %.3f ms  lost %d\n", r, s.key, res.qps, res.mean*1e3, res.p99*1e3, res.lost)
 		}
 	}
 
+	for _, s := range scenarios {
+		s.peak = peakRSS(s.proc)
+	}
 	one, err := b.oneLookup(coredns, zone)
 	if err != nil {
 		return err
@@ -197,7 +246,12 @@ h3 IN CNAME www.example.net.
 	if err != nil {
 		return err
 	}
-	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs)
+	b.stopAll() // the audit cost is measured on a quiet machine
+	costs, err := b.auditCosts(coredns, sizes)
+	if err != nil {
+		return err
+	}
+	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs, costs)
 	fmt.Print(report)
 	if *write {
 		if err := os.WriteFile("BENCHMARKS.md", []byte(report), 0o600); err != nil {

@@ -10,7 +10,6 @@ package audit
 import (
 	"context"
 	"errors"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,7 +145,9 @@ func (a *Auditor) Ready() bool { return a.ready.Load() }
 func (a *Auditor) Start() {
 	a.wg.Go(a.checker)
 	a.wg.Go(func() {
-		background() // the reads of large zones, behind the answers
+		// The reads stay on ordinary threads: a zone comes over a channel a name at a time from
+		// its plugin's goroutine, and a goroutine locked to a thread of its own (background) pays
+		// a thread wake-up for every one, which cost a million-record zone ten seconds of CPU.
 		a.pass(true)
 		a.ready.Store(true)
 		var tick <-chan time.Time
@@ -182,13 +183,17 @@ func (a *Auditor) poke() {
 }
 
 // pass reads every zone whose serial differs from the last read (all of them when first), and
-// when any changed, publishes the new snapshot and queues a check.
+// when any changed, publishes the new snapshot and queues a check of every zone; so it does when an
+// answer about a name outside the zones changed. The audit keeps no zone's records between checks
+// (a zone its plugin reloads would be held twice): a zone that did not change is read again for
+// the check, which sees the zones together.
 func (a *Auditor) pass(first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := time.Now()
 	changed := first
 	snap := &snapshot{zones: map[string]*zoneState{}}
+	fresh := map[string]zoneRead{} // the zones read in full now
 	kube := kubeState{w: a.kube}
 	for _, origin := range a.zones {
 		last, seen := a.read[origin]
@@ -201,18 +206,10 @@ func (a *Auditor) pass(first bool) {
 		// The services are noted before they are read: one added in between is then read now and
 		// seen as new on the next pass, never the other way round.
 		kube.read(origin)
-		var z zoneRead
-		var err error
+		z, err := a.readOne(origin, last)
 		switch {
-		case !a.kube.owns(origin):
-			z, err = readZone(a.trs, origin, last.serial)
-		case !a.kube.covers(origin):
-			continue // the plugin has not synced with the API yet: read it on a later pass
-		default:
-			z, err = a.kube.read(a.ctx, origin, last.serial)
-		}
-		fresh := false
-		switch {
+		case errors.Is(err, errNotSynced):
+			continue // read it on a later pass
 		case errors.Is(err, transfer.ErrNotAuthoritative):
 			if first {
 				log.Infof("audit: no plugin in this server block serves zone %s; not audited", origin)
@@ -220,9 +217,7 @@ func (a *Auditor) pass(first bool) {
 			continue
 		case err != nil:
 			log.Warningf("audit: reading zone %s: %s", origin, err)
-			z = last
 		case z.records == nil && seen: // unchanged: only the SOA came
-			z = last
 		case z.serial == 0 && len(z.records) <= 1:
 			// A service backend that has not synced yet (the kubernetes plugin answers its SOA
 			// with serial 0 until then): read it again on the next pass.
@@ -231,26 +226,53 @@ func (a *Auditor) pass(first bool) {
 			if seen && a.changed != nil {
 				a.changed(origin)
 			}
-			fresh, changed = true, true
-		}
-		if z.records == nil {
+			changed = true
+			a.read[origin] = zoneRead{serial: z.serial, partial: z.partial, count: len(z.records)}
+			fresh[origin] = z
+			snap.zones[origin] = newZoneState(origin, z.serial, z.records, a.owners)
 			continue
 		}
-		a.read[origin] = z
-		if old := a.snapshot().zones[origin]; old != nil && !fresh {
+		if old := a.snapshot().zones[origin]; seen && old != nil {
 			snap.zones[origin] = old
-		} else {
-			snap.zones[origin] = newZoneState(origin, z.serial, z.records, a.owners)
 		}
 	}
-	if !changed {
-		if !first && a.outside != nil && a.outside.changed(a.ctx) {
-			a.queue(maps.Clone(a.read), start)
-		}
+	if !changed && (first || a.outside == nil || !a.outside.changed(a.ctx)) {
 		return
 	}
-	a.snap.Store(snap)
-	a.queue(maps.Clone(a.read), start)
+	if changed {
+		a.snap.Store(snap)
+	}
+	job := make(map[string]zoneRead, len(a.read))
+	for origin, last := range a.read {
+		if z, ok := fresh[origin]; ok {
+			job[origin] = z
+			continue
+		}
+		last.serial = 0 // the whole zone
+		z, err := a.readOne(origin, last)
+		if err != nil || z.records == nil {
+			log.Warningf("audit: reading zone %s again for the check: %v; it is left out of it", origin, err)
+			continue
+		}
+		job[origin] = z
+	}
+	a.queue(job, start)
+}
+
+// errNotSynced is a kubernetes zone whose plugin has not synced with the API yet.
+var errNotSynced = errors.New("the kubernetes plugin has not synced yet")
+
+// readOne reads zone origin, last read as last: without records when its serial is last's (when
+// not 0).
+func (a *Auditor) readOne(origin string, last zoneRead) (zoneRead, error) {
+	switch {
+	case !a.kube.owns(origin):
+		return readZone(a.trs, origin, last.serial, last.count)
+	case !a.kube.covers(origin):
+		return zoneRead{}, errNotSynced
+	default:
+		return a.kube.read(a.ctx, origin, last.serial)
+	}
 }
 
 // queue queues a check of zones. A newer check supersedes the one still running, and any check

@@ -42,7 +42,13 @@ func (a *Auditor) check(job checkJob) {
 	if a.prober != nil {
 		a.prober.Forget()
 	}
-	findings := rules.Check(job.ctx, all, a.rules)
+	cfg := a.rules
+	cfg.Outside = a.aliases
+	if cfg.Outside == nil {
+		cfg.Outside = map[string]string{}
+	}
+	res := rules.Run(job.ctx, all, cfg)
+	findings := res.Findings
 	if job.ctx.Err() != nil {
 		return // superseded: the newer check reports
 	}
@@ -56,7 +62,7 @@ func (a *Auditor) check(job checkJob) {
 		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, value: n})
 	}
 	a.standing.publish(published)
-	a.references(all)
+	a.references(res.Outside)
 	auditDuration.Set(time.Since(job.start).Seconds()) // the whole audit: the reverse map included
 	for _, z := range all {
 		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))
@@ -70,11 +76,11 @@ func (a *Auditor) check(job checkJob) {
 // AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
 // when a cloud resource, mail provider or CDN name about to be removed still has names pointing
 // at it (the deprovisioning guard cnamelint -points-at gives the list).
-func (a *Auditor) references(zones []rules.Zone) {
-	var published []gauge
-	for target, refs := range rules.References(zones, a.aliases) {
+func (a *Auditor) references(outside map[string]int) {
+	published := make([]gauge, 0, len(outside))
+	for target, n := range outside {
 		if !a.zones.Holds(target) {
-			published = append(published, gauge{labels: []string{target}, value: float64(len(refs))})
+			published = append(published, gauge{labels: []string{target}, value: float64(n)})
 		}
 	}
 	a.referenced.publish(published)

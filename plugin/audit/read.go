@@ -16,18 +16,21 @@ import (
 )
 
 // zoneRead is one zone as read: its serial and records (nil when the serial was unchanged), and
-// whether they are only a part of its names (a kubernetes zone, see kubewatch.go).
+// whether they are only a part of its names (a kubernetes zone, see kube.go). The audit keeps no
+// records of a zone between checks, only its count, the size to read it into the next time.
 type zoneRead struct {
 	serial  uint32
 	records []dns.RR
 	partial bool
+	count   int
 }
 
 // readZone reads zone origin from the first Transferer that serves it or, when none does, the part
 // of an enclosing zone that one serves: ZONES may name a part of a zone, such as a Kubernetes
 // namespace, prod.svc.cluster.local, whose records are in the kubernetes plugin's cluster.local.
-// With a serial, a zone whose serial is unchanged comes back without records.
-func readZone(trs []transfer.Transferer, origin string, serial uint32) (zoneRead, error) {
+// With a serial, a zone whose serial is unchanged comes back without records. hint is how many
+// records the zone had when last read.
+func readZone(trs []transfer.Transferer, origin string, serial uint32, hint int) (zoneRead, error) {
 	// origin and its ancestors, innermost first.
 	var names []string
 	for i, end := 0, false; !end; i, end = dns.NextLabel(origin, i) {
@@ -42,7 +45,7 @@ func readZone(trs []transfer.Transferer, origin string, serial uint32) (zoneRead
 			slices.Reverse(order)
 		}
 		for _, zone := range order {
-			z, err := transferZone(tr, zone, origin, serial)
+			z, err := transferZone(tr, zone, origin, serial, hint)
 			if !errors.Is(err, transfer.ErrNotAuthoritative) {
 				return z, err
 			}
@@ -51,15 +54,20 @@ func readZone(trs []transfer.Transferer, origin string, serial uint32) (zoneRead
 	return zoneRead{}, transfer.ErrNotAuthoritative
 }
 
-// transferZone reads zone from tr and keeps the records at and below origin. The channel is always
-// drained, so the Transferer's goroutine ends.
-func transferZone(tr transfer.Transferer, zone, origin string, serial uint32) (zoneRead, error) {
+// transferZone reads zone from tr and keeps the records at and below origin, into room for hint
+// records (doubled when the zone has grown: append's own growth of a large slice, by a quarter,
+// would allocate five times the zone's size on the way). The channel is always drained, so the
+// Transferer's goroutine ends.
+func transferZone(tr transfer.Transferer, zone, origin string, serial uint32, hint int) (zoneRead, error) {
 	ch, err := tr.Transfer(zone, serial)
 	if err != nil {
 		return zoneRead{}, err
 	}
-	var rrs []dns.RR
+	rrs := make([]dns.RR, 0, hint+hint/64)
 	for batch := range ch {
+		if len(rrs)+len(batch) > cap(rrs) {
+			rrs = slices.Grow(rrs, max(len(batch), cap(rrs), 1024))
+		}
 		rrs = append(rrs, batch...)
 	}
 	var z zoneRead

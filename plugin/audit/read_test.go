@@ -35,7 +35,7 @@ func TestTransferBelowZone(t *testing.T) {
 		test.CNAME("a.sub.example.org. 300 IN CNAME b.sub.example.org."),
 		test.A("b.sub.example.org. 300 IN A 192.0.2.1"),
 	}}}
-	z, err := readZone(trs, "sub.example.org.", 0)
+	z, err := readZone(trs, "sub.example.org.", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestTransferBelowZone(t *testing.T) {
 		}
 	}
 	// Nothing serves a zone that encloses this one.
-	if _, err := readZone(trs, "example.com.", 0); err != transfer.ErrNotAuthoritative {
+	if _, err := readZone(trs, "example.com.", 0, 0); err != transfer.ErrNotAuthoritative {
 		t.Errorf("example.com.: %v, want ErrNotAuthoritative", err)
 	}
 }

@@ -32,9 +32,9 @@ const (
 
 // newChains walks every chain of ix; it returns nil when st says to stop.
 func newChains(ix *index, st *stopper) *chains {
-	n := len(ix.nodes)
+	n, room := len(ix.nodes), len(ix.nodes)+ix.outside // and the virtual names, so the tables are never copied
 	c := &chains{ix: ix, virt: map[string]int32{},
-		state: make([]uint8, n), hops: make([]int32, n), end: make([]int32, n), loop: make([]int32, n)}
+		state: make([]uint8, n, room), hops: make([]int32, n, room), end: make([]int32, n, room), loop: make([]int32, n, room)}
 	for id := range ix.nodes {
 		if st.stopped() {
 			return nil
@@ -62,7 +62,7 @@ func (c *chains) name(id int32) string {
 }
 
 func (c *chains) id(name string) int32 {
-	if id, ok := c.ix.ids[name]; ok {
+	if id, ok := c.ix.ids.get(c.ix.nodes, name); ok {
 		return id
 	}
 	if id, ok := c.virt[name]; ok {

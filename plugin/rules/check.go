@@ -54,6 +54,9 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	}
 	c.runTasks()
 	res := Result{Incomplete: ctx.Err() != nil}
+	if cfg.Outside != nil && c.ix != nil && !st.stopped() {
+		res.Outside = c.ix.outsideReferences(cfg.Outside)
+	}
 
 	var out []Finding
 	for _, s := range c.slots {

@@ -34,6 +34,10 @@ type Config struct {
 	// the lame-delegation rule; nil skips it. Probes count against Parallel as Oracle questions
 	// do, and each (zone, server) is probed once.
 	Prober Prober
+	// Outside, when set, has Run count the references to the names outside the zones (as
+	// References gives them, with these declared aliases beside the zones' records) into
+	// Result.Outside, on the index the rules use: no second reading of the zones.
+	Outside map[string]string
 }
 
 // Result is what Run found.
@@ -48,4 +52,7 @@ type Result struct {
 	// Incomplete is true when Run's context ended before every check ran: the findings are
 	// those made by then.
 	Incomplete bool
+	// Outside is, with Config.Outside set, the number of references to each name outside the
+	// zones (see References).
+	Outside map[string]int
 }

@@ -33,12 +33,13 @@ type index struct {
 	zones   []string // origins, lower-case
 	zoneSet map[string]bool
 	partial map[string]bool // origins of the zones given as Partial
-	ids     map[string]int32
+	ids     nameTable
 	nodes   []node
 	recs    []dns.RR // the records of every zone, in order
 	next    []int32  // the next record of the same node, or -1
 	wild    map[int32]int32
 	dnames  bool // some name owns a DNAME
+	outside int  // alias targets with no node
 }
 
 // node is one name of the zones.
@@ -63,6 +64,7 @@ const (
 	fMultiple                     // owns more than one CNAME record
 	fBelowCut                     // below a delegation
 	fAliasMode                    // owns an HTTPS or SVCB record in AliasMode
+	fRefers                       // owns a record that names another: CNAME, DNAME, MX, SRV, NS, AliasMode
 )
 
 // aliasRec is the record that makes the node an alias: its first CNAME, else its first AliasMode
@@ -83,7 +85,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 	for _, z := range zones {
 		n += len(z.Records)
 	}
-	ix := &index{zoneSet: map[string]bool{}, partial: map[string]bool{}, ids: make(map[string]int32, n), wild: map[int32]int32{},
+	ix := &index{zoneSet: map[string]bool{}, partial: map[string]bool{}, ids: newNameTable(n + n/8 + 64), wild: map[int32]int32{},
 		nodes: make([]node, 0, n+n/8+64)} // names, and room for the empty non-terminals
 	if len(zones) == 1 {
 		ix.recs = zones[0].Records
@@ -103,7 +105,8 @@ func newIndex(zones []Zone, st *stopper) *index {
 	}
 	for _, origin := range ix.zones {
 		ix.node(origin, origin)
-		ix.nodes[ix.ids[origin]].flags |= fApex
+		id, _ := ix.ids.get(ix.nodes, origin)
+		ix.nodes[id].flags |= fApex
 	}
 	ix.next = make([]int32, len(ix.recs))
 	// Backwards, so that each node's list, built by pushing at its head, runs in zone order.
@@ -116,7 +119,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 				return nil
 			}
 			h := ix.recs[i].Header()
-			name := dns.CanonicalName(h.Name)
+			name := canonical(h.Name)
 			if !isSub(name, origin) {
 				ix.next[i] = -1
 				continue // out-of-zone data
@@ -124,6 +127,10 @@ func newIndex(zones []Zone, st *stopper) *index {
 			id := ix.node(name, origin)
 			nd := &ix.nodes[id]
 			ix.next[i], nd.first = nd.first, i32(i)
+			switch h.Rrtype {
+			case dns.TypeCNAME, dns.TypeDNAME, dns.TypeMX, dns.TypeSRV, dns.TypeNS, dns.TypeHTTPS, dns.TypeSVCB:
+				nd.flags |= fRefers
+			}
 			switch h.Rrtype {
 			case dns.TypeCNAME:
 				if nd.cname >= 0 {
@@ -159,7 +166,9 @@ func newIndex(zones []Zone, st *stopper) *index {
 		}
 		if a := nd.aliasRec(); a >= 0 { // an alias's target is no chain's head
 			target, _ := chain.Target(ix.recs[a])
-			nd.target = ix.markTarget(dns.CanonicalName(target))
+			if nd.target = ix.markTarget(canonical(target)); nd.target < 0 {
+				ix.outside++ // a name with no node: the chains walk it as a virtual one
+			}
 		}
 	}
 	return ix
@@ -168,7 +177,7 @@ func newIndex(zones []Zone, st *stopper) *index {
 // node returns the node of name (lower-case, in the zone origin), adding it, and the empty
 // non-terminals between it and the closest name that has a node, when new.
 func (ix *index) node(name, origin string) int32 {
-	if id, ok := ix.ids[name]; ok {
+	if id, ok := ix.ids.get(ix.nodes, name); ok {
 		return id
 	}
 	p := int32(-1)
@@ -176,8 +185,8 @@ func (ix *index) node(name, origin string) int32 {
 		p = ix.node(parent(name), origin)
 	}
 	id := i32(len(ix.nodes))
-	ix.ids[name] = id
 	ix.nodes = append(ix.nodes, node{name: name, parent: p, first: -1, cname: -1, amode: -1, target: -1, dname: -1})
+	ix.ids.put(ix.nodes, name, id)
 	if p >= 0 && strings.HasPrefix(name, "*.") {
 		ix.nodes[p].flags |= fWildChild
 		ix.wild[p] = id
@@ -190,7 +199,7 @@ func (ix *index) node(name, origin string) int32 {
 func (ix *index) markTarget(name string) int32 {
 	first := int32(-1)
 	for i := range 16 {
-		id, ok := ix.ids[name]
+		id, ok := ix.ids.get(ix.nodes, name)
 		if i == 0 && ok {
 			first = id
 		}

@@ -42,7 +42,7 @@ func (ix *index) zoneOf(name string) string {
 // authoritative reports whether the zones given answer for name: it is inside one of them and not
 // at or below a delegation.
 func (ix *index) authoritative(name string) bool {
-	if id, ok := ix.ids[name]; ok {
+	if id, ok := ix.ids.get(ix.nodes, name); ok {
 		return ix.nodes[id].flags&(fCut|fBelowCut) == 0
 	}
 	zone := ix.zoneOf(name)
@@ -50,7 +50,7 @@ func (ix *index) authoritative(name string) bool {
 		return false
 	}
 	for n := name; n != zone && n != ""; n = parent(n) {
-		if id, ok := ix.ids[n]; ok && ix.nodes[id].flags&fCut != 0 {
+		if id, ok := ix.ids.get(ix.nodes, n); ok && ix.nodes[id].flags&fCut != 0 {
 			return false
 		}
 	}
@@ -60,7 +60,7 @@ func (ix *index) authoritative(name string) bool {
 // find returns the node that answers for name: its own (perhaps an empty non-terminal), or the
 // wildcard at its closest encloser (RFC 4592).
 func (ix *index) find(name string) (int32, bool) {
-	if id, ok := ix.ids[name]; ok {
+	if id, ok := ix.ids.get(ix.nodes, name); ok {
 		return id, true
 	}
 	zone := ix.zoneOf(name)
@@ -68,7 +68,7 @@ func (ix *index) find(name string) (int32, bool) {
 		return -1, false
 	}
 	for n := parent(name); n != ""; n = parent(n) {
-		if id, ok := ix.ids[n]; ok {
+		if id, ok := ix.ids.get(ix.nodes, n); ok {
 			if ix.nodes[id].flags&fWildChild != 0 {
 				return ix.wild[id], true
 			}
@@ -130,7 +130,7 @@ func (ix *index) dnameStep(name string) (string, *dns.DNAME, bool) {
 		return "", nil, false
 	}
 	for n := parent(name); n != ""; n = parent(n) {
-		if id, ok := ix.ids[n]; ok && ix.nodes[id].dname >= 0 {
+		if id, ok := ix.ids.get(ix.nodes, n); ok && ix.nodes[id].dname >= 0 {
 			d := ix.recs[ix.nodes[id].dname].(*dns.DNAME)
 			next, ok := DNAMESubstitute(name, d)
 			if !ok {

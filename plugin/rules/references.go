@@ -44,30 +44,76 @@ const (
 // T are the owners of References[T] and the names before T on their paths. The work is linear in
 // the records and the lengths of the heads' chains; the paths of one head share their storage.
 func References(zones []Zone, aliases map[string]string) map[string][]Reference {
-	ix := newIndex(zones, &stopper{ctx: context.Background()})
 	refs := map[string][]Reference{}
+	var own []string // the owner's path: one array for all of its references
+	newIndex(zones, &stopper{ctx: context.Background()}).references(aliases, func(path []string, i int, owner, kind string) {
+		if i == 2 {
+			own = slices.Clone(path)
+		}
+		refs[path[i-1]] = append(refs[path[i-1]], Reference{Owner: owner, Kind: kind, Path: own[:i:i]})
+	})
+	for _, rs := range refs {
+		slices.SortStableFunc(rs, func(a, b Reference) int {
+			return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Kind, b.Kind), cmp.Compare(len(a.Path), len(b.Path)))
+		})
+	}
+	return refs
+}
+
+// outsideReferences counts, for every name outside the zones of ix, the references to it (as
+// References gives them), without building their paths.
+func (ix *index) outsideReferences(aliases map[string]string) map[string]int {
+	counts := map[string]int{}
+	ix.references(aliases, func(path []string, i int, _, _ string) {
+		if name := path[i-1]; ix.zoneOf(name) == "" {
+			counts[name]++
+		}
+	})
+	return counts
+}
+
+// references calls add for every reference of the zones of ix and of aliases: path is the walk
+// from the reference's owner (path[0]), and the reference is to path[i-1] with the path path[:i].
+// path is reused after add returns for another owner's walk: add copies what it keeps.
+func (ix *index) references(aliases map[string]string, add func(path []string, i int, owner, kind string)) {
 	var buf []string
 	// walk adds owner's reference to first and, when far, to every name after it on its chain.
 	walk := func(owner, kind, first string, far bool) {
 		buf = append(buf[:0], owner, first)
 		if far {
-			seen := map[string]bool{owner: true, first: true}
+			// A name seen before on the path ends the walk: a loop. Paths are short, so the path
+			// itself is searched; a long one gets a map (no walk allocates otherwise).
+			var seen map[string]bool
 			for name := first; ; name = buf[len(buf)-1] {
 				next, _, ok := ix.step(name)
-				if !ok || seen[next] {
+				if !ok {
 					break
 				}
-				seen[next] = true
+				if seen == nil && len(buf) >= 32 {
+					seen = make(map[string]bool, 2*len(buf))
+					for _, n := range buf {
+						seen[n] = true
+					}
+				}
+				if seen != nil && seen[next] || seen == nil && slices.Contains(buf, next) {
+					break
+				}
+				if seen != nil {
+					seen[next] = true
+				}
 				buf = append(buf, next)
 			}
 		}
-		path := slices.Clone(buf) // one array for all of owner's references
+		path := slices.Clip(buf)
 		for i := 2; i <= len(path); i++ {
-			refs[path[i-1]] = append(refs[path[i-1]], Reference{Owner: owner, Kind: kind, Path: path[:i:i]})
+			add(path, i, owner, kind)
 		}
 	}
 	for id := range ix.nodes {
 		nd := &ix.nodes[id]
+		if nd.flags&fRefers == 0 {
+			continue
+		}
 		head := nd.flags&fTarget == 0
 		aliasWalked := false
 		ix.records(int32(id), func(rr dns.RR) {
@@ -105,10 +151,4 @@ func References(zones []Zone, aliases map[string]string) map[string][]Reference 
 	for name, target := range aliases {
 		walk(dns.CanonicalName(name), RefAlias, dns.CanonicalName(target), true)
 	}
-	for _, rs := range refs {
-		slices.SortStableFunc(rs, func(a, b Reference) int {
-			return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Kind, b.Kind), cmp.Compare(len(a.Path), len(b.Path)))
-		})
-	}
-	return refs
 }

@@ -85,3 +85,26 @@ func TestReferencesLinear(t *testing.T) {
 		t.Errorf("the head's paths: %d references, the first %d long", len(end), len(end[0].Path))
 	}
 }
+
+// Run counts the references to names outside the zones on its own index, as References gives
+// them: the server's target_references gauge.
+func TestOutsideReferences(t *testing.T) {
+	t.Parallel()
+	z := zone(t, "@ IN HTTPS 0 www\nwww IN CNAME web\nweb IN CNAME cdn.example.net.\n@ IN MX 10 mx.example.net.\n"+
+		"_sip._tcp IN SRV 0 0 5060 sip\nsip IN CNAME cdn.example.net.\nsub IN NS ns1.example.net.\nold IN DNAME example.net.\n"+
+		"loop1 IN CNAME loop2\nloop2 IN CNAME loop1\nin IN CNAME www\n")
+	aliases := map[string]string{"app.example.org.": "www.example.org.", "ext.example.org.": "api.example.com."}
+	want := map[string]int{}
+	for target, refs := range References([]Zone{z}, aliases) {
+		if !strings.HasSuffix(target, ".example.org.") && target != "example.org." {
+			want[target] = len(refs)
+		}
+	}
+	got := Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside
+	if len(want) < 4 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outside references %v, want %v", got, want)
+	}
+	if want["cdn.example.net."] != 6 {
+		t.Errorf("cdn.example.net. has %d references, want 6 (web, sip, the SRV, the chains of the apex, in and app)", want["cdn.example.net."])
+	}
+}
