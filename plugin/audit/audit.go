@@ -10,6 +10,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,8 +90,12 @@ type Auditor struct {
 	// forgets their addresses at each check.
 	prober *probe.Prober
 	// kube, when the block has the kubernetes plugin, tells whether its services changed in a way
-	// the audit can see (see kubewatch.go).
+	// the audit can see (see kube.go).
 	kube *kubeWatch
+	// checked are the fingerprints of the zones the last finished check saw, by origin, and last
+	// its findings (guarded by mu).
+	checked map[string]uint64
+	last    []rules.Finding
 	// aliases are the declared aliases, which reference their targets like CNAMEs.
 	aliases map[string]string
 	// standing and referenced are this auditor's share of the audit_findings and
@@ -109,7 +114,7 @@ type checkJob struct {
 func New(cfg Config) *Auditor {
 	a := &Auditor{zones: cfg.Zones, every: cfg.Every, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
-		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{},
+		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
 		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences)}
 	for _, h := range cfg.Handlers {
 		if tr, ok := h.(transfer.Transferer); ok {
@@ -195,6 +200,7 @@ func (a *Auditor) pass(first bool) {
 	snap := &snapshot{zones: map[string]*zoneState{}}
 	fresh := map[string]zoneRead{} // the zones read in full now
 	kube := kubeState{w: a.kube}
+	published := false // a zone was read anew: the snapshot changes
 	for _, origin := range a.zones {
 		last, seen := a.read[origin]
 		if seen && kube.same(origin, last.serial) {
@@ -226,21 +232,30 @@ func (a *Auditor) pass(first bool) {
 			if seen && a.changed != nil {
 				a.changed(origin)
 			}
-			changed = true
-			a.read[origin] = zoneRead{serial: z.serial, partial: z.partial, count: len(z.records)}
+			if !z.partial {
+				z.print = fingerprint(z.records)
+			}
+			// A change the rules cannot see (addresses, the serial) needs no check.
+			if !seen || z.print != a.checked[origin] {
+				changed = true
+			} else {
+				a.resoa(origin, z.records)
+			}
+			a.read[origin] = zoneRead{serial: z.serial, partial: z.partial, count: len(z.records), print: z.print}
 			fresh[origin] = z
 			snap.zones[origin] = newZoneState(origin, z.serial, z.records, a.owners)
+			published = true
 			continue
 		}
 		if old := a.snapshot().zones[origin]; seen && old != nil {
 			snap.zones[origin] = old
 		}
 	}
+	if changed || published {
+		a.snap.Store(snap)
+	}
 	if !changed && (first || a.outside == nil || !a.outside.changed(a.ctx)) {
 		return
-	}
-	if changed {
-		a.snap.Store(snap)
 	}
 	job := make(map[string]zoneRead, len(a.read))
 	for origin, last := range a.read {
@@ -248,15 +263,46 @@ func (a *Auditor) pass(first bool) {
 			job[origin] = z
 			continue
 		}
-		last.serial = 0 // the whole zone
+		print := last.print // unchanged since
+		last.serial = 0     // the whole zone
 		z, err := a.readOne(origin, last)
 		if err != nil || z.records == nil {
 			log.Warningf("audit: reading zone %s again for the check: %v; it is left out of it", origin, err)
 			continue
 		}
+		z.print = print
 		job[origin] = z
 	}
 	a.queue(job, start)
+}
+
+// resoa gives the findings of the last check that quote zone origin's SOA the SOA of records,
+// whose serial changed and nothing else the rules read. a.mu is held.
+func (a *Auditor) resoa(origin string, records []dns.RR) {
+	var soa dns.RR
+	for _, rr := range records {
+		if rr.Header().Rrtype == dns.TypeSOA && chain.Equal(rr.Header().Name, origin) {
+			soa = rr
+			break
+		}
+	}
+	if soa == nil {
+		return
+	}
+	text := soa.String()
+	for i, fd := range a.last {
+		if r, err := dns.NewRR(fd.Record); err == nil && r.Header().Rrtype == dns.TypeSOA && chain.Equal(r.Header().Name, origin) {
+			a.last[i].Record = text
+		}
+	}
+}
+
+// Findings returns the findings the audit stands by: those of its last check, with what a change
+// of the zones the rules cannot see has changed in them since.
+func (a *Auditor) Findings() []rules.Finding {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.last)
 }
 
 // errNotSynced is a kubernetes zone whose plugin has not synced with the API yet.

@@ -63,6 +63,12 @@ func (a *Auditor) check(job checkJob) {
 	}
 	a.standing.publish(published)
 	a.references(res.Outside)
+	a.mu.Lock()
+	a.last = findings
+	for origin, z := range job.zones {
+		a.checked[origin] = z.print
+	}
+	a.mu.Unlock()
 	auditDuration.Set(time.Since(job.start).Seconds()) // the whole audit: the reverse map included
 	for _, z := range all {
 		log.Infof("audit of %s (serial %d, %d records): %s", z.Origin, job.zones[z.Origin].serial, len(z.Records), summarize(findings, z.Origin, job.zones))

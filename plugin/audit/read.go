@@ -23,6 +23,8 @@ type zoneRead struct {
 	records []dns.RR
 	partial bool
 	count   int
+	// print is the records' fingerprint (what the rules read of them), or 0 for a partial zone.
+	print uint64
 }
 
 // readZone reads zone origin from the first Transferer that serves it or, when none does, the part

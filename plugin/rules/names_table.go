@@ -42,7 +42,7 @@ func hashName(name string) uint64 {
 // get returns the id of name among nodes.
 func (t *nameTable) get(nodes []node, name string) (int32, bool) {
 	h := hashName(name)
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.slots)) - 1 // #nosec G115 -- a length is not negative
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
@@ -63,7 +63,7 @@ func (t *nameTable) put(nodes []node, name string, id int32) {
 		t.slots = make([]uint64, 2*len(old))
 		for _, s := range old {
 			if s != 0 {
-				t.insert(hashName(nodes[uint32(s)-1].name), s)
+				t.insert(hashName(nodes[uint32(s)-1].name), s) // #nosec G115 -- the low half of a slot is an id+1
 			}
 		}
 	}
@@ -73,7 +73,7 @@ func (t *nameTable) put(nodes []node, name string, id int32) {
 }
 
 func (t *nameTable) insert(h, s uint64) {
-	mask := uint64(len(t.slots) - 1)
+	mask := uint64(len(t.slots)) - 1 // #nosec G115 -- a length is not negative
 	i := h & mask
 	for t.slots[i] != 0 {
 		i = (i + 1) & mask
