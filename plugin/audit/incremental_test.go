@@ -75,6 +75,9 @@ loop-b 300 IN CNAME loop-a
 			}
 		}
 		want := rules.Check(context.Background(), zones, rules.Config{MaxChain: 10})
+		for i := range want { // zones read from a plugin have no lines
+			want[i].File, want[i].Line = "", 0
+		}
 		got := a.Findings()
 		if len(want) < 2 || !slices.Equal(got, want) {
 			t.Errorf("%s: the audit stands by\n%v\nwant a full check's\n%v", step.name, got, want)

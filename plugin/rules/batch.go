@@ -12,6 +12,7 @@ import (
 type batch struct {
 	*work
 	rrs   []dns.RR
+	pos   []Position // where each of rrs was written
 	probs []problem
 }
 
@@ -56,6 +57,7 @@ func (r *reader) flush() {
 // build builds a batch's records.
 func (b *batch) build() {
 	b.rrs = make([]dns.RR, 0, len(b.items))
+	b.pos = make([]Position, 0, len(b.items))
 	for i := range b.items {
 		it := &b.items[i]
 		toks := b.toks[it.from:it.to]
@@ -66,6 +68,7 @@ func (b *batch) build() {
 			continue
 		}
 		b.rrs = append(b.rrs, rr)
+		b.pos = append(b.pos, Position{File: it.at.file, Line: int(it.line)})
 	}
 	clear(b.items)
 	clear(b.toks)

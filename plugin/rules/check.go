@@ -72,6 +72,7 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 		}
 		return out[i].Rule < out[j].Rule
 	})
+	c.locate(zones, out)
 	res.Findings = out
 	for name := range c.unchecked {
 		res.Unchecked = append(res.Unchecked, name)
@@ -79,6 +80,8 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	slices.Sort(res.Unchecked)
 	if c.ask != nil {
 		res.Lookups = len(c.ask.calls)
+		res.Failed = c.ask.failures()
+		c.owners(zones, res.Failed)
 	}
 	return res
 }
@@ -143,4 +146,97 @@ func (c *checker) node(id int32) {
 	}
 	target, _ := chain.Target(rr)
 	c.relative(id, rr, target) // an AliasMode record: other data may sit beside it, at an apex too
+}
+
+// locate gives each finding the position of the record it is about, when its zone was read from
+// text: the record it quotes among its owner's, else its owner's first. Findings are few; each
+// costs a look at its owner's records.
+func (c *checker) locate(zones []Zone, fs []Finding) {
+	if c.ix == nil {
+		return
+	}
+	var starts []int // each zone's first record in the index
+	at := 0
+	for _, z := range zones {
+		starts = append(starts, at)
+		at += len(z.Records)
+	}
+	position := func(i int32) (Position, bool) {
+		k := sort.Search(len(starts), func(k int) bool { return starts[k] > int(i) }) - 1
+		if k < 0 || len(zones[k].Positions) != len(zones[k].Records) {
+			return Position{}, false
+		}
+		return zones[k].Positions[int(i)-starts[k]], true
+	}
+	for j := range fs {
+		f := &fs[j]
+		if f.File != "" {
+			continue
+		}
+		id, ok := c.ix.ids.get(c.ix.nodes, canonical(f.Owner))
+		if !ok {
+			continue
+		}
+		first := c.ix.nodes[id].first
+		for i := first; i >= 0; i = c.ix.next[i] {
+			if f.Record != "" && c.ix.recs[i].String() == f.Record {
+				first = i
+				break
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		if p, ok := position(first); ok {
+			f.File, f.Line = p.File, p.Line
+		}
+	}
+}
+
+// owners gives each failure a name of the zones whose record names it (the first, in the index's
+// order), and that record's position: one pass over the records that name others, made only when
+// something failed.
+func (c *checker) owners(zones []Zone, fs []Failure) {
+	if c.ix == nil || len(fs) == 0 {
+		return
+	}
+	want := make(map[string][]int, len(fs))
+	for i, f := range fs {
+		want[f.Name] = append(want[f.Name], i)
+	}
+	found := 0
+	for id := range c.ix.nodes {
+		nd := &c.ix.nodes[id]
+		if nd.flags&fRefers == 0 {
+			continue
+		}
+		for i := nd.first; i >= 0 && found < len(fs); i = c.ix.next[i] {
+			for _, j := range want[canonical(named(c.ix.recs[i]))] {
+				if fs[j].Owner == "" {
+					fs[j].Owner = nd.name
+					loc := []Finding{{Owner: nd.name, Record: c.ix.recs[i].String()}}
+					c.locate(zones, loc)
+					fs[j].File, fs[j].Line = loc[0].File, loc[0].Line
+					found++
+				}
+			}
+		}
+	}
+}
+
+// named is the name a record names: its alias target, exchange, service target, name server or
+// DNAME target; "" for another record.
+func named(rr dns.RR) string {
+	switch rr := rr.(type) {
+	case *dns.MX:
+		return rr.Mx
+	case *dns.SRV:
+		return rr.Target
+	case *dns.NS:
+		return rr.Ns
+	case *dns.DNAME:
+		return rr.Target
+	}
+	t, _ := chain.Target(rr)
+	return t
 }

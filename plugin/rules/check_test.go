@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -226,5 +227,76 @@ func TestLongChains(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"chain-too-long c0.example.org.", "cname-loop l0.example.org."}) {
 		t.Errorf("%d findings, from %v", len(got), got[:min(len(got), 3)])
+	}
+}
+
+// flakyOracle fails the first n questions for each name with err (or answers SERVFAIL when err is
+// nil), then answers NXDOMAIN.
+type flakyOracle struct {
+	mu    sync.Mutex
+	n     int
+	err   error
+	asked map[string]int
+}
+
+func (o *flakyOracle) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	o.mu.Lock()
+	o.asked[name]++
+	k := o.asked[name]
+	o.mu.Unlock()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Response = true
+	switch {
+	case k > o.n:
+		m.Rcode = dns.RcodeNameError
+	case o.err != nil:
+		return nil, o.err
+	default:
+		m.Rcode = dns.RcodeServerFailure
+	}
+	return m, nil
+}
+
+// A question the Oracle fails is asked once more; a name whose check it fails twice is not taken
+// for checked: it is named with what failed, and with the record that needed it.
+func TestFailedOutsideNames(t *testing.T) {
+	t.Parallel()
+	z, err := ParseZone(strings.NewReader("$ORIGIN example.org.\n@ 3600 IN SOA ns1.example.net. h 1 7200 3600 1209600 300\nwww 300 IN CNAME gone.example.net.\n"), "", "db.example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		o       *flakyOracle
+		failed  string // "" for none
+		finding bool   // a finding from the answer that came
+	}{
+		{name: "lost once", o: &flakyOracle{n: 1, err: errors.New("i/o timeout")}, finding: true},
+		{name: "lost twice", o: &flakyOracle{n: 2, err: errors.New("i/o timeout")}, failed: "gone.example.net. A: i/o timeout (www.example.org. at db.example.org:3)"},
+		{name: "SERVFAIL twice", o: &flakyOracle{n: 2}, failed: "gone.example.net. A: answered SERVFAIL (www.example.org. at db.example.org:3)"},
+	} {
+		tc.o.asked = map[string]int{}
+		res := Run(context.Background(), []Zone{z}, Config{Oracle: tc.o})
+		var failed []string
+		for _, f := range res.Failed {
+			if f.Name == "gone.example.net." {
+				failed = append(failed, fmt.Sprintf("%s %s: %s (%s at %s:%d)", f.Name, f.Type, f.Error, f.Owner, f.File, f.Line))
+			}
+		}
+		switch {
+		case tc.failed == "" && len(failed) > 0:
+			t.Errorf("%s: failed %v, want none", tc.name, failed)
+		case tc.failed != "" && (len(failed) != 1 || failed[0] != tc.failed):
+			t.Errorf("%s: failed %v, want %q", tc.name, failed, tc.failed)
+		}
+		// The answer that came (NXDOMAIN, the registrable domain's too) makes a finding.
+		found := slices.ContainsFunc(res.Findings, func(f Finding) bool { return f.Owner == "www.example.org." })
+		if found != tc.finding {
+			t.Errorf("%s: a finding at www.example.org. %v, want %v: %v", tc.name, found, tc.finding, res.Findings)
+		}
+		if n := tc.o.asked["gone.example.net."]; n != min(tc.o.n+1, 2) {
+			t.Errorf("%s: gone.example.net. asked %d times, want %d", tc.name, n, min(tc.o.n+1, 2))
+		}
 	}
 }

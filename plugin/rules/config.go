@@ -55,4 +55,7 @@ type Result struct {
 	// Outside is, with Config.Outside set, the number of references to each name outside the
 	// zones (see References).
 	Outside map[string]int
+	// Failed are the names outside the zones whose checks the Oracle could not answer (an error,
+	// SERVFAIL, REFUSED; each asked twice): the findings are incomplete without them.
+	Failed []Failure
 }

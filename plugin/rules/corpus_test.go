@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,9 +23,10 @@ func TestCorpus(t *testing.T) {
 			for _, f := range Check(context.Background(), []Zone{z}, Config{Oracle: oracle}) {
 				s := fmt.Sprintf("%s %s %s", f.Severity, f.Rule, f.Owner)
 				if f.Rule == RuleUnparsable {
-					_, at, _ := strings.Cut(f.Message, "testdata/corpus/"+file+":")
-					line, _, _ := strings.Cut(at, ":")
-					s += " line " + line
+					if f.File != "testdata/corpus/"+file {
+						t.Errorf("%s: in file %s", f.Located(), f.File)
+					}
+					s += " line " + strconv.Itoa(f.Line)
 				}
 				got = append(got, s)
 			}

@@ -83,18 +83,34 @@ const (
 	RuleLame = "lame-delegation"
 )
 
-// Finding is one broken rule: where, what, why (the RFC) and how to fix it.
+// Finding is one broken rule: where, what, why (the RFC) and how to fix it. File and Line, when
+// the zone was read from text, are where the record it is about was written (the first record of
+// a rule over several).
 type Finding struct {
 	Severity Severity `json:"severity"`
 	Rule     string   `json:"rule"`
 	Owner    string   `json:"owner"`
 	Record   string   `json:"record,omitempty"`
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
 	RFC      string   `json:"rfc"`
 	Message  string   `json:"message"`
 	Fix      string   `json:"fix"`
 }
 
-// String is the one-line form used in logs and the linter's text output.
+// String is the one-line form used in logs.
 func (f Finding) String() string {
 	return fmt.Sprintf("%s %s %s: %s (%s); fix: %s", f.Severity, f.Rule, f.Owner, f.Message, f.RFC, f.Fix)
+}
+
+// Located is the one-line form with where the finding is first, as compilers and grep -n write it
+// (FILE:LINE: ...), which editors and CI annotations read.
+func (f Finding) Located() string {
+	if f.File == "" {
+		return f.String()
+	}
+	if f.Line == 0 {
+		return f.File + ": " + f.String()
+	}
+	return fmt.Sprintf("%s:%d: %s", f.File, f.Line, f)
 }

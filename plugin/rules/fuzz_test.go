@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,10 +40,8 @@ func FuzzParseZone(f *testing.F) {
 			}
 		}
 		for _, p := range z.Problems {
-			at, ok := strings.CutPrefix(p.Message, "fuzz:")
-			n, _, _ := strings.Cut(at, ":")
-			if line, err := strconv.Atoi(n); !ok || err != nil || line < 1 || line > lines {
-				t.Errorf("problem without a line of the input: %s", p.Message)
+			if p.File != "fuzz" || p.Line < 1 || p.Line > lines {
+				t.Errorf("problem without a line of the input: %s", p.Located())
 			}
 		}
 		Check(context.Background(), []Zone{z}, Config{MaxChain: 3})

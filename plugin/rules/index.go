@@ -24,6 +24,15 @@ type Zone struct {
 	// Problems are findings about the zone's text, from ParseZone: records that could not be read
 	// (rule unparsable-record). Check reports them with the rest.
 	Problems []Finding
+	// Positions, when the zone was read from text, say where each of Records was written
+	// (Positions[i] for Records[i]): findings then say their file and line.
+	Positions []Position
+}
+
+// Position is where a record was written: its file (an $INCLUDEd file's own name) and line.
+type Position struct {
+	File string
+	Line int
 }
 
 // index holds every zone given, read once: each name (by lower-case owner, empty non-terminals

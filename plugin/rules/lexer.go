@@ -10,7 +10,10 @@ package rules
 type token struct {
 	text   string
 	quoted bool
-	line   int
+	// glued says the token starts where the one before it ended, with no blank between: the two
+	// are one field of the record (alpn="h2,h3", RFC 9460 2.1), given to miekg/dns as written.
+	glued bool
+	line  int
 }
 
 // scanner reads the entries of one file.
@@ -18,9 +21,10 @@ type scanner struct {
 	src  string
 	pos  int
 	line int // line of src[pos]
+	end  int // the offset just past the last token read, or -1
 }
 
-func newScanner(src string) *scanner { return &scanner{src: src, line: 1} }
+func newScanner(src string) *scanner { return &scanner{src: src, line: 1, end: -1} }
 
 // entry is one logical line: its tokens, whether its first line starts with blank space (so that
 // it has no owner of its own), the line it starts on, and a lexing problem, if any.
@@ -106,6 +110,7 @@ func (s *scanner) read(e *entry) {
 			depth--
 			s.pos++
 		case '"':
+			glued := len(e.toks) > 0 && s.pos == s.end
 			s.pos++
 			start, line := s.pos, s.line
 			for {
@@ -125,10 +130,12 @@ func (s *scanner) read(e *entry) {
 				}
 				s.pos++
 			}
-			e.toks = append(e.toks, token{text: src[start:s.pos], quoted: true, line: line})
+			e.toks = append(e.toks, token{text: src[start:s.pos], quoted: true, glued: glued, line: line})
 			s.pos++
+			s.end = s.pos
 		default:
 			start := s.pos
+			glued := len(e.toks) > 0 && start == s.end
 			for s.pos < len(src) {
 				c := src[s.pos]
 				if c == '\\' && s.pos+1 < len(src) && src[s.pos+1] != '\n' {
@@ -140,7 +147,8 @@ func (s *scanner) read(e *entry) {
 				}
 				s.pos++
 			}
-			e.toks = append(e.toks, token{text: src[start:s.pos], line: s.line})
+			e.toks = append(e.toks, token{text: src[start:s.pos], glued: glued, line: s.line})
+			s.end = s.pos
 		}
 	}
 	if depth > 0 {
@@ -152,7 +160,7 @@ const errOpenParen = "unbalanced parentheses: '(' without ')'"
 
 // tokenize splits text (one entry's data, as $GENERATE builds it) into tokens on line.
 func tokenize(text string, line int, toks []token) ([]token, string) {
-	s := &scanner{src: text, line: line}
+	s := &scanner{src: text, line: line, end: -1}
 	e := entry{toks: toks}
 	s.read(&e)
 	for s.pos < len(text) && e.err == "" { // newlines outside parentheses: keep reading

@@ -3,8 +3,10 @@ package rules
 // Questions to the Oracle, each asked once, and the checks that need them run many at a time.
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/miekg/dns"
@@ -27,6 +29,8 @@ type call struct {
 	done chan struct{}
 	m    *dns.Msg
 	err  error
+	// failed says the question got no answer a check can use, twice: the check was not made.
+	failed bool
 }
 
 func newAsker(ctx context.Context, o Oracle) *asker {
@@ -49,12 +53,64 @@ func (a *asker) lookup(name string, qtype uint16) (*dns.Msg, error) {
 		<-c.done
 		return c.m, c.err
 	}
-	c.m, c.err = a.oracle.Lookup(a.ctx, name, qtype)
-	if c.err == nil && c.m == nil {
-		c.err = errNoAnswer
+	for range 2 { // a question that failed is asked once more: a lost datagram
+		c.m, c.err = a.oracle.Lookup(a.ctx, name, qtype)
+		if c.err == nil && c.m == nil {
+			c.err = errNoAnswer
+		}
+		if !unusable(c.m, c.err) || a.ctx.Err() != nil {
+			break
+		}
 	}
+	c.failed = unusable(c.m, c.err) && a.ctx.Err() == nil
 	close(c.done)
 	return c.m, c.err
+}
+
+// unusable reports whether an Oracle's answer says nothing of the name: an error, or a failure
+// code (SERVFAIL, REFUSED, ...) rather than an answer or NXDOMAIN.
+func unusable(m *dns.Msg, err error) bool {
+	return err != nil || m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError
+}
+
+// Failure is a name outside the zones that a check needed an answer about and got none (the
+// Oracle failed, twice): the check was not made, and its finding, if any, is unknown.
+type Failure struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Error string `json:"error"`
+	// Owner is a name of the zones whose check needed it, and File and Line where its record is,
+	// when the zone was read from text.
+	Owner string `json:"owner,omitempty"`
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
+}
+
+// failures returns the questions that failed, by name and type.
+func (a *asker) failures() []Failure {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []Failure
+	for q, c := range a.calls {
+		select {
+		case <-c.done:
+		default:
+			continue
+		}
+		if !c.failed {
+			continue
+		}
+		text := "no answer"
+		switch {
+		case c.err != nil:
+			text = c.err.Error()
+		case c.m != nil:
+			text = "answered " + dns.RcodeToString[c.m.Rcode]
+		}
+		out = append(out, Failure{Name: q.name, Type: dns.TypeToString[q.qtype], Error: text})
+	}
+	slices.SortFunc(out, func(a, b Failure) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type)) })
+	return out
 }
 
 // runTasks runs the checks that ask the Oracle, Config.Parallel at a time; each keeps its findings

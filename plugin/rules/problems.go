@@ -3,7 +3,6 @@ package rules
 // Records that cannot be read, as unparsable-record findings.
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -15,9 +14,9 @@ func (p problem) finding(origin string) Finding {
 	if p.owner != "" {
 		owner = dns.CanonicalName(p.owner)
 	}
-	return Finding{Severity: Error, Rule: RuleUnparsable, Owner: owner, Record: p.text,
+	return Finding{Severity: Error, Rule: RuleUnparsable, Owner: owner, Record: p.text, File: p.file, Line: p.line,
 		RFC:     "RFC 1035 5.1",
-		Message: fmt.Sprintf("%s:%d: %s", p.file, p.line, p.msg),
+		Message: p.msg,
 		Fix:     "correct the record; named-checkzone shows how BIND reads it"}
 }
 

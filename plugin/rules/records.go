@@ -243,7 +243,9 @@ func parseRR(h dns.RR_Header, toks []token, origin string, byName bool, line int
 	}
 	starts := make([]int, len(toks))
 	for i, t := range toks {
-		b.WriteByte(' ')
+		if i == 0 || !t.glued { // as written: a key and its quoted value are one field
+			b.WriteByte(' ')
+		}
 		starts[i] = b.Len()
 		if t.quoted {
 			b.WriteByte('"')
@@ -258,7 +260,11 @@ func parseRR(h dns.RR_Header, toks []token, origin string, byName bool, line int
 	rr, _ := zp.Next()
 	if err := zp.Err(); err != nil {
 		msg, col := parseErrorText(err)
-		if strings.HasPrefix(msg, ":") { // miekg/dns gives some errors no text (IPSECKEY, AMTRELAY)
+		switch {
+		case strings.HasPrefix(msg, ":") && (h.Rrtype == dns.TypeSVCB || h.Rrtype == dns.TypeHTTPS):
+			// miekg/dns drops the text of a SvcParam value's error
+			msg = "cannot read the " + typeName(h.Rrtype) + " SvcParams: a value is missing or wrong for its key (RFC 9460 2.1, 7)" + strings.TrimPrefix(msg, ":")
+		case strings.HasPrefix(msg, ":"): // miekg/dns gives some errors no text (IPSECKEY, AMTRELAY)
 			msg = "cannot read the " + typeName(h.Rrtype) + " data, short of a field"
 		}
 		// The line of the token the parser stopped at.
@@ -272,6 +278,9 @@ func parseRR(h dns.RR_Header, toks []token, origin string, byName bool, line int
 	}
 	if rr == nil {
 		return nil, "no record", line
+	}
+	if msg := svcbProblem(rr); msg != "" {
+		return nil, msg, line
 	}
 	return rr, "", 0
 }

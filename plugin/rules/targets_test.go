@@ -23,11 +23,11 @@ func (o *recordingOracle) Lookup(ctx context.Context, name string, qtype uint16)
 	return oracle.Lookup(ctx, name, qtype)
 }
 
-// questions is what was asked, sorted.
+// questions is what was asked, sorted, each once (a question that failed is asked twice).
 func (o *recordingOracle) questions() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return slices.Sorted(slices.Values(o.asked))
+	return slices.Compact(slices.Sorted(slices.Values(o.asked)))
 }
 
 // Chains must stay within the zones checked and the targets allowed; the first name outside both

@@ -83,6 +83,9 @@ type reader struct {
 }
 
 func parseZone(src, origin, filename string) (Zone, error) {
+	if at := binaryAt(src); at >= 0 {
+		return Zone{}, fmt.Errorf("%s: not a zone file: it holds binary data (byte %d is a control character no zone file has)", filename, at)
+	}
 	r := &reader{top: filename}
 	if origin != "" {
 		o, ok := absName(dns.Fqdn(origin), ".")
@@ -123,10 +126,15 @@ func parseZone(src, origin, filename string) (Zone, error) {
 		n += len(b.rrs)
 	}
 	z.Records = make([]dns.RR, 0, n)
+	z.Positions = make([]Position, 0, n)
 	probs := r.problems
 	for _, b := range r.batches {
 		z.Records = append(z.Records, b.rrs...)
+		z.Positions = append(z.Positions, b.pos...)
 		probs = append(probs, b.probs...)
+	}
+	if len(z.Records) == 0 && len(probs) == 0 {
+		return Zone{}, fmt.Errorf("%s: empty: it holds no records", filename)
 	}
 	switch {
 	case r.given != "":
@@ -144,6 +152,17 @@ func parseZone(src, origin, filename string) (Zone, error) {
 		z.Problems = append(z.Problems, p.finding(z.Origin))
 	}
 	return z, nil
+}
+
+// binaryAt returns the offset of the first byte in the start of src that no text file holds (NUL,
+// or a control character other than tab, newline, carriage return and form feed), or -1.
+func binaryAt(src string) int {
+	for i := range min(len(src), 1<<16) {
+		if c := src[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' || c == 0x7f {
+			return i
+		}
+	}
+	return -1
 }
 
 func noOrigin(filename string) error {

@@ -1,10 +1,13 @@
 package rules
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,7 +34,7 @@ func problems(z Zone) []string {
 		if f.Rule != RuleUnparsable || f.Severity != Error || f.RFC == "" || f.Fix == "" {
 			out = append(out, "incomplete finding: "+f.String())
 		}
-		out = append(out, f.Owner+" "+f.Message)
+		out = append(out, f.Owner+" "+f.File+":"+strconv.Itoa(f.Line)+": "+f.Message)
 	}
 	return out
 }
@@ -298,5 +301,27 @@ func TestOriginInferred(t *testing.T) {
 	z, err = ParseZone(strings.NewReader("example.net. 60 IN SOA ns1 h 1 2 3 4 5\nwww 60 IN A 192.0.2.1\n"), "", "db.example.org")
 	if err != nil || z.Origin != "example.net." || z.Records[1].Header().Name != "www.example.net." {
 		t.Errorf("absolute SOA: origin %q, %v", z.Origin, err)
+	}
+}
+
+// Every finding says the file and line of the record it is about, the included file's own for a
+// record an $INCLUDE brought in.
+func TestFindingsLocated(t *testing.T) {
+	t.Parallel()
+	z, err := ParseZoneFile("testdata/corpus/include/db.example.org", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Check(context.Background(), []Zone{z}, Config{Oracle: oracle})
+	got := make([]string, 0, len(fs))
+	for _, f := range fs {
+		got = append(got, fmt.Sprintf("%s:%d %s %s", f.File, f.Line, f.Rule, f.Owner))
+	}
+	want := []string{
+		"testdata/corpus/include/db.example.org:8 dangling-cname app.example.org.",
+		"testdata/corpus/include/keys/dkim.inc:2 dkim-target s2._domainkey.example.org.",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings at\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
