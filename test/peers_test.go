@@ -15,19 +15,31 @@ import (
 // zones (origin -> zone file text). It is stopped when the test ends.
 func startNSD(tb testing.TB, zones map[string]string) *server {
 	tb.Helper()
-	bin := lookPath(tb, "nsd")
-	dir := tb.TempDir()
-	port := freePort(tb)
 	origins := make([]string, 0, len(zones))
 	for origin := range zones {
 		origins = append(origins, origin)
 	}
 	sort.Strings(origins)
 	list := make([]loopback.NSDZone, 0, len(origins))
-	for i, origin := range origins {
+	for _, origin := range origins {
+		list = append(list, loopback.NSDZone{Name: origin, File: zones[origin]})
+	}
+	return startNSDZones(tb, list)
+}
+
+// startNSDZones runs NSD serving zones, each with its File holding the zone's text, and its
+// transfer settings.
+func startNSDZones(tb testing.TB, zones []loopback.NSDZone) *server {
+	tb.Helper()
+	bin := lookPath(tb, "nsd")
+	dir := tb.TempDir()
+	port := freePort(tb)
+	list := make([]loopback.NSDZone, 0, len(zones))
+	for i, z := range zones {
 		file := fmt.Sprintf("zone%d", i)
-		writeFile(tb, filepath.Join(dir, file), zones[origin])
-		list = append(list, loopback.NSDZone{Name: origin, File: file})
+		writeFile(tb, filepath.Join(dir, file), z.File)
+		z.File = file
+		list = append(list, z)
 	}
 	cf := filepath.Join(dir, "nsd.conf")
 	writeFile(tb, cf, loopback.NSDConfig(dir, port, list))
@@ -49,7 +61,16 @@ func startNSD(tb testing.TB, zones map[string]string) *server {
 // ends.
 func startPDNS(tb testing.TB, zones map[string]string, extra ...string) *server {
 	tb.Helper()
-	bin := lookPath(tb, "pdns_server")
+	dir, port := pdnsConfig(tb, zones, extra...)
+	s := runServer(tb, "", port, lookPath(tb, "pdns_server"), "--config-dir="+dir)
+	s.waitReady(tb)
+	return s
+}
+
+// pdnsConfig writes startPDNS's configuration and zones in a folder of their own, and returns it
+// with the port chosen.
+func pdnsConfig(tb testing.TB, zones map[string]string, extra ...string) (string, int) {
+	tb.Helper()
 	dir := tb.TempDir()
 	port := freePort(tb)
 	var named strings.Builder
@@ -78,9 +99,7 @@ loglevel=6
 %[3]s
 `, dir, port, strings.Join(extra, "\n"))
 	writeFile(tb, filepath.Join(dir, "pdns.conf"), conf)
-	s := runServer(tb, "", port, bin, "--config-dir="+dir)
-	s.waitReady(tb)
-	return s
+	return dir, port
 }
 
 // asked reports whether a PowerDNS started by startPDNS has received a question for name.

@@ -93,6 +93,7 @@ func pointsAt(target string, zones []rules.Zone, files []string, aliases map[str
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // -> in messages stays readable
 		if err := enc.Encode(rs); err != nil {
 			fmt.Fprintln(stderr, "cnamelint:", err)
 			return 2

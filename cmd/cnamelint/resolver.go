@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/dnsflatten/flatten/plugin/probe"
@@ -36,10 +35,31 @@ func (r *resolver) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 		m, _, err = r.tcp.ExchangeContext(ctx, q, r.addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %s at %s: %w", name, dns.TypeToString[qtype], r.addr, err)
+		return nil, err
 	}
 	if err := probe.Matches(q, m); err != nil {
-		return nil, fmt.Errorf("%s %s at %s: %w", name, dns.TypeToString[qtype], r.addr, err)
+		return nil, err
 	}
 	return m, nil
 }
+
+// answers asks the resolver one question, the root's NS, twice at most, and returns what kept it
+// from answering: a resolver that answers nothing is found before any zone is read, not after
+// a timeout for every name. Any reply will do, a refusal included; what it refuses is then
+// reported name by name.
+func (r *resolver) answers(ctx context.Context) error {
+	var err error
+	for range 2 {
+		if _, err = r.Lookup(ctx, ".", dns.TypeNS); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// down stands for a resolver that did not answer the first question: every lookup fails at once
+// with that question's error, and each name is reported as not checked.
+type down struct{ err error }
+
+// Lookup implements rules.Oracle.
+func (d down) Lookup(context.Context, string, uint16) (*dns.Msg, error) { return nil, d.err }

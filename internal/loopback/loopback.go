@@ -32,8 +32,18 @@ func FreePort() (int, error) {
 
 // NSDZone is one zone of an NSD configuration: a primary served from File (relative to the
 // configuration's folder), or, with Primary set (host@port), a secondary transferring from it.
+// ProvideXFR lists who may transfer it, as NSD's provide-xfr writes them ("127.0.0.1 NOKEY",
+// "127.0.0.1 KEYNAME"); Keys, the TSIG keys those name.
 type NSDZone struct {
 	Name, File, Primary string
+	ProvideXFR          []string
+	Keys                []NSDKey
+}
+
+// NSDKey is a TSIG key of NSD's configuration (RFC 8945): its name, algorithm (hmac-sha256) and
+// base64 secret.
+type NSDKey struct {
+	Name, Algorithm, Secret string
 }
 
 // NSDConfig returns NSD's configuration for a server on 127.0.0.1 port, with every file it writes
@@ -58,8 +68,20 @@ func NSDConfig(dir string, port int, zones []NSDZone) string {
 remote-control:
     control-enable: no
 `, port, dir)
+	keys := map[NSDKey]bool{}
+	for _, z := range zones {
+		for _, k := range z.Keys {
+			if !keys[k] {
+				keys[k] = true
+				fmt.Fprintf(&b, "key:\n    name: %q\n    algorithm: %s\n    secret: %q\n", k.Name, k.Algorithm, k.Secret)
+			}
+		}
+	}
 	for _, z := range zones {
 		fmt.Fprintf(&b, "zone:\n    name: %q\n    zonefile: %q\n", z.Name, z.File)
+		for _, acl := range z.ProvideXFR {
+			fmt.Fprintf(&b, "    provide-xfr: %s\n", acl)
+		}
 		if z.Primary != "" {
 			fmt.Fprintf(&b, "    request-xfr: AXFR %s NOKEY\n    allow-notify: 127.0.0.1 NOKEY\n", z.Primary)
 		}

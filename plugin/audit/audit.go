@@ -100,7 +100,7 @@ type Auditor struct {
 	aliases map[string]string
 	// standing and referenced are this auditor's share of the audit_findings and
 	// target_references gauges (gauges.go).
-	standing, referenced *gaugeSet
+	standing, referenced, unchecked *gaugeSet
 }
 
 // checkJob is one check of every zone read.
@@ -115,7 +115,7 @@ func New(cfg Config) *Auditor {
 	a := &Auditor{zones: cfg.Zones, every: cfg.Every, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
-		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences)}
+		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences), unchecked: newGaugeSet(auditUnchecked)}
 	for _, h := range cfg.Handlers {
 		if tr, ok := h.(transfer.Transferer); ok {
 			a.trs = append(a.trs, tr)

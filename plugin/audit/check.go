@@ -63,6 +63,7 @@ func (a *Auditor) check(job checkJob) {
 	}
 	a.standing.publish(published)
 	a.references(res.Outside)
+	unchecked := a.incomplete(res.Failed, job.zones)
 	a.mu.Lock()
 	a.last = findings
 	for origin, z := range job.zones {
@@ -75,6 +76,9 @@ func (a *Auditor) check(job checkJob) {
 	}
 	for _, fd := range findings {
 		logFinding("audit: ", fd)
+	}
+	if unchecked != "" {
+		log.Warning(unchecked)
 	}
 }
 
@@ -90,6 +94,45 @@ func (a *Auditor) references(outside map[string]int) {
 		}
 	}
 	a.referenced.publish(published)
+}
+
+// incomplete publishes, for each zone audited, how many names outside the zones its checks
+// needed and got no answer about, and returns the one warning the pass logs when there were any:
+// a resolver that does not answer must not look like a clean audit.
+func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead) string {
+	per := make(map[string]float64, len(zones))
+	for origin := range zones {
+		per[origin] = 0
+	}
+	errs := map[string]int{}
+	names := make([]string, 0, min(len(failed), 5))
+	for _, f := range failed {
+		per[zoneOf(f.Owner, zones)]++
+		errs[f.Error]++
+		if len(names) < 5 {
+			names = append(names, f.Name+" "+f.Type)
+		}
+	}
+	published := make([]gauge, 0, len(per))
+	for zone, n := range per {
+		published = append(published, gauge{labels: []string{zone}, value: n})
+	}
+	a.unchecked.publish(published)
+	if len(failed) == 0 {
+		return ""
+	}
+	common := ""
+	for e, n := range errs {
+		if n > errs[common] || n == errs[common] && e < common {
+			common = e
+		}
+	}
+	more := ""
+	if len(failed) > len(names) {
+		more = fmt.Sprintf(" and %d more", len(failed)-len(names))
+	}
+	return fmt.Sprintf("audit: %d name(s) outside the zones not checked, no answer after one retry (%s): %s%s; their findings are unknown until the resolver answers",
+		len(failed), common, strings.Join(names, ", "), more)
 }
 
 // summarize counts the findings owned by names in origin (and not in a zone below it).

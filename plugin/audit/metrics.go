@@ -40,6 +40,15 @@ var (
 		Help:      "Gauge of the findings of the last zone audit, by zone, rule and severity.",
 	}, []string{"zone", "rule", "severity"})
 
+	// auditUnchecked is, per zone, how many names outside the zones the last audit needed an
+	// answer about and got none (after one retry): the checks of those names were not made.
+	auditUnchecked = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "audit_unchecked_names",
+		Help:      "Gauge of the names outside the zones that the last zone audit needed an answer about and got none (after one retry), by the zone whose record needed it: their findings are unknown.",
+	}, []string{"zone"})
+
 	// targetReferences is, per name outside the zones, how many names in them reach it.
 	targetReferences = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,

@@ -194,30 +194,50 @@ func (c *checker) locate(zones []Zone, fs []Finding) {
 }
 
 // owners gives each failure a name of the zones whose record names it (the first, in the index's
-// order), and that record's position: one pass over the records that name others, made only when
-// something failed.
+// order), and that record's position; a failure about a name no record names (the registrable
+// domain of a target, asked whether it exists) gets a record that names a name below it. Passes
+// over the records that name others, made only when something failed.
 func (c *checker) owners(zones []Zone, fs []Failure) {
 	if c.ix == nil || len(fs) == 0 {
 		return
 	}
-	want := make(map[string][]int, len(fs))
-	for i, f := range fs {
-		want[f.Name] = append(want[f.Name], i)
-	}
-	found := 0
-	for id := range c.ix.nodes {
-		nd := &c.ix.nodes[id]
-		if nd.flags&fRefers == 0 {
-			continue
+	for _, below := range []bool{false, true} {
+		want := make(map[string][]int, len(fs))
+		for i, f := range fs {
+			if f.Owner == "" {
+				want[canonical(f.Name)] = append(want[canonical(f.Name)], i)
+			}
 		}
-		for i := nd.first; i >= 0 && found < len(fs); i = c.ix.next[i] {
-			for _, j := range want[canonical(named(c.ix.recs[i]))] {
-				if fs[j].Owner == "" {
-					fs[j].Owner = nd.name
-					loc := []Finding{{Owner: nd.name, Record: c.ix.recs[i].String()}}
-					c.locate(zones, loc)
-					fs[j].File, fs[j].Line = loc[0].File, loc[0].Line
-					found++
+		if len(want) == 0 {
+			return
+		}
+		for id := range c.ix.nodes {
+			nd := &c.ix.nodes[id]
+			if nd.flags&fRefers == 0 {
+				continue
+			}
+			for i := nd.first; i >= 0; i = c.ix.next[i] {
+				target := canonical(named(c.ix.recs[i]))
+				if target == "" {
+					continue
+				}
+				names := []string{target}
+				if below { // the failures left are few: each is compared
+					names = names[:0]
+					for name := range want {
+						if dns.IsSubDomain(name, target) {
+							names = append(names, name)
+						}
+					}
+				}
+				for _, name := range names {
+					for _, j := range want[name] {
+						fs[j].Owner = nd.name
+						loc := []Finding{{Owner: nd.name, Record: c.ix.recs[i].String()}}
+						c.locate(zones, loc)
+						fs[j].File, fs[j].Line = loc[0].File, loc[0].Line
+					}
+					delete(want, name)
 				}
 			}
 		}

@@ -299,4 +299,28 @@ func TestFailedOutsideNames(t *testing.T) {
 			t.Errorf("%s: gone.example.net. asked %d times, want %d", tc.name, n, min(tc.o.n+1, 2))
 		}
 	}
+
+	// The registrable domain of a target that does not exist is asked whether it exists: no
+	// record names it, and its failure is the record's whose target is below it.
+	res := Run(context.Background(), []Zone{z}, Config{Oracle: soaFails{}})
+	failed := make([]string, 0, len(res.Failed))
+	for _, f := range res.Failed {
+		failed = append(failed, fmt.Sprintf("%s %s: %s (%s at %s:%d)", f.Name, f.Type, f.Error, f.Owner, f.File, f.Line))
+	}
+	if want := []string{"example.net. SOA: answered SERVFAIL (www.example.org. at db.example.org:3)"}; !slices.Equal(failed, want) {
+		t.Errorf("failed %v, want %v", failed, want)
+	}
+}
+
+// soaFails answers NXDOMAIN, and SERVFAIL for an SOA.
+type soaFails struct{}
+
+func (soaFails) Lookup(_ context.Context, name string, qtype uint16) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Response, m.Rcode = true, dns.RcodeNameError
+	if qtype == dns.TypeSOA {
+		m.Rcode = dns.RcodeServerFailure
+	}
+	return m, nil
 }

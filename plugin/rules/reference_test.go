@@ -81,7 +81,8 @@ func randomZone(rng *rand.Rand, flat bool) string {
 }
 
 // comparable is a finding as the comparison sees it. The apex finding's fix changed on purpose
-// when the apex's chain loops (no alias suggestion), and target-no-address is new.
+// when the apex's chain loops (no alias suggestion), target-no-address is new, and a
+// multiple-cnames finding quotes the first CNAME now (its line is where a reader starts).
 func comparable(fs []Finding, loops map[string]bool) []string {
 	var out []string
 	for _, f := range fs {
@@ -90,6 +91,9 @@ func comparable(fs []Finding, loops map[string]bool) []string {
 		}
 		if f.Rule == RuleApex && loops[f.Owner] {
 			f.Fix = ""
+		}
+		if f.Rule == RuleMultiple {
+			f.Record = ""
 		}
 		out = append(out, fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s", f.Owner, f.Rule, f.Severity, f.Record, f.RFC, f.Message, f.Fix))
 	}

@@ -63,6 +63,6 @@ func (c *checker) siblings(id int32, cn *dns.CNAME) {
 		for _, rr := range cnames {
 			targets = append(targets, rr.(*dns.CNAME).Target)
 		}
-		c.add(MultipleFinding(name, cnames[1].String(), targets))
+		c.add(MultipleFinding(name, cnames[0].String(), targets)) // the first: where a reader starts
 	}
 }
