@@ -28,11 +28,13 @@ const (
 	// defaultMaxChain is CoreDNS's and PowerDNS's own chain limit; 8-hop chains exist in the wild.
 	defaultMaxChain = 10
 	// maxMaxChain bounds max_chain: a question costs at most max_chain lookups.
-	maxMaxChain       = 32
-	defaultMinTTL     = 5
-	defaultMaxTTL     = 3600
-	defaultMaxStale   = 24 * time.Hour
-	defaultCacheSize  = 10000
+	maxMaxChain      = 32
+	defaultMinTTL    = 5
+	defaultMaxTTL    = 3600
+	defaultMaxStale  = 24 * time.Hour
+	defaultCacheSize = 10000
+	// minCacheSize is the fewest entries CoreDNS's cache holds: 256 shards of at least 4.
+	minCacheSize      = 1024
 	defaultMaxLookups = 256 // lookups take a few milliseconds: 256 at once is thousands a second
 	defaultAudit      = 15 * time.Second
 )
@@ -66,8 +68,10 @@ type config struct {
 	resolvers []string
 	// targets, when set, are the zones beside zones that chains may reach (targets ZONE...).
 	targets []string
-	// expandTransfer sends flattened names as their addresses in zone transfers.
+	// expandTransfer sends flattened names as their addresses in zone transfers; expandAt is
+	// where it was written (FILE:LINE), for the error when the block has no transfer plugin.
 	expandTransfer bool
+	expandAt       string
 	// ecs passes a client's EDNS Client Subnet to the resolvers (RFC 7871); ecsClient also sends
 	// the client's own address when it sent none.
 	ecs, ecsClient bool

@@ -240,6 +240,21 @@ func TestOtherOpcodesPass(t *testing.T) {
 	}
 }
 
+// Alone in its block (no plugin after it), the plugin answers as the block would without it:
+// REFUSED, as CoreDNS answers for a block with no plugins, not SERVFAIL.
+func TestAloneInBlock(t *testing.T) {
+	f, _ := newTest(t, nil, nil)
+	f.Next = nil
+	for _, name := range []string{"example.org.", "www.example.org."} {
+		r := new(dns.Msg)
+		r.SetQuestion(name, dns.TypeA)
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		if rcode, err := f.ServeDNS(context.Background(), rec, r); rcode != dns.RcodeRefused || err != nil || rec.Msg != nil {
+			t.Errorf("%s: rcode %s, error %v, written %v; want REFUSED for the server to write", name, dns.RcodeToString[rcode], err, rec.Msg)
+		}
+	}
+}
+
 func TestPreSigned(t *testing.T) {
 	sig := test.RRSIG("example.org. 300 IN RRSIG CNAME 13 2 300 20300101000000 20200101000000 12345 example.org. c2lnbmF0dXJl")
 	b := newBackend()

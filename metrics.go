@@ -8,6 +8,8 @@ package flatten
 import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/dnsflatten/flatten/internal/perserver"
+	"github.com/dnsflatten/flatten/plugin/audit"
+	"github.com/dnsflatten/flatten/plugin/target"
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +53,19 @@ func newCounters() *counters {
 		}
 		return c
 	})
+}
+
+// precreate makes every counter of the plugin exist at 0 for the servers of the block (their
+// metrics label: transport://host:port, as CoreDNS writes it), from start-up.
+func precreate(servers []string) {
+	for _, server := range servers {
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeHTTPS, dns.TypeSVCB} {
+			flattenedCount.WithLabelValues(server, dns.TypeToString[t])
+		}
+		aliasModeCount.WithLabelValues(server)
+		target.Precreate(server)
+		audit.Precreate(server)
+	}
 }
 
 // answered counts a flattened answer to a question of qtype, whose chain crossed an AliasMode

@@ -109,7 +109,14 @@ func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
 	var err error
 	switch prop := c.Val(); prop {
 	case "apex", "all", "names":
-		if *selector != "" {
+		switch *selector {
+		case "":
+		case prop:
+			if prop == "names" {
+				return c.Err("'names' given twice: list every name on one 'names' line")
+			}
+			return c.Errf("'%s' given twice: keep one", prop)
+		default:
 			return c.Errf("'%s' conflicts with '%s' given before it: use one of apex, all or names", prop, *selector)
 		}
 		*selector = prop
@@ -124,6 +131,12 @@ func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
 		err = parseTTL(c, cfg)
 	case "cache":
 		cfg.cacheSize, err = parseCount(c, "the number of entries the cache holds", 1, 10_000_000, defaultCacheSize)
+		if err == nil && cfg.cacheSize < minCacheSize {
+			// CoreDNS's cache keeps 256 shards of at least 4 entries: said, not done silently.
+			log.Warningf("%s:%d: cache %d is raised to %d, the fewest entries the cache holds (256 shards of at least 4): write 'cache %d' to say so",
+				c.File(), c.Line(), cfg.cacheSize, minCacheSize, minCacheSize)
+			cfg.cacheSize = minCacheSize
+		}
 	case "stale":
 		cfg.maxStale, err = parseDuration(c, "how long expired data may be served, e.g. 'stale 24h' (0 disables)")
 	case "max_lookups":
@@ -136,7 +149,7 @@ func parseProperty(c *caddy.Controller, cfg *config, selector *string) error {
 		if len(c.RemainingArgs()) != 0 {
 			return c.Err("'expand_transfer' takes no arguments")
 		}
-		cfg.expandTransfer = true
+		cfg.expandTransfer, cfg.expandAt = true, fmt.Sprintf("%s:%d", c.File(), c.Line())
 	case "probe_ns":
 		if len(c.RemainingArgs()) != 0 {
 			return c.Err("'probe_ns' takes no arguments")
@@ -177,11 +190,23 @@ func parseZones(c *caddy.Controller) (chain.Zones, error) {
 	if len(args) == 0 {
 		return plugin.OriginsFromArgsOrServerBlock(nil, c.ServerBlockKeys), nil
 	}
+	var served chain.Zones // every zone of the block's keys (a /23 key is two reverse zones)
+	for _, k := range c.ServerBlockKeys {
+		served = append(served, plugin.Host(k).NormalizeExact()...)
+	}
 	zones := make(chain.Zones, 0, len(args))
 	for _, a := range args {
 		z := plugin.Host(a).NormalizeExact()
 		if len(z) == 0 || !validName(z[0]) {
 			return nil, c.Errf("'%s' is not a zone name: write a domain name such as example.org", a)
+		}
+		for _, zone := range z {
+			// The plugin sees only the questions its block answers: a zone outside the block's
+			// keys would never get one.
+			if len(served) > 0 && !served.Holds(zone) {
+				return nil, c.Errf("zone '%s' is not served by this server block (%s): flatten sees only its block's questions; add the zone to the block's keys, e.g. '%s %s { ... }', or leave the zones out to take the block's",
+					a, strings.Join(served, " "), strings.TrimSuffix(zone, "."), strings.Join(served, " "))
+			}
 		}
 		zones = append(zones, z...)
 	}
@@ -209,8 +234,12 @@ func parseSelector(c *caddy.Controller, cfg *config, prop string) error {
 			return c.Errf("'%s' is not a domain name", a)
 		}
 		if !cfg.zones.Holds(n) {
-			return c.Errf("'%s' is not inside this block's zones (%s): write the full name, e.g. '%s'",
-				a, strings.Join(cfg.zones, " "), strings.TrimSuffix(a, ".")+"."+cfg.zones[0])
+			if dns.CountLabel(n) == 1 { // a relative name: the zone left off
+				return c.Errf("'%s' is not inside this block's zones (%s): write the full name, e.g. '%s'",
+					a, strings.Join(cfg.zones, " "), strings.TrimSuffix(a, ".")+"."+cfg.zones[0])
+			}
+			return c.Errf("'%s' is not inside this block's zones (%s): flatten answers only for its zones; name a name of them, or flatten %s in a block that serves its zone",
+				a, strings.Join(cfg.zones, " "), a)
 		}
 		cfg.names[n] = struct{}{}
 	}
@@ -251,6 +280,11 @@ func parseResolver(c *caddy.Controller, cfg *config) error {
 		return err
 	}
 	for _, a := range args {
+		if strings.ContainsRune(a, '/') && !strings.Contains(a, "://") {
+			if _, err := os.Stat(a); err != nil {
+				return c.Errf("resolver '%s' names a resolv.conf file that cannot be read (%v): give the file's path, or addresses such as 127.0.0.1:5301", a, err)
+			}
+		}
 		addrs, err := hostport.HostPortOrFile(a)
 		if trans, _ := hostport.Transport(a); err != nil || trans != transport.DNS {
 			return c.Errf("resolver address '%s' is not an IP address with an optional port or a resolv.conf file, e.g. 127.0.0.1:5301, [::1]:53 or /etc/resolv.conf", a)
@@ -307,8 +341,13 @@ func parseTTL(c *caddy.Controller, cfg *config) error {
 	if len(args) == 2 {
 		lo, hi = n[0], n[1]
 	}
-	if hi == 0 || lo > hi {
-		return c.Errf("ttl MIN %d and MAX %d: MAX must be at least 1 and not below MIN", lo, hi)
+	switch {
+	case hi == 0:
+		return c.Errf("'ttl %s': MAX must be at least 1 second", strings.Join(args, " "))
+	case lo > hi && len(args) == 1:
+		return c.Errf("'ttl %d': MAX %d is below the default MIN %d: write 'ttl 0 %d' to allow TTLs that low", hi, hi, lo, hi)
+	case lo > hi:
+		return c.Errf("'ttl %d %d': MIN %d is above MAX %d: write MIN first, e.g. 'ttl %d %d'", lo, hi, lo, hi, hi, lo)
 	}
 	cfg.minTTL, cfg.maxTTL = lo, hi
 	return nil
@@ -321,7 +360,10 @@ func parseCount(c *caddy.Controller, what string, lo, hi, def int) (int, error) 
 		return 0, c.Errf("'%s' takes one number, %s (default %d)", prop, what, def)
 	}
 	n, err := strconv.Atoi(args[0])
-	if err != nil || n < lo || n > hi {
+	if err != nil {
+		return 0, c.Errf("%s '%s' is not a whole number: write one from %d to %d, %s (default %d)", prop, args[0], lo, hi, what, def)
+	}
+	if n < lo || n > hi {
 		return 0, c.Errf("%s '%s' is out of range: write a whole number from %d to %d (default %d)", prop, args[0], lo, hi, def)
 	}
 	return n, nil

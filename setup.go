@@ -4,12 +4,14 @@ package flatten
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/dnssec"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/plugin/pkg/transport"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/dnsflatten/flatten/plugin/audit"
@@ -21,6 +23,8 @@ import (
 )
 
 func init() { plugin.Register(pluginName, setup) }
+
+var log = clog.NewWithPlugin(pluginName)
 
 // setup parses the block into a config; the plugin is built from it when CoreDNS builds the server
 // block's chain, and started and stopped with the server (both happen on every reload).
@@ -43,12 +47,24 @@ func setup(c *caddy.Controller) error {
 		}
 		return f
 	})
+	// CoreDNS runs the hooks of every block, also of one it built no chain for (every address
+	// excluded by bind: no listener), which has no plugin to start.
 	c.OnStartup(func() error {
+		if f == nil {
+			return nil
+		}
+		// Only now are the block's plugins built: expand_transfer hands its zones to transfer.
+		if cfg.expandTransfer && conf.Handler("transfer") == nil {
+			return fmt.Errorf("%s - Error during parsing: 'expand_transfer' expands the zone transfers the transfer plugin serves, and this block has none: add 'transfer { to ... }' to the block, or remove 'expand_transfer'", cfg.expandAt)
+		}
+		precreate(serversOf(conf))
 		f.start()
 		return nil
 	})
 	c.OnShutdown(func() error {
-		f.stop()
+		if f != nil {
+			f.stop()
+		}
 		return nil
 	})
 	return nil
@@ -65,6 +81,24 @@ type block struct {
 	// outside, when set, answers lookups of names outside the zones (tests stand in for the
 	// resolver and the server).
 	outside target.Outside
+}
+
+// serversOf returns the server labels of the block's metrics, as CoreDNS writes them
+// (dnsserver's grouping of server blocks by address): transport://host:port for each address.
+func serversOf(conf *dnsserver.Config) []string {
+	hosts := conf.ListenHosts
+	if len(hosts) == 0 {
+		hosts = []string{""}
+	}
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		trans := conf.Transport
+		if trans == "" {
+			trans = transport.DNS
+		}
+		out = append(out, trans+"://"+net.JoinHostPort(h, conf.Port))
+	}
+	return out
 }
 
 func blockOf(conf *dnsserver.Config) block {
@@ -109,6 +143,7 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 		Limits: lim, MinTTL: cfg.minTTL, MaxTTL: cfg.maxTTL, MaxStale: cfg.maxStale, CacheSize: cfg.cacheSize,
 		MaxLookups: cfg.maxLookups, ECS: cfg.ecs, ServiceBackend: hides})
 	var world func(context.Context, *dns.Msg) (*dns.Msg, error)
+	self := false
 	switch r := f.chase.Resolver(); {
 	case r != nil:
 		world = func(ctx context.Context, q *dns.Msg) (*dns.Msg, error) {
@@ -116,10 +151,10 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 			return m, err
 		}
 	case b.self != "":
-		world = resolver.NewSelf(b.self).Exchange
+		world, self = resolver.NewSelf(b.self).Exchange, true
 	}
 	f.audit = audit.New(audit.Config{Zones: cfg.zones, Every: cfg.audit, Handlers: b.handlers, Owners: cfg.dangling == dns.RcodeNameError,
 		MaxChain: cfg.maxChain, Targets: cfg.targets, Aliases: cfg.aliases, ProbeNS: cfg.probeNS, ProbePort: cfg.probePort,
-		Own: f.chase.Ask, World: world, Slots: f.chase.Slots(), Changed: f.chase.Purge, Serial: f.chase.Serial})
+		Own: f.chase.Ask, World: world, WorldIsSelf: self, Slots: f.chase.Slots(), Changed: f.chase.Purge, Serial: f.chase.Serial})
 	return f
 }

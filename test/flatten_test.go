@@ -251,3 +251,57 @@ func TestBadCorefile(t *testing.T) {
 		t.Errorf("output lacks %q:\n%s", want, s.out)
 	}
 }
+
+// A block CoreDNS builds no chain for (bind excludes every address: no listener) starts with
+// flatten as it does without: its start-up and shutdown hooks have no plugin to run.
+func TestBlockWithoutListener(t *testing.T) {
+	other := freePort(t)
+	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    whoami
+}
+.:%d {
+    bind 127.0.0.1 {
+        except 127.0.0.1
+    }
+    flatten example.org
+    whoami
+}
+`, other))
+	m := s.query(t, "udp", "example.org.", dns.TypeA)
+	if m.Rcode != dns.RcodeSuccess || len(m.Extra) == 0 {
+		t.Errorf("the block that listens answered %v", m)
+	}
+	if strings.Contains(s.out.String(), "panic") {
+		t.Errorf("output:\n%s", s.out)
+	}
+}
+
+// What cannot work stops CoreDNS at start-up with the line and what to write; a cache below its
+// floor is said to be raised.
+func TestStartupRefusesWhatCannotWork(t *testing.T) {
+	for _, tc := range []struct{ name, block, want string }{{
+		name:  "expand_transfer without transfer",
+		block: "flatten {\n        expand_transfer\n    }",
+		want:  "/Corefile:4 - Error during parsing: 'expand_transfer' expands the zone transfers the transfer plugin serves, and this block has none: add 'transfer { to ... }' to the block, or remove 'expand_transfer'",
+	}, {
+		name:  "a zone the block does not serve",
+		block: "flatten example.com",
+		want:  "/Corefile:3 - Error during parsing: zone 'example.com' is not served by this server block (example.org.): flatten sees only its block's questions",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startNoWait(t, "example.org:{{PORT}} {\n    bind 127.0.0.1\n    "+tc.block+"\n    file {{DIR}}/db.example.org\n}\n")
+			if err := s.wait(t); err == nil {
+				t.Fatal("CoreDNS started")
+			}
+			if !strings.Contains(s.out.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, s.out)
+			}
+		})
+	}
+	s := start(t, "example.org:{{PORT}} {\n    bind 127.0.0.1\n    flatten {\n        cache 10\n    }\n    file {{DIR}}/db.example.org\n}\n")
+	s.waitLog(t, "[WARNING] plugin/flatten: ")
+	if !strings.Contains(s.out.String(), "/Corefile:4: cache 10 is raised to 1024, the fewest entries the cache holds (256 shards of at least 4): write 'cache 1024' to say so") {
+		t.Errorf("output:\n%s", s.out)
+	}
+}

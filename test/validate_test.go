@@ -223,3 +223,71 @@ func TestAuditSaysWhatItCouldNotCheck(t *testing.T) {
 		t.Errorf("the warning logged %d times in one pass", n)
 	}
 }
+
+// Every counter of the plugin exists from start-up at 0, with its server label; a chain longer
+// than max_chain is logged as far as it was followed, never with a CNAME called its end; a fork
+// is counted where the README says.
+func TestLiveChainProblems(t *testing.T) {
+	var zone strings.Builder
+	zone.WriteString("$ORIGIN example.org.\n@ 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300\n@ 3600 IN NS ns1.example.net.\n")
+	for i := range 12 {
+		next := fmt.Sprintf("c%d", i+1)
+		if i == 11 {
+			next = "end"
+		}
+		fmt.Fprintf(&zone, "c%d 300 IN CNAME %s\n", i, next)
+	}
+	zone.WriteString("end 300 IN A 192.0.2.1\nfork 300 IN CNAME end\nfork 300 IN CNAME c0\n")
+	file := filepath.Join(t.TempDir(), "db.example.org")
+	writeFile(t, file, zone.String())
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := start(t, fmt.Sprintf("example.org:{{PORT}} {\n    bind 127.0.0.1\n    prometheus %s\n    flatten {\n        all\n    }\n    file %s\n}\n", metrics, file))
+	server := fmt.Sprintf(`server="dns://127.0.0.1:%d"`, s.port)
+
+	page := get(t, "http://"+metrics+"/metrics")
+	for _, series := range []string{
+		"coredns_flatten_loops_total{" + server + "} 0",
+		"coredns_flatten_chain_too_long_total{" + server + "} 0",
+		"coredns_flatten_prohibited_total{" + server + "} 0",
+		"coredns_flatten_dangling_total{" + server + "} 0",
+		"coredns_flatten_stale_answers_total{" + server + "} 0",
+		"coredns_flatten_fallback_answers_total{" + server + "} 0",
+		"coredns_flatten_lookups_total{" + server + "} 0",
+		`coredns_flatten_lookup_failures_total{cause="servfail",` + server + "} 0",
+		"coredns_flatten_cache_hits_total{" + server + "} 0",
+		"coredns_flatten_refreshes_total{" + server + "} 0",
+		"coredns_flatten_alias_mode_total{" + server + "} 0",
+		`coredns_flatten_flattened_total{` + server + `,type="A"} 0`,
+		`coredns_flatten_findings_total{rule="cname-loop",severity="error"} 0`,
+	} {
+		if !strings.Contains(page, "\n"+series+"\n") {
+			t.Errorf("no %s at start-up", series)
+		}
+	}
+
+	// The server resolves no name outside its zones: the audit says once that it cannot check
+	// them, and counts no failure.
+	s.waitLog(t, "[INFO] plugin/flatten: audit: 1 name(s) outside the zones are not checked: this server resolves no names outside its zones; give flatten a resolver, or the block a forward, to check them")
+	if strings.Contains(s.out.String(), "not checked, no answer") || metric(t, metrics, "coredns_flatten_audit_unchecked_names") != 0 {
+		t.Errorf("names an authoritative-only server does not resolve are counted as failed:\n%s", s.out)
+	}
+	forks := metric(t, metrics, "coredns_flatten_findings_total", `rule="multiple-cnames"`) // the audit's
+	if m := s.query(t, "udp", "c0.example.org.", dns.TypeA); m.Rcode != dns.RcodeServerFailure {
+		t.Errorf("c0: rcode %s", dns.RcodeToString[m.Rcode])
+	}
+	s.waitLog(t, "[WARNING] plugin/flatten: warning chain-too-long c0.example.org.: CNAME chain of more than max_chain 10 hops from c0.example.org., not followed past c11.example.org.: c0.example.org. -> ")
+	if strings.Contains(s.out.String(), "chain's end, c11") {
+		t.Errorf("a CNAME called the chain's end:\n%s", s.out)
+	}
+	for range 3 {
+		if m := s.query(t, "udp", "fork.example.org.", dns.TypeA); m.Rcode != dns.RcodeServerFailure {
+			t.Errorf("fork: rcode %s", dns.RcodeToString[m.Rcode])
+		}
+	}
+	if got := metric(t, metrics, "coredns_flatten_findings_total", `rule="multiple-cnames"`) - forks; got != 3 {
+		t.Errorf("findings_total{rule=\"multiple-cnames\"} = %v after 3 questions at a fork", got)
+	}
+	if got := metric(t, metrics, "coredns_flatten_chain_too_long_total", server); got != 1 {
+		t.Errorf("chain_too_long_total = %v", got)
+	}
+}

@@ -53,7 +53,10 @@ type Config struct {
 	// (max_lookups) the audit's questions share with the request path's.
 	Own   func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
 	World func(ctx context.Context, q *dns.Msg) (*dns.Msg, error)
-	Slots chan struct{}
+	// WorldIsSelf says World asks the server itself, for want of a resolver: its refusal means
+	// the server resolves no name outside its zones, and they are left unchecked, not failed.
+	WorldIsSelf bool
+	Slots       chan struct{}
 	// Changed is told the origin of a zone whose serial changed.
 	Changed func(origin string)
 	// Serial returns the serial the zone's plugin serves for origin now.
@@ -101,6 +104,8 @@ type Auditor struct {
 	// standing and referenced are this auditor's share of the audit_findings and
 	// target_references gauges (gauges.go).
 	standing, referenced, unchecked *gaugeSet
+	// saidOffline: the note on names outside the zones the audit has no way to check was logged.
+	saidOffline bool
 }
 
 // checkJob is one check of every zone read.
@@ -122,7 +127,7 @@ func New(cfg Config) *Auditor {
 		}
 	}
 	if cfg.World != nil || a.kube != nil {
-		o := &oracle{slots: cfg.Slots, world: cfg.World, kube: a.kube, zones: cfg.Zones, own: cfg.Own}
+		o := &oracle{slots: cfg.Slots, world: cfg.World, self: cfg.WorldIsSelf, kube: a.kube, zones: cfg.Zones, own: cfg.Own}
 		a.outside = newRecorder(o, cfg.Every, a.kube.owns)
 		a.rules.Oracle = a.outside
 		if cfg.ProbeNS {

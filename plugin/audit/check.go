@@ -80,6 +80,10 @@ func (a *Auditor) check(job checkJob) {
 	if unchecked != "" {
 		log.Warning(unchecked)
 	}
+	if n := len(res.Unchecked); n > 0 && !a.saidOffline {
+		a.saidOffline = true // a fact of the configuration: said once
+		log.Infof("audit: %d name(s) outside the zones are not checked: this server resolves no names outside its zones; give flatten a resolver, or the block a forward, to check them", n)
+	}
 }
 
 // references publishes, for every name outside the zones that names in them reach (CNAME and

@@ -7,6 +7,7 @@ package audit
 
 import (
 	"github.com/coredns/coredns/plugin"
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -108,3 +109,15 @@ var (
 		Help:      "Counter of answers at declared aliases served from the zone's own records (TTL 30) because the target's lookup failed.",
 	}, []string{"server"})
 )
+
+// Precreate makes the counters of live problems for server exist at 0 before their first event,
+// and findings_total for every rule at its usual severity, so that rate(), increase() and absent()
+// read a series from start-up.
+func Precreate(server string) {
+	for _, v := range []*prometheus.CounterVec{loopCount, tooLongCount, prohibitedCount, danglingCount, staleCount, fallbackCount} {
+		v.WithLabelValues(server)
+	}
+	for _, r := range rules.Catalog() {
+		findingCount.WithLabelValues(r.ID, r.Severity.String())
+	}
+}

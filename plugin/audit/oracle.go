@@ -9,9 +9,11 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/dnsflatten/flatten/plugin/resolver"
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 )
@@ -30,10 +32,17 @@ type oracle struct {
 	// zones themselves hold (ns1.example.org in example.org), which no resolver may know yet.
 	zones chain.Zones
 	own   func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
+	// self says world is the server itself, for want of a resolver.
+	self bool
 }
 
 // errNoWay is the oracle's error when the block can ask the world neither way.
-var errNoWay = errors.New("no resolver to ask and no address to ask the server at")
+var errNoWay = fmt.Errorf("%w: no resolver to ask and no address to ask the server at", rules.ErrNotAsked)
+
+// errSelfRefused is the oracle's error when the server itself, asked for want of a resolver,
+// refuses the name: it resolves no name outside its zones, so the audit has no way to check them
+// (an authoritative-only server), which is not a failure to alert on.
+var errSelfRefused = fmt.Errorf("%w: this server resolves no names outside its zones (give flatten a resolver, or the block a forward)", rules.ErrNotAsked)
 
 // Lookup implements rules.Oracle.
 func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
@@ -57,6 +66,9 @@ func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Ms
 	m, err := o.world(ctx, resolver.Question(name, qtype))
 	if err == nil && m == nil {
 		err = errors.New("no answer")
+	}
+	if err == nil && o.self && m.Rcode == dns.RcodeRefused {
+		return nil, errSelfRefused
 	}
 	return m, err
 }

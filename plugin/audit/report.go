@@ -61,7 +61,7 @@ func finding(e *chain.Error) rules.Finding {
 	case chain.Loop:
 		return rules.LoopFinding(e.Names, "")
 	case chain.TooLong:
-		return rules.LongChainFinding(e.Names, e.Max)
+		return rules.StoppedChainFinding(e.Names, e.Max) // walked only as far as max_chain allows
 	case chain.Prohibited:
 		return rules.NotAllowedFinding(e.Names, "", e.Allowed)
 	default:

@@ -29,6 +29,17 @@ func LongChainFinding(names []string, max int) Finding {
 		Fix:     "point " + head + " at the chain's end, " + end + ", directly"}
 }
 
+// StoppedChainFinding is the finding for a chain a live answer stopped following once it had more
+// than max hops: names is the chain from its head to the name it stopped at, which is not the
+// chain's end (the audit and the linter, which walk it whole, name that).
+func StoppedChainFinding(names []string, max int) Finding {
+	head, last := names[0], names[len(names)-1]
+	return Finding{Severity: Warning, Rule: RuleTooLong, Owner: head,
+		RFC:     "RFC 1034 3.6.2",
+		Message: fmt.Sprintf("CNAME chain of more than max_chain %d hops from %s, not followed past %s: %s", max, head, last, strings.Join(names, " -> ")),
+		Fix:     "point " + head + " at the chain's end directly (the audit and cnamelint name the end)"}
+}
+
 // MultipleFinding is the finding for a name that owns more than one CNAME.
 func MultipleFinding(owner, record string, targets []string) Finding {
 	return Finding{Severity: Error, Rule: RuleMultiple, Owner: owner, Record: record,

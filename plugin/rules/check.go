@@ -74,15 +74,18 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	})
 	c.locate(zones, out)
 	res.Findings = out
-	for name := range c.unchecked {
-		res.Unchecked = append(res.Unchecked, name)
-	}
-	slices.Sort(res.Unchecked)
 	if c.ask != nil {
 		res.Lookups = len(c.ask.calls)
 		res.Failed = c.ask.failures()
 		c.owners(zones, res.Failed)
+		for _, name := range c.ask.notAsked() {
+			c.unchecked[name] = true
+		}
 	}
+	for name := range c.unchecked {
+		res.Unchecked = append(res.Unchecked, name)
+	}
+	slices.Sort(res.Unchecked)
 	return res
 }
 

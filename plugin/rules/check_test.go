@@ -310,6 +310,14 @@ func TestFailedOutsideNames(t *testing.T) {
 	if want := []string{"example.net. SOA: answered SERVFAIL (www.example.org. at db.example.org:3)"}; !slices.Equal(failed, want) {
 		t.Errorf("failed %v, want %v", failed, want)
 	}
+
+	// An Oracle with no way to ask (ErrNotAsked) leaves the names unchecked, as no Oracle does,
+	// asked once: nothing failed.
+	o := &flakyOracle{n: 9, err: fmt.Errorf("%w: offline", ErrNotAsked), asked: map[string]int{}}
+	res = Run(context.Background(), []Zone{z}, Config{Oracle: o})
+	if len(res.Failed) != 0 || !slices.Contains(res.Unchecked, "gone.example.net.") || o.asked["gone.example.net."] != 1 {
+		t.Errorf("not asked: failed %v, unchecked %v, asked %v", res.Failed, res.Unchecked, o.asked)
+	}
 }
 
 // soaFails answers NXDOMAIN, and SERVFAIL for an SOA.

@@ -45,7 +45,8 @@ type Result struct {
 	// Findings ordered by owner name and rule.
 	Findings []Finding
 	// Unchecked are the names outside the zones that checks needed to ask about and did not,
-	// because Config.Oracle is nil: dangling targets, MX/NS/SRV targets, email delegations.
+	// because Config.Oracle is nil or had no way to ask (ErrNotAsked): dangling targets, MX/NS/SRV
+	// targets, email delegations.
 	Unchecked []string
 	// Lookups is the number of distinct questions asked of the Oracle.
 	Lookups int

@@ -58,13 +58,35 @@ func (a *asker) lookup(name string, qtype uint16) (*dns.Msg, error) {
 		if c.err == nil && c.m == nil {
 			c.err = errNoAnswer
 		}
-		if !unusable(c.m, c.err) || a.ctx.Err() != nil {
+		if !unusable(c.m, c.err) || a.ctx.Err() != nil || errors.Is(c.err, ErrNotAsked) {
 			break
 		}
 	}
-	c.failed = unusable(c.m, c.err) && a.ctx.Err() == nil
+	c.failed = unusable(c.m, c.err) && a.ctx.Err() == nil && !errors.Is(c.err, ErrNotAsked)
 	close(c.done)
 	return c.m, c.err
+}
+
+// ErrNotAsked, wrapped in an Oracle's error, says it has no way to ask about the name at all (a
+// server that resolves no name outside its zones): the name is left unchecked, as without an
+// Oracle, rather than counted as a question that failed.
+var ErrNotAsked = errors.New("no way to ask about names outside the zones")
+
+// notAsked returns the names the Oracle had no way to ask about.
+func (a *asker) notAsked() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for q, c := range a.calls {
+		select {
+		case <-c.done:
+			if errors.Is(c.err, ErrNotAsked) {
+				out = append(out, q.name)
+			}
+		default:
+		}
+	}
+	return out
 }
 
 // unusable reports whether an Oracle's answer says nothing of the name: an error, or a failure

@@ -75,3 +75,16 @@ func newCounters() *counters {
 		return &serverCounters{hits: cacheHits.WithLabelValues(server), misses: cacheMisses.WithLabelValues(server)}
 	})
 }
+
+// Precreate makes the counters of server exist at 0 before their first event, so that rate() and
+// absent() read a series from start-up: every counter labelled by server alone, and the failure
+// causes an alert divides by (all but the rcodes rarer than SERVFAIL, REFUSED and NXDOMAIN).
+func Precreate(server string) {
+	for _, v := range []*prometheus.CounterVec{lookupCount, cacheHits, cacheMisses, refreshCount} {
+		v.WithLabelValues(server)
+	}
+	lookupDuration.WithLabelValues(server)
+	for _, cause := range []string{"error", "no_answer", "referral", "busy", "servfail", "refused", "nxdomain"} {
+		lookupFailures.WithLabelValues(server, cause)
+	}
+}
