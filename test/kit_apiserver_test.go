@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -495,7 +496,11 @@ func TestKitAPIServer(t *testing.T) {
 
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "db.example.net"), externalZone)
-		ext := start(t, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.example.net")+"\n}\n")
+		// The world the README's verification asks about: kubernetes.io (a stand-in with
+		// documentation addresses) and .invalid, which never exists (RFC 6761).
+		writeFile(t, filepath.Join(dir, "db.kubernetes.io"), "$ORIGIN kubernetes.io.\n@ 3600 IN SOA ns1 h 1 7200 3600 1209600 300\n@ 3600 IN NS ns1\n@ 300 IN A 192.0.2.80\n@ 300 IN A 192.0.2.81\n")
+		ext := start(t, "example.net:{{PORT}} kubernetes.io:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.example.net")+" example.net\n    file "+filepath.Join(dir, "db.kubernetes.io")+" kubernetes.io\n}\n"+
+			"invalid:{{PORT}} {\n    bind 127.0.0.1\n    template ANY ANY {\n        rcode NXDOMAIN\n    }\n}\n")
 		cp.externalName(t, "default", "kit-web", "alias.example.net")
 
 		corefile, _, _ := unstructured.NestedString(find(t, objs, "ConfigMap", "coredns-flatten").Object, "data", "Corefile")
@@ -520,7 +525,116 @@ func TestKitAPIServer(t *testing.T) {
 		if metric(t, s.metrics, "coredns_flatten_flattened_total") == 0 {
 			t.Error("coredns_flatten_flattened_total did not count the flattened answer")
 		}
+
+		// README.md's verification from a pod, in a namespace of its own: each dig it shows,
+		// asked of this server, prints what the README shows (TTLs may have counted down).
+		if _, err := cp.admin.CoreV1().Namespaces().Create(apiCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flatten-check"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cp.externalName(t, "flatten-check", "web", "kubernetes.io")
+		cp.externalName(t, "flatten-check", "gone", "gone.invalid")
+		s.waitAnswer(t, "web.flatten-check.svc.cluster.local.", dns.TypeA, test.Case{Qname: "web.flatten-check.svc.cluster.local.", Qtype: dns.TypeA,
+			Answer: []dns.RR{test.A("web.flatten-check.svc.cluster.local. 5 IN A 192.0.2.80"), test.A("web.flatten-check.svc.cluster.local. 5 IN A 192.0.2.81")}}, "")
+		readmeDigs(t, s.port)
 	})
+
+	t.Run("second instance beside the cluster's own", func(t *testing.T) {
+		// What the cluster's own DNS is made of, as it stands: an apply that touched any of it
+		// would move its resourceVersion.
+		ctx := apiCtx(t)
+		own := []struct {
+			res       schema.GroupVersionResource
+			namespace string
+			name      string
+		}{
+			{rbacv1.SchemeGroupVersion.WithResource("clusterroles"), "", "system:coredns"},
+			{rbacv1.SchemeGroupVersion.WithResource("clusterrolebindings"), "", "system:coredns"},
+			{corev1.SchemeGroupVersion.WithResource("serviceaccounts"), "kube-system", "coredns"},
+			{appsv1.SchemeGroupVersion.WithResource("deployments"), "kube-system", "coredns"},
+			{corev1.SchemeGroupVersion.WithResource("services"), "kube-system", "kube-dns"},
+		}
+		version := func(i int) string {
+			o, err := k.dyn.Resource(own[i].res).Namespace(own[i].namespace).Get(ctx, own[i].name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o.GetResourceVersion()
+		}
+		before := make([]string, len(own))
+		for i := range own {
+			before[i] = version(i)
+		}
+		// README.md's overlay, applied for real, even forced.
+		k.applyAll(t, kustomize(t, secondInstanceOverlay(t)), true, true, nil)
+		for i, o := range own {
+			if after := version(i); after != before[i] {
+				t.Errorf("applying the second instance changed %s %s/%s", o.res.Resource, o.namespace, o.name)
+			}
+		}
+		crb, err := cp.admin.RbacV1().ClusterRoleBindings().Get(ctx, "system:coredns", metav1.GetOptions{})
+		if err != nil || len(crb.Subjects) != 1 || crb.Subjects[0].Namespace != "kube-system" || crb.Subjects[0].Name != "coredns" {
+			t.Errorf("the cluster's own binding: %v %+v", err, crb)
+		}
+		if _, err := cp.admin.AppsV1().Deployments("flatten-dns").Get(ctx, "flatten-coredns", metav1.GetOptions{}); err != nil {
+			t.Errorf("the second instance's Deployment: %v", err)
+		}
+	})
+}
+
+// readmeDigs runs the dig commands of README.md's verification against the server on port and
+// compares what they print with what the README shows, but for the message ID. A TTL may be lower
+// than the README's (a cached answer counts down), never above it.
+func readmeDigs(t *testing.T, port int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "## 6. Verify")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, transcript, ok := strings.Cut(section, "~~~ txt\n")
+	transcript, _, ok2 := strings.Cut(transcript, "~~~")
+	if !ok || !ok2 {
+		t.Fatal("README.md's Verify has no transcript")
+	}
+	// Every dig the commands run is shown.
+	commands := regexp.MustCompile(`-- (dig [^\n]+)`).FindAllStringSubmatch(section, -1)
+	shown := regexp.MustCompile(`(?m)^\$ (dig .+)$`).FindAllStringSubmatch(transcript, -1)
+	if len(commands) != len(shown) || len(shown) == 0 {
+		t.Fatalf("the commands run %d digs, the transcript shows %d", len(commands), len(shown))
+	}
+	dig := lookPath(t, "dig")
+	parts := regexp.MustCompile(`(?m)^\$ `).Split(transcript, -1)[1:]
+	ttl := regexp.MustCompile(`^(\S+) (\d+) IN `)
+	for i, part := range parts {
+		cmdline, want, _ := strings.Cut(part, "\n")
+		if cmdline != commands[i][1] {
+			t.Errorf("the transcript shows %q where the commands run %q", cmdline, commands[i][1])
+		}
+		args := append([]string{"@127.0.0.1", "-p", strconv.Itoa(port)}, strings.Fields(cmdline)[1:]...)
+		out, err := exec.Command(dig, args...).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", cmdline, err)
+		}
+		// Lines compared as sets: a server may give an RRset's records in any order.
+		got, wantLines := strings.Split(fields(string(out)), "\n"), strings.Split(fields(want), "\n")
+		slices.Sort(got)
+		slices.Sort(wantLines)
+		same := len(got) == len(wantLines)
+		for j := 0; same && j < len(got); j++ {
+			g, w := ttl.FindStringSubmatch(got[j]), ttl.FindStringSubmatch(wantLines[j])
+			if g != nil && w != nil {
+				gt, _ := strconv.Atoi(g[2])
+				wt, _ := strconv.Atoi(w[2])
+				same = g[1] == w[1] && gt > 0 && gt <= wt && got[j][len(g[0]):] == wantLines[j][len(w[0]):]
+				continue
+			}
+			same = got[j] == wantLines[j]
+		}
+		if !same {
+			t.Errorf("%s printed\n%s\nthe README shows\n%s", cmdline, out, want)
+		}
+	}
 }
 
 // What deploy/kubernetes/README.md says of kubeadm's upgrade preflight, checked in the code of
@@ -558,5 +672,30 @@ func TestKitKubeadmPreflight(t *testing.T) {
 		if known[strings.TrimLeft(version, "v")] {
 			t.Errorf("kubeadm's migration table knows %s: deploy/kubernetes/README.md (Upgrade Kubernetes) says it refuses it", version)
 		}
+	}
+}
+
+// What deploy/kubernetes/README.md says of the version kubeadm reads from the digest-pinned image:
+// kubeadm v1.37.1's own pattern (TagFromImage in cmd/kubeadm/app/util/image), read from its
+// source, run on the image the README's overlay renders, gives the tag.
+func TestKitKubeadmReadsTheTag(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(moduleDir(t, kubernetesModule), "cmd", "kubeadm", "app", "util", "image", "image.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("tagMatcher = regexp.MustCompile\\(`([^`]+)`\\)").FindSubmatch(src)
+	if m == nil {
+		t.Fatal("kubeadm's image.go has no tagMatcher")
+	}
+	tagMatcher := regexp.MustCompile(string(m[1]))
+	d := find(t, kustomize(t, kitVariants[0].overlay(t)), "Deployment", "coredns")
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	image, _, _ := unstructured.NestedString(containers[0].(map[string]any), "image")
+	tag := loadManifests(t).kustomization.Images[0].NewTag
+	if got := tagMatcher.FindStringSubmatch(image); !strings.Contains(image, "@sha256:") || got == nil || got[1] != tag {
+		t.Errorf("kubeadm reads %q from %s, want the tag %s", got, image, tag)
+	}
+	if got := tagMatcher.FindStringSubmatch(kitImage + "@" + kitDigest); got == nil || got[1] != "" {
+		t.Errorf("kubeadm reads %q from an image pinned by digest alone, want nothing", got)
 	}
 }

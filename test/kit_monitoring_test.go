@@ -32,6 +32,9 @@ const monitoringDir = deployDir + "/components/monitoring"
 // cluster DNS test (TestKitAPIServer) checks that the custom CoreDNS exports them.
 var coreDNSMetrics = []string{"coredns_build_info", "coredns_plugin_enabled"}
 
+// prometheusMetrics are Prometheus' own series, which the rules and the dashboard read too.
+var prometheusMetrics = []string{"up"}
+
 // flattenMetrics are the names of the plugin's metrics, read from the Name fields of the options
 // in every metrics.go of the plugin (namespace coredns, subsystem flatten): the root's, and those
 // of the packages under plugin/ that count.
@@ -175,7 +178,7 @@ func TestKitAlertRules(t *testing.T) {
 			fires[a.Alertname] = fires[a.Alertname] || len(a.ExpAlerts) > 0
 		}
 	}
-	known := append(flattenMetrics(t), coreDNSMetrics...)
+	known := slices.Concat(flattenMetrics(t), coreDNSMetrics, prometheusMetrics)
 	// Label values the rules select on, as the plugin writes them.
 	values := map[string]string{
 		`name="flatten"`:        `name="` + pluginName(t) + `"`,
@@ -275,7 +278,7 @@ func TestKitDashboard(t *testing.T) {
 		t.Errorf("no data source variable among %v", vars)
 	}
 
-	known := append(flattenMetrics(t), coreDNSMetrics...)
+	known := slices.Concat(flattenMetrics(t), coreDNSMetrics, prometheusMetrics)
 	// Grafana's variables, as a query would see them, so that promtool can parse the queries: each
 	// becomes a recording rule.
 	vals := strings.NewReplacer("$__rate_interval", "5m", "$__range", "6h", "$job", "coredns-flatten", "$instance", ".*")

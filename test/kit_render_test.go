@@ -53,6 +53,14 @@ const kitImage = "registry.example.com/coredns-flatten"
 // kitDigest stands for the digest a push reports.
 const kitDigest = "sha256:4f1a2c8e9b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7"
 
+// kitClusterDNS is the cluster DNS address the overlays give the kube-dns-service component, as
+// README.md tells operators to.
+const kitClusterDNS = "10.96.0.10"
+
+// clusterDNSGenerator is README.md's local ConfigMap that gives the component the address.
+const clusterDNSGenerator = "configMapGenerator:\n  - name: cluster-dns\n    literals: [clusterIP=" + kitClusterDNS + "]\n" +
+	"    options:\n      disableNameSuffixHash: true\n      annotations:\n        config.kubernetes.io/local-config: \"true\"\n"
+
 // overlay writes an operator's overlay of the kit (README.md, "Your overlay") in a temporary folder:
 // the base, the variant's components and the image pinned by tag and digest. Kustomize takes only
 // relative paths to bases and components.
@@ -77,6 +85,9 @@ func (v kitVariant) overlay(tb testing.TB) string {
 	}
 	fmt.Fprintf(&b, "images:\n  - name: ghcr.io/dnsflatten/coredns-flatten\n    newName: %s\n    newTag: %s\n    digest: %s\n",
 		kitImage, loadManifests(tb).kustomization.Images[0].NewTag, kitDigest)
+	if slices.Contains(v.components, "kube-dns-service") {
+		b.WriteString(clusterDNSGenerator)
+	}
 	writeFile(tb, filepath.Join(dir, "kustomization.yaml"), b.String())
 	return dir
 }
@@ -208,6 +219,8 @@ func TestKitReadmeOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	uncommented := regexp.MustCompile(`(?m)^  # (- \S+).*$`).ReplaceAllString(overlay, "  $1")
+	// The fresh cluster's address, as the README says to fill it in.
+	uncommented = regexp.MustCompile(`(?m)^# ?`).ReplaceAllString(strings.ReplaceAll(uncommented, "CLUSTER_DNS", kitClusterDNS), "")
 	for name, text := range map[string]string{"as written": overlay, "every component": uncommented} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -236,6 +249,150 @@ func TestKitReadmeOverlay(t *testing.T) {
 			if !regexp.MustCompile(`^registry\.example\.com/coredns-flatten:` + regexp.QuoteMeta(loadManifests(t).kustomization.Images[0].NewTag) + `@sha256:[0-9a-f]{64}$`).MatchString(image) {
 				t.Errorf("the README's overlay gives the image %s", image)
 			}
+			if name == "every component" {
+				if ip, _, _ := unstructured.NestedString(find(t, objs, "Service", "kube-dns").Object, "spec", "clusterIP"); ip != kitClusterDNS {
+					t.Errorf("the kube-dns Service's address is %q, want the overlay's %s", ip, kitClusterDNS)
+				}
+			}
 		})
+	}
+}
+
+// The kube-dns Service has no default address: an overlay that adds the component and gives none
+// fails to render, naming what is missing, instead of putting in an address that may not be the
+// cluster's.
+func TestKitClusterDNSAddressRequired(t *testing.T) {
+	dir := kitVariant{components: []string{"kube-dns-service"}}.overlay(t)
+	k := filepath.Join(dir, "kustomization.yaml")
+	b, err := os.ReadFile(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, _, ok := strings.Cut(string(b), clusterDNSGenerator)
+	if !ok {
+		t.Fatal("the overlay has no cluster-dns generator to take out")
+	}
+	writeFile(t, k, without)
+	var cmd *exec.Cmd
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		cmd = exec.Command(kubectl, "kustomize", dir)
+	} else if k, err := exec.LookPath("kustomize"); err == nil {
+		cmd = exec.Command(k, "build", dir)
+	} else {
+		missing(t, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
+	}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "nothing selected by ConfigMap.[noVer].[noGrp]/cluster-dns.[noNs]:data.clusterIP") {
+		t.Errorf("rendered without an address (%v):\n%s", err, out)
+	}
+}
+
+// secondInstanceOverlay is README.md's overlay of the second instance (A second instance), in a
+// folder beside the checkout (flatten/) as the README's commands run it.
+func secondInstanceOverlay(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "cat > flatten-dns/kustomization.yaml <<'EOF'\n"
+	_, after, ok := strings.Cut(string(b), start)
+	overlay, _, ok2 := strings.Cut(after, "\nEOF\n")
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no %q ... EOF", start)
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(repo, filepath.Join(dir, "flatten")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "flatten-dns"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "flatten-dns", "kustomization.yaml"), overlay+"\n")
+	return filepath.Join(dir, "flatten-dns")
+}
+
+// The second instance (deploy/second-instance, through README.md's overlay) stands beside the
+// provider's CoreDNS without touching it: nothing is named as the provider's objects are, nothing
+// is in kube-system, no label or selector is the cluster DNS pods', its RBAC binds its own
+// ServiceAccount, and every reference inside it points at its own objects.
+func TestKitSecondInstance(t *testing.T) {
+	objs := kustomize(t, secondInstanceOverlay(t))
+	kinds := make([]string, 0, len(objs))
+	for _, o := range objs {
+		kinds = append(kinds, o.GetKind())
+		switch o.GetName() {
+		case "coredns", "system:coredns", "kube-dns", "coredns-flatten":
+			t.Errorf("%s %s has a name the cluster's own DNS objects have", o.GetKind(), o.GetName())
+		}
+		switch o.GetKind() {
+		case "ClusterRole", "ClusterRoleBinding", "Namespace":
+		default:
+			if o.GetNamespace() != "flatten-dns" {
+				t.Errorf("%s %s is in namespace %q, want flatten-dns", o.GetKind(), o.GetName(), o.GetNamespace())
+			}
+		}
+		for k, v := range o.GetLabels() {
+			if v == "kube-dns" || k == "kubernetes.io/bootstrapping" || k == "addonmanager.kubernetes.io/mode" {
+				t.Errorf("%s %s is labelled %s=%s", o.GetKind(), o.GetName(), k, v)
+			}
+		}
+		if len(o.GetAnnotations()) > 0 {
+			t.Errorf("%s %s keeps annotations %v", o.GetKind(), o.GetName(), o.GetAnnotations())
+		}
+	}
+	want := []string{"ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Namespace", "PodDisruptionBudget", "Service", "ServiceAccount"}
+	if slices.Sort(kinds); !slices.Equal(kinds, want) {
+		t.Errorf("rendered %v, want %v", kinds, want)
+	}
+
+	d := find(t, objs, "Deployment", "flatten-coredns")
+	sa, _, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "serviceAccountName")
+	volumes, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
+	cm, _, _ := unstructured.NestedString(volumes[0].(map[string]any), "configMap", "name")
+	find(t, objs, "ServiceAccount", sa)
+	find(t, objs, "ConfigMap", cm)
+	if _, found, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "priorityClassName"); found {
+		t.Error("the second instance's pods ask for a cluster-critical priority")
+	}
+	podLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+	for _, path := range [][]string{{"spec", "selector", "matchLabels"}} {
+		sel, _, _ := unstructured.NestedStringMap(d.Object, path...)
+		if sel["k8s-app"] != "flatten-dns" {
+			t.Errorf("the Deployment selects %v", sel)
+		}
+	}
+	constraints, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "topologySpreadConstraints")
+	for _, c := range constraints {
+		sel, _, _ := unstructured.NestedStringMap(c.(map[string]any), "labelSelector", "matchLabels")
+		if sel["k8s-app"] != "flatten-dns" {
+			t.Errorf("a spread constraint counts %v", sel)
+		}
+	}
+	svc := find(t, objs, "Service", "flatten-dns")
+	sel, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+	for k, v := range sel {
+		if podLabels[k] != v {
+			t.Errorf("the Service selects %s=%s; the pods are labelled %v", k, v, podLabels)
+		}
+	}
+	pdb := find(t, objs, "PodDisruptionBudget", "flatten-coredns")
+	if sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels"); sel["k8s-app"] != "flatten-dns" {
+		t.Errorf("the PodDisruptionBudget selects %v", sel)
+	}
+	crb := find(t, objs, "ClusterRoleBinding", "flatten-system:coredns")
+	role, _, _ := unstructured.NestedString(crb.Object, "roleRef", "name")
+	subjects, _, _ := unstructured.NestedSlice(crb.Object, "subjects")
+	find(t, objs, "ClusterRole", role)
+	if len(subjects) != 1 || subjects[0].(map[string]any)["name"] != sa || subjects[0].(map[string]any)["namespace"] != "flatten-dns" {
+		t.Errorf("the binding's subjects %v, want the ServiceAccount %s in flatten-dns", subjects, sa)
+	}
+	ns := find(t, objs, "Namespace", "flatten-dns")
+	if ns.GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("the namespace is labelled %v", ns.GetLabels())
 	}
 }

@@ -38,7 +38,8 @@ type clusterDNS struct {
 // startClusterDNS starts the custom CoreDNS on the ConfigMap's Corefile, changed only where a
 // cluster and this machine differ: loopback ports instead of 53, 8080, 8181 and 9153, a
 // kubeconfig instead of the in-cluster service account, the test's DNS server instead of
-// /etc/resolv.conf, and the given flatten line. It waits until the ready plugin reports ready.
+// /etc/resolv.conf, and the given flatten line ("" takes the plugin's block out). It waits until
+// the ready plugin reports ready.
 func startClusterDNS(tb testing.TB, corefile, kubeconfig, forward, flatten string) *clusterDNS {
 	tb.Helper()
 	hp, rp, mp := freePort(tb), freePort(tb), freePort(tb)
@@ -56,6 +57,14 @@ func startClusterDNS(tb testing.TB, corefile, kubeconfig, forward, flatten strin
 		{`(?m)^(\s*)(kubernetes cluster\.local [^{\n]*\{)$`, "${1}${2}\n${1}   kubeconfig " + kubeconfig + " test"},
 		{`(?m)^(\s*)flatten cluster\.local \{$`, "${1}" + flatten + " {"},
 	} {
+		if flatten == "" && strings.Contains(r.re, "flatten") {
+			block := regexp.MustCompile(`(?m)^\s*flatten cluster\.local \{\n(?:.*\n)*?\s*\}\n`)
+			if len(block.FindAllString(corefile, -1)) != 1 {
+				tb.Fatalf("the ConfigMap's Corefile has no one flatten block:\n%s", corefile)
+			}
+			corefile = block.ReplaceAllString(corefile, "")
+			continue
+		}
 		re := regexp.MustCompile(r.re)
 		if n := len(re.FindAllStringIndex(corefile, -1)); n != 1 {
 			tb.Fatalf("the ConfigMap's Corefile has %d lines matching %s, want 1:\n%s", n, r.re, corefile)

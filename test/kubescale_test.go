@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -36,7 +37,7 @@ func BenchmarkKubernetesServiceChange(b *testing.B) {
 	dir := b.TempDir()
 	writeFile(b, filepath.Join(dir, "db.example.net"), externalZone)
 	ext := start(b, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    file "+filepath.Join(dir, "db.example.net")+"\n}\n")
-	createServices(b, cp)
+	createServices(b, cp, nil)
 	kubeconfig := cp.kubeconfig(b, cp.config.BearerToken)
 	for _, flatten := range []bool{true, false} {
 		block := ""
@@ -107,8 +108,9 @@ func changeService(b *testing.B, cp *controlPlane, kind string) {
 	}
 }
 
-// createServices creates kubeServices services in the default namespace, 16 at a time.
-func createServices(b *testing.B, cp *controlPlane) {
+// createServices creates kubeServices services in the default namespace, 16 at a time. The
+// ExternalName services that name no service of the cluster name www.example.net, or target(i).
+func createServices(b *testing.B, cp *controlPlane, target func(int) string) {
 	b.Helper()
 	cfg := *cp.config
 	cfg.QPS, cfg.Burst = 1000, 1000 // client-go's defaults (5 a second) would take half an hour
@@ -133,6 +135,9 @@ func createServices(b *testing.B, cp *controlPlane) {
 				default:
 					svc.Name = fmt.Sprintf("ext-%d", i)
 					svc.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "www.example.net"}
+					if target != nil {
+						svc.Spec.ExternalName = target(i)
+					}
 				}
 				if _, err := client.CoreV1().Services("default").Create(apiCtx(b), svc, metav1.CreateOptions{}); err != nil {
 					select {
@@ -183,4 +188,49 @@ func peakRSSOf(tb testing.TB, s *server) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkKubernetesMemory measures the memory the kit's limit is written from: the custom
+// CoreDNS on the kit's Corefile (deploy/kubernetes/configmap.yaml) in a cluster of 10,000 services,
+// once the audit has read them all and every ExternalName service has been asked for, each naming
+// a target of its own (about 4,200 targets in the cache), against the same Corefile without
+// flatten. It reports the peak resident set size
+// (VmHWM). Run it with a CoreDNS built without the race detector:
+//
+//	go build -o /tmp/coredns ./cmd/coredns
+//	FLATTEN_COREDNS=/tmp/coredns go test ./test -run '^$' -bench KubernetesMemory -benchtime 1x
+func BenchmarkKubernetesMemory(b *testing.B) {
+	cp := startControlPlane(b)
+	// Every name under example.net has an address: each ExternalName service names its own.
+	ext := start(b, "example.net:{{PORT}} {\n    bind 127.0.0.1\n    template IN A {\n        answer \"{{ .Name }} 60 IN A 192.0.2.10\"\n    }\n}\n")
+	createServices(b, cp, func(i int) string { return fmt.Sprintf("t-%d.example.net", i) })
+	kubeconfig := cp.kubeconfig(b, cp.config.BearerToken)
+	corefile := loadManifests(b).configMap.Data["Corefile"]
+	for _, flatten := range []bool{true, false} {
+		b.Run(map[bool]string{true: "flatten", false: "without"}[flatten], func(b *testing.B) {
+			for range b.N {
+				line := "flatten cluster.local"
+				if !flatten {
+					line = "" // the same Corefile with the plugin's block taken out
+				}
+				s := startClusterDNS(b, corefile, kubeconfig, ext.addr, line)
+				if flatten {
+					eventually(b, 2*time.Minute, func() error {
+						if !regexp.MustCompile(`audit of cluster\.local\. \(serial \d+, \d{4,} records\)`).MatchString(s.out.String()) {
+							return fmt.Errorf("no audit of the services yet")
+						}
+						return nil
+					})
+				}
+				// Every ExternalName service asked for: the target cache holds every chain.
+				for i := 0; i < kubeServices; i += 2 {
+					s.query(b, "udp", fmt.Sprintf("ext-%d.default.svc.cluster.local.", i), dns.TypeA)
+				}
+				b.ReportMetric(float64(peakRSSOf(b, s.server))/(1<<20), "peak-RSS-MiB")
+				b.ReportMetric(metric(b, s.metrics, "process_resident_memory_bytes")/(1<<20), "RSS-MiB")
+				b.ReportMetric(metric(b, s.metrics, "go_memstats_heap_inuse_bytes")/(1<<20), "heap-MiB")
+				s.stop()
+			}
+		})
+	}
 }

@@ -55,7 +55,7 @@ type manifests struct {
 	configMap      *corev1.ConfigMap
 	deployment     *appsv1.Deployment
 	pdb            *policyv1.PodDisruptionBudget
-	service        *corev1.Service // the component's, with its cluster-ip.yaml patch applied
+	service        *corev1.Service // the component's: its address comes from the overlay
 }
 
 func loadManifests(tb testing.TB) *manifests {
@@ -92,27 +92,22 @@ func loadManifests(tb testing.TB) *manifests {
 	if m.service != nil {
 		tb.Errorf("the base has a Service: it must leave the cluster's own kube-dns Service alone")
 	}
-	for i, name := range []string{"service.yaml", "cluster-ip.yaml"} {
-		docs := yamlDocuments(tb, filepath.Join(serviceComponent, name))
-		if len(docs) != 1 {
-			tb.Fatalf("%s: %d documents, want 1", name, len(docs))
-		}
-		obj, _, err := decoder.Decode(docs[0], nil, nil)
-		if err != nil {
-			tb.Fatalf("%s: %v", name, err)
-		}
-		s, ok := obj.(*corev1.Service)
-		if !ok {
-			tb.Fatalf("%s holds a %T, want a Service", name, obj)
-		}
-		if i == 0 {
-			m.service = s
-		} else if s.Name != m.service.Name || s.Namespace != m.service.Namespace {
-			tb.Errorf("cluster-ip.yaml patches %s/%s, not the Service %s/%s", s.Namespace, s.Name, m.service.Namespace, m.service.Name)
-		} else {
-			m.service.Spec.ClusterIP = s.Spec.ClusterIP
-		}
+	docs := yamlDocuments(tb, filepath.Join(serviceComponent, "service.yaml"))
+	if len(docs) != 1 {
+		tb.Fatalf("service.yaml: %d documents, want 1", len(docs))
 	}
+	obj, _, err := decoder.Decode(docs[0], nil, nil)
+	if err != nil {
+		tb.Fatalf("service.yaml: %v", err)
+	}
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		tb.Fatalf("service.yaml holds a %T, want a Service", obj)
+	}
+	if s.Spec.ClusterIP != "" {
+		tb.Errorf("the kube-dns Service has the address %s by default: it must come from the overlay", s.Spec.ClusterIP)
+	}
+	m.service = s
 	for what, missing := range map[string]bool{
 		"ServiceAccount": m.serviceAccount == nil, "ClusterRole": m.clusterRole == nil,
 		"ClusterRoleBinding": m.binding == nil, "ConfigMap": m.configMap == nil,
