@@ -26,12 +26,13 @@ import (
 
 // ServeDNS implements plugin.Handler.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	if f.Next == nil {
-		// Alone in its block there is nothing to flatten: answer as the block would without the
-		// plugin, REFUSED (CoreDNS's answer for a block with no plugins), never SERVFAIL.
+	act, alias := f.policy.decide(r)
+	if f.Next == nil && act != flattenAlias {
+		// Alone in its block there is nothing to flatten but a declared alias, whose target the
+		// plugin resolves itself: answer the rest as the block would without the plugin, REFUSED
+		// (CoreDNS's answer for a block with no plugins), never SERVFAIL.
 		return dns.RcodeRefused, nil
 	}
-	act, alias := f.policy.decide(r)
 	if act == pass {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}

@@ -241,9 +241,10 @@ func TestOtherOpcodesPass(t *testing.T) {
 }
 
 // Alone in its block (no plugin after it), the plugin answers as the block would without it:
-// REFUSED, as CoreDNS answers for a block with no plugins, not SERVFAIL.
+// REFUSED, as CoreDNS answers for a block with no plugins, not SERVFAIL; but a declared alias,
+// whose target it resolves itself, is answered.
 func TestAloneInBlock(t *testing.T) {
-	f, _ := newTest(t, nil, nil)
+	f, _ := newTest(t, nil, newBackend(), func(c *config) { c.aliases = map[string]string{"shop.example.org.": "www.example.net."} })
 	f.Next = nil
 	for _, name := range []string{"example.org.", "www.example.org."} {
 		r := new(dns.Msg)
@@ -252,6 +253,9 @@ func TestAloneInBlock(t *testing.T) {
 		if rcode, err := f.ServeDNS(context.Background(), rec, r); rcode != dns.RcodeRefused || err != nil || rec.Msg != nil {
 			t.Errorf("%s: rcode %s, error %v, written %v; want REFUSED for the server to write", name, dns.RcodeToString[rcode], err, rec.Msg)
 		}
+	}
+	if m := ask(t, f, "shop.example.org.", dns.TypeA); m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 || m.Answer[0].Header().Name != "shop.example.org." {
+		t.Errorf("the declared alias alone in its block: %v", m)
 	}
 }
 

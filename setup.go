@@ -12,6 +12,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/dnssec"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+	hostport "github.com/coredns/coredns/plugin/pkg/parse"
 	"github.com/coredns/coredns/plugin/pkg/transport"
 	"github.com/coredns/coredns/plugin/transfer"
 	"github.com/dnsflatten/flatten/plugin/audit"
@@ -34,6 +35,7 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	conf := dnsserver.GetConfig(c)
+	keys := c.ServerBlockKeys
 	var f *Flatten
 	conf.AddPlugin(func(next plugin.Handler) plugin.Handler {
 		// CoreDNS builds the chain once per key of the server block ('a.org b.org { ... }'), with
@@ -57,7 +59,7 @@ func setup(c *caddy.Controller) error {
 		if cfg.expandTransfer && conf.Handler("transfer") == nil {
 			return fmt.Errorf("%s - Error during parsing: 'expand_transfer' expands the zone transfers the transfer plugin serves, and this block has none: add 'transfer { to ... }' to the block, or remove 'expand_transfer'", cfg.expandAt)
 		}
-		precreate(serversOf(conf))
+		precreate(serversOf(conf, keys))
 		f.start()
 		return nil
 	})
@@ -84,19 +86,33 @@ type block struct {
 }
 
 // serversOf returns the server labels of the block's metrics, as CoreDNS writes them
-// (dnsserver's grouping of server blocks by address): transport://host:port for each address.
-func serversOf(conf *dnsserver.Config) []string {
+// (dnsserver's grouping of configs by listen address): transport://address:port for each key of
+// the block (keys may name other ports and transports: 'a.org:53 tls://b.org:853') and each
+// address it binds.
+func serversOf(conf *dnsserver.Config, keys []string) []string {
 	hosts := conf.ListenHosts
 	if len(hosts) == 0 {
 		hosts = []string{""}
 	}
-	out := make([]string, 0, len(hosts))
-	for _, h := range hosts {
-		trans := conf.Transport
-		if trans == "" {
-			trans = transport.DNS
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		trans, rest := hostport.Transport(k)
+		_, port, err := plugin.SplitHostPort(rest)
+		if err != nil || port == "" {
+			port = conf.Port
 		}
-		out = append(out, trans+"://"+net.JoinHostPort(h, conf.Port))
+		for _, h := range hosts {
+			addr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(h, port))
+			if err != nil {
+				continue
+			}
+			label := trans + "://" + addr.String()
+			if !seen[label] {
+				seen[label] = true
+				out = append(out, label)
+			}
+		}
 	}
 	return out
 }

@@ -204,34 +204,13 @@ func TestKitComponents(t *testing.T) {
 // in (the checkout as flatten/, the overlay as cluster-dns/), with its components commented out and
 // with all of them in.
 func TestKitReadmeOverlay(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start = "cat > cluster-dns/kustomization.yaml <<'EOF'\n"
-	_, after, ok := strings.Cut(string(b), start)
-	overlay, _, ok2 := strings.Cut(after, "\nEOF\n")
-	if !ok || !ok2 {
-		t.Fatalf("README.md has no %q ... EOF", start)
-	}
-	repo, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	overlay := readmeOverlay(t, "cluster-dns")
 	uncommented := regexp.MustCompile(`(?m)^  # (- \S+).*$`).ReplaceAllString(overlay, "  $1")
 	// The fresh cluster's address, as the README says to fill it in.
 	uncommented = regexp.MustCompile(`(?m)^# ?`).ReplaceAllString(strings.ReplaceAll(uncommented, "CLUSTER_DNS", kitClusterDNS), "")
 	for name, text := range map[string]string{"as written": overlay, "every component": uncommented} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.Symlink(repo, filepath.Join(dir, "flatten")); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Mkdir(filepath.Join(dir, "cluster-dns"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			writeFile(t, filepath.Join(dir, "cluster-dns", "kustomization.yaml"), text+"\n")
-			objs := kustomize(t, filepath.Join(dir, "cluster-dns"))
+			objs := kustomize(t, besideCheckout(t, "cluster-dns", text))
 			kinds := make([]string, 0, len(objs))
 			for _, o := range objs {
 				kinds = append(kinds, o.GetKind())
@@ -287,20 +266,27 @@ func TestKitClusterDNSAddressRequired(t *testing.T) {
 	}
 }
 
-// secondInstanceOverlay is README.md's overlay of the second instance (A second instance), in a
-// folder beside the checkout (flatten/) as the README's commands run it.
-func secondInstanceOverlay(t *testing.T) string {
+// readmeOverlay returns the overlay README.md writes into folder (cat > FOLDER/kustomization.yaml
+// <<'EOF' ... EOF).
+func readmeOverlay(t *testing.T, folder string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(deployDir, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const start = "cat > flatten-dns/kustomization.yaml <<'EOF'\n"
+	start := "cat > " + folder + "/kustomization.yaml <<'EOF'\n"
 	_, after, ok := strings.Cut(string(b), start)
 	overlay, _, ok2 := strings.Cut(after, "\nEOF\n")
 	if !ok || !ok2 {
 		t.Fatalf("README.md has no %q ... EOF", start)
 	}
+	return overlay
+}
+
+// besideCheckout writes an overlay into folder beside the checkout (flatten/), as the README's
+// commands run, and returns the folder.
+func besideCheckout(t *testing.T, folder, overlay string) string {
+	t.Helper()
 	repo, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -309,11 +295,18 @@ func secondInstanceOverlay(t *testing.T) string {
 	if err := os.Symlink(repo, filepath.Join(dir, "flatten")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "flatten-dns"), 0o750); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, folder), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "flatten-dns", "kustomization.yaml"), overlay+"\n")
-	return filepath.Join(dir, "flatten-dns")
+	writeFile(t, filepath.Join(dir, folder, "kustomization.yaml"), overlay+"\n")
+	return filepath.Join(dir, folder)
+}
+
+// secondInstanceOverlay is README.md's overlay of the second instance (A second instance), beside
+// the checkout.
+func secondInstanceOverlay(t *testing.T) string {
+	t.Helper()
+	return besideCheckout(t, "flatten-dns", readmeOverlay(t, "flatten-dns"))
 }
 
 // The second instance (deploy/second-instance, through README.md's overlay) stands beside the

@@ -21,6 +21,8 @@ type outcome struct {
 	failed    []rules.Failure // names the resolver did not answer about
 	unchecked int             // outside names left alone: no resolver (offline mode)
 	notes     []string        // files of one origin, checked apart
+	// timedOut says the run's time ran out before every check was made.
+	timedOut bool
 }
 
 // round is one run of the rules: the zones given to it, and those whose findings it reports (the
@@ -30,34 +32,37 @@ type round struct {
 	own   map[int]bool
 }
 
-// rounds splits the zones so that no round holds two of one origin. The first round holds the
-// first zone of each origin; each later one the next zone of each origin given more than once,
-// with every zone whose origin is given once beside it, reported in the first round only. Files
-// with distinct origins, the usual case, make one round.
+// rounds splits the zones so that no round holds two of one origin. Round k reports the (k+1)th
+// zone of each origin given more than k times; every other origin is in it too, by its first
+// zone, for what its names say to the others (reported in the first round). Files with distinct
+// origins, the usual case, make one round.
 func rounds(zones []rules.Zone) []round {
-	count := map[string]int{}
-	for _, z := range zones {
-		count[dns.CanonicalName(z.Origin)]++
-	}
-	var rs []round
-	nth := map[string]int{} // the zones of an origin seen so far
+	byOrigin := map[string][]int{}
+	var order []string
 	for i, z := range zones {
 		o := dns.CanonicalName(z.Origin)
-		k := nth[o]
-		nth[o]++
-		for len(rs) <= k {
-			rs = append(rs, round{own: map[int]bool{}})
+		if len(byOrigin[o]) == 0 {
+			order = append(order, o)
 		}
-		rs[k].zones = append(rs[k].zones, i)
-		rs[k].own[i] = true
+		byOrigin[o] = append(byOrigin[o], i)
 	}
-	for r := 1; r < len(rs); r++ {
-		for i, z := range zones {
-			if count[dns.CanonicalName(z.Origin)] == 1 {
-				rs[r].zones = append(rs[r].zones, i)
+	n := 0
+	for _, idx := range byOrigin {
+		n = max(n, len(idx))
+	}
+	rs := make([]round, n)
+	for k := range rs {
+		rs[k].own = map[int]bool{}
+		for _, o := range order {
+			idx := byOrigin[o]
+			if k < len(idx) {
+				rs[k].zones = append(rs[k].zones, idx[k])
+				rs[k].own[idx[k]] = true
+			} else {
+				rs[k].zones = append(rs[k].zones, idx[0])
 			}
 		}
-		slices.Sort(rs[r].zones)
+		slices.Sort(rs[k].zones)
 	}
 	return rs
 }
@@ -68,22 +73,30 @@ func check(ctx context.Context, zones []rules.Zone, names []string, cfg rules.Co
 	var out outcome
 	unchecked := map[string]bool{}
 	failed := map[string]bool{}
-	for k, r := range rounds(zones) {
-		first := k == 0
+	rs := rounds(zones)
+	for k, r := range rs {
 		in := make([]rules.Zone, 0, len(r.zones))
 		inNames := make([]string, 0, len(r.zones))
 		for _, i := range r.zones {
 			in, inNames = append(in, zones[i]), append(inNames, names[i])
 		}
-		// reported says whether this round reports what it found at owner: a name of one of its
-		// own zones, or, in the first round, of none.
-		reported := func(owner string) bool {
+		// The zone a file's records belong to, when rounds share names: a finding is reported
+		// by the round that owns the zone its record was written in.
+		var fileZone map[string]int
+		if len(rs) > 1 {
+			fileZone = filesOf(in)
+		}
+		reported := func(file, owner string) bool {
+			if i, ok := fileZone[file]; ok {
+				return r.own[r.zones[i]]
+			}
 			i := zoneOf(owner, in)
-			return i < 0 && first || i >= 0 && r.own[r.zones[i]]
+			return i < 0 && k == 0 || i >= 0 && r.own[r.zones[i]]
 		}
 		res := rules.Run(ctx, in, cfg)
+		out.timedOut = out.timedOut || res.Incomplete
 		for _, f := range res.Findings {
-			if !reported(f.Owner) {
+			if !reported(f.File, f.Owner) {
 				continue
 			}
 			if f.File == "" {
@@ -93,7 +106,7 @@ func check(ctx context.Context, zones []rules.Zone, names []string, cfg rules.Co
 		}
 		for _, f := range res.Failed {
 			key := f.Name + "/" + f.Type
-			if !reported(f.Owner) || failed[key] {
+			if !reported(f.File, f.Owner) || failed[key] {
 				continue
 			}
 			failed[key] = true
@@ -112,6 +125,32 @@ func check(ctx context.Context, zones []rules.Zone, names []string, cfg rules.Co
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type))
 	})
 	return out
+}
+
+// filesOf maps each file the zones' records were written in ($INCLUDEd ones too) to its zone;
+// a file two zones read (one file served under two origins) maps to neither.
+func filesOf(zones []rules.Zone) map[string]int {
+	m := map[string]int{}
+	for i, z := range zones {
+		last := ""
+		for _, p := range z.Positions {
+			if p.File == last {
+				continue
+			}
+			last = p.File
+			if j, ok := m[p.File]; ok && j != i {
+				m[p.File] = -1
+				continue
+			}
+			m[p.File] = i
+		}
+	}
+	for f, i := range m {
+		if i < 0 {
+			delete(m, f)
+		}
+	}
+	return m
 }
 
 // sameOrigin says which files hold one origin, one note for each such origin.

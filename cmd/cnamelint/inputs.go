@@ -64,7 +64,9 @@ func load(o *options) *loaded {
 	seen := map[source]bool{}
 	for _, s := range srcs {
 		key := s
-		key.origin = dns.CanonicalName(s.origin)
+		if s.origin != "" { // "" (the file's own origin) is not "." (the root's)
+			key.origin = dns.CanonicalName(s.origin)
+		}
 		if seen[key] {
 			continue
 		}

@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rep := &report{threshold: o.failOn, incompOK: o.incompleteOK, resolver: o.resolver}
 	cfg := rules.Config{MaxChain: o.maxChain, Parallel: o.parallel, Targets: o.targets}
 	var outside *resolver
-	if o.resolver != "" {
+	if o.resolver != "" && o.pointsAt == "" { // -points-at asks nothing
 		outside = newResolver(o.resolver)
 		cfg.Oracle = outside
 		if err := outside.answers(ctx); err != nil {

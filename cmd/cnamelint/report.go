@@ -48,7 +48,7 @@ func (r *report) exitCode() int {
 		return exitInput
 	case slices.ContainsFunc(r.findings, func(f rules.Finding) bool { return f.Severity >= r.threshold }):
 		return exitFindings
-	case len(r.failed) > 0 && !r.incompOK:
+	case (len(r.failed) > 0 || r.timedOut) && !r.incompOK:
 		return exitIncomplete
 	}
 	return exitClean
@@ -73,6 +73,14 @@ func (r *report) failedSummary() string {
 		s += fmt.Sprintf(" (and %d other error(s))", len(errs)-1)
 	}
 	return s
+}
+
+// timeoutNote says the run's time ran out before every check was made.
+func (r *report) timeoutNote() string {
+	if !r.timedOut {
+		return ""
+	}
+	return fmt.Sprintf("the run's %s ran out before every check was made: the checks not made by then are not reported", runTimeout)
 }
 
 // offlineNote is the note on what offline mode left alone.
@@ -144,6 +152,9 @@ func (r *report) writeText(w io.Writer) {
 	if s := r.failedSummary(); s != "" {
 		fmt.Fprintln(w, s)
 	}
+	if s := r.timeoutNote(); s != "" {
+		fmt.Fprintln(w, s)
+	}
 	if s := r.offlineNote(); s != "" {
 		fmt.Fprintln(w, s)
 	}
@@ -170,7 +181,7 @@ func (r *report) writeJSON(w, errw io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // -> in messages stays readable
-	for _, s := range append([]string{r.failedSummary(), r.offlineNote()}, r.notes...) {
+	for _, s := range append([]string{r.failedSummary(), r.timeoutNote(), r.offlineNote()}, r.notes...) {
 		if s != "" {
 			fmt.Fprintln(errw, "cnamelint:", s)
 		}

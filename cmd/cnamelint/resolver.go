@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dnsflatten/flatten/plugin/probe"
+	"github.com/dnsflatten/flatten/plugin/rules"
 
 	"github.com/miekg/dns"
 )
@@ -35,7 +36,7 @@ func (r *resolver) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 		m, _, err = r.tcp.ExchangeContext(ctx, q, r.addr)
 	}
 	if err != nil {
-		return nil, err
+		return nil, rules.WithoutSource(err)
 	}
 	if err := probe.Matches(q, m); err != nil {
 		return nil, err

@@ -197,7 +197,7 @@ func (r *report) artifact(name string) sarifArtifact {
 		return sarifArtifact{URI: "dns://" + name}
 	}
 	if filepath.IsAbs(name) {
-		return sarifArtifact{URI: (&url.URL{Scheme: "file", Path: filepath.ToSlash(name)}).String()}
+		return sarifArtifact{URI: fileURI(name)}
 	}
 	segs := strings.Split(filepath.ToSlash(filepath.Clean(name)), "/")
 	for i, s := range segs {
@@ -208,6 +208,15 @@ func (r *report) artifact(name string) sarifArtifact {
 		uri = "./" + uri
 	}
 	return sarifArtifact{URI: uri, URIBaseID: srcRoot}
+}
+
+// fileURI is an absolute path as a file URI (RFC 8089): file:///etc/zone, file:///C:/zones/db.
+func fileURI(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a drive letter
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }
 
 // location is where a finding is: its file and line, and its owner name.
@@ -225,14 +234,15 @@ func (r *report) location(file string, line int, owner string) sarifLocation {
 	return loc
 }
 
-// fingerprint identifies a finding across runs whatever line it moved to: its rule, owner and
-// record (its message, for what quotes no record: a name not checked).
+// fingerprint identifies a finding across runs whatever line it moved to: its file, rule, owner
+// and record (for a name not checked, which quotes no record, the name and type, never the error,
+// which changes from run to run).
 func fingerprint(f rules.Finding) string {
 	what := f.Record
 	if what == "" {
-		what = f.Message
+		what, _, _ = strings.Cut(f.Message, " not checked")
 	}
-	sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Owner + "\x00" + what))
+	sum := sha256.Sum256([]byte(f.File + "\x00" + f.Rule + "\x00" + f.Owner + "\x00" + what))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -281,8 +291,10 @@ func (r *report) writeSARIF(w io.Writer) error {
 		}
 		inv.Notifications = append(inv.Notifications, n)
 	}
-	if s := r.failedSummary(); s != "" {
-		inv.Notifications = append(inv.Notifications, sarifNotification{Level: "warning", Message: sarifText{Text: s}})
+	for _, s := range []string{r.failedSummary(), r.timeoutNote()} {
+		if s != "" {
+			inv.Notifications = append(inv.Notifications, sarifNotification{Level: "warning", Message: sarifText{Text: s}})
+		}
 	}
 	for _, s := range append([]string{r.offlineNote()}, r.notes...) {
 		if s != "" {
@@ -295,7 +307,7 @@ func (r *report) writeSARIF(w io.Writer) error {
 		Results:     results,
 	}
 	if wd, err := os.Getwd(); err == nil {
-		root := (&url.URL{Scheme: "file", Path: filepath.ToSlash(wd) + "/"}).String()
+		root := fileURI(wd) + "/"
 		run.OriginalURIBaseIDs = map[string]sarifArtifact{srcRoot: {URI: root}}
 	}
 	enc := json.NewEncoder(w)

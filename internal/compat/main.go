@@ -50,8 +50,9 @@ const (
 	injectEnv = "COMPAT_FLATTEN"
 )
 
-// inject is added to the copied suite: it registers flatten where cmd/coredns places it, and
-// adds a bare flatten to every server block of a Corefile when injectEnv is 1.
+// inject is added to the copied suite: it registers flatten where cmd/coredns places it (in both
+// runs: a Corefile without flatten never meets it), and adds a bare flatten to every server block
+// of a Corefile when injectEnv is 1.
 const inject = `package test
 
 import (
@@ -133,21 +134,22 @@ func recheck(timeout time.Duration) func(name string) (string, bool) {
 		if err != nil {
 			return err.Error(), false
 		}
-		if without[name] > 0 {
-			return fmt.Sprintf("flaky in CoreDNS itself: failed %d of 10 runs without flatten", without[name]), true
+		if without[name] < 10 {
+			return fmt.Sprintf("flaky in CoreDNS itself: passed %d of 10 runs without flatten", without[name]), true
 		}
 		with, err := runs(pattern, timeout, true, 10)
 		if err != nil {
 			return err.Error(), false
 		}
-		if with[name] == 0 {
+		if with[name] == 10 {
 			return "flaky: passed 10 of 10 runs with flatten alone", true
 		}
-		return fmt.Sprintf("failed %d of 10 runs with flatten alone, none of 10 without", with[name]), false
+		return fmt.Sprintf("passed %d of 10 runs with flatten alone, 10 of 10 without", with[name]), false
 	}
 }
 
-// runs runs the tests matching pattern n times and counts each test's failures.
+// runs runs the tests matching pattern n times and counts each test's passes: a run that does not
+// build, panics or times out passes nothing.
 func runs(pattern string, timeout time.Duration, flatten bool, n int) (map[string]int, error) {
 	cmd := exec.Command("go", "test", "-mod=mod", "-modfile="+suiteDir+"/compat.mod", fmt.Sprintf("-count=%d", n), "-json",
 		"-timeout", timeout.String(), "-run", pattern, "./"+suiteDir+"/test") // #nosec G204 -- the go command, on a test name of the suite
@@ -159,17 +161,17 @@ func runs(pattern string, timeout time.Duration, flatten bool, n int) (map[strin
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	failures := map[string]int{}
+	passes := map[string]int{}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		var e event
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Test != "" && e.Action == "fail" {
-			failures[e.Test]++
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Test != "" && e.Action == "pass" {
+			passes[e.Test]++
 		}
 	}
-	_ = cmd.Wait() // a failing test is counted above
-	return failures, nil
+	_ = cmd.Wait() // what failed passed nothing, counted above
+	return passes, nil
 }
 
 // prepare copies CoreDNS's suite into suiteDir and adds the injection.

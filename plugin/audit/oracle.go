@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/dnsflatten/flatten/plugin/resolver"
@@ -32,8 +33,11 @@ type oracle struct {
 	// zones themselves hold (ns1.example.org in example.org), which no resolver may know yet.
 	zones chain.Zones
 	own   func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
-	// self says world is the server itself, for want of a resolver.
-	self bool
+	// self says world is the server itself, for want of a resolver; selfNone, decided once by
+	// asking it for the root's NS, that it refuses names outside its zones (it resolves none).
+	self     bool
+	selfOnce sync.Once
+	selfNone bool
 }
 
 // errNoWay is the oracle's error when the block can ask the world neither way.
@@ -43,6 +47,17 @@ var errNoWay = fmt.Errorf("%w: no resolver to ask and no address to ask the serv
 // refuses the name: it resolves no name outside its zones, so the audit has no way to check them
 // (an authoritative-only server), which is not a failure to alert on.
 var errSelfRefused = fmt.Errorf("%w: this server resolves no names outside its zones (give flatten a resolver, or the block a forward)", rules.ErrNotAsked)
+
+// resolvesNothing reports whether the server itself refuses every name outside its zones, as an
+// authoritative-only server does: decided once, by its answer for the root's NS, so that one name
+// a working forward refuses still counts as a failure.
+func (o *oracle) resolvesNothing(ctx context.Context) bool {
+	o.selfOnce.Do(func() {
+		m, err := o.world(ctx, resolver.Question(".", dns.TypeNS))
+		o.selfNone = err == nil && m != nil && m.Rcode == dns.RcodeRefused
+	})
+	return o.selfNone
+}
 
 // Lookup implements rules.Oracle.
 func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, error) {
@@ -67,7 +82,7 @@ func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Ms
 	if err == nil && m == nil {
 		err = errors.New("no answer")
 	}
-	if err == nil && o.self && m.Rcode == dns.RcodeRefused {
+	if err == nil && o.self && m.Rcode == dns.RcodeRefused && o.resolvesNothing(ctx) {
 		return nil, errSelfRefused
 	}
 	return m, err

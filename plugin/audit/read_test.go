@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/file"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/coredns/coredns/plugin/transfer"
 
@@ -50,6 +53,61 @@ func TestTransferBelowZone(t *testing.T) {
 	// Nothing serves a zone that encloses this one.
 	if _, err := readZone(trs, "example.com.", 0, 0); err != transfer.ErrNotAuthoritative {
 		t.Errorf("example.com.: %v, want ErrNotAuthoritative", err)
+	}
+}
+
+// A file zone is read without its Transfer, and to the same records: the apex, every name (the
+// apex's other types, a DNSSEC signature, a delegation and its glue, a wildcard) and nothing more;
+// only its SOA when its serial is the one asked with.
+func TestFileZoneReadAsTransferred(t *testing.T) {
+	const text = `$ORIGIN example.org.
+@ 3600 IN SOA ns1 hostmaster 9 7200 3600 1209600 300
+@ 3600 IN NS ns1
+@ 3600 IN MX 10 mail
+@ 3600 IN TXT "v=spf1 -all"
+ns1 300 IN A 192.0.2.53
+www 300 IN CNAME web
+www 300 IN RRSIG CNAME 13 3 300 20300101000000 20200101000000 12345 example.org. c2lnbmF0dXJl
+web 300 IN A 192.0.2.1
+web 300 IN AAAA 2001:db8::1
+sub 300 IN NS ns.sub
+ns.sub 300 IN A 192.0.2.54
+* 300 IN TXT "wild"
+`
+	z, err := file.Parse(strings.NewReader(text), "example.org.", "db.example.org", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
+	texts := func(rrs []dns.RR) []string {
+		out := make([]string, 0, len(rrs))
+		for _, rr := range rrs {
+			out = append(out, rr.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	var want []dns.RR
+	ch, err := f.Transfer("example.org.", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for batch := range ch {
+		want = append(want, batch...)
+	}
+	got, err := transferZone(f, "example.org.", "example.org.", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// transferZone drops the closing SOA, as it does of every transfer.
+	if g, w := texts(got.records), texts(want[:len(want)-1]); !slices.Equal(g, w) || got.serial != 9 || len(w) < 12 {
+		t.Errorf("read\n  %s\nfile's transfer\n  %s", strings.Join(g, "\n  "), strings.Join(w, "\n  "))
+	}
+	if same, err := transferZone(f, "example.org.", "example.org.", 9, 0); err != nil || same.records != nil || same.serial != 9 {
+		t.Errorf("the same serial: %+v, %v; want no records", same, err)
+	}
+	if _, err := transferZone(f, "example.com.", "example.com.", 0, 0); err != transfer.ErrNotAuthoritative {
+		t.Errorf("a zone file does not serve: %v", err)
 	}
 }
 

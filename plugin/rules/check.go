@@ -55,7 +55,7 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 	c.runTasks()
 	res := Result{Incomplete: ctx.Err() != nil}
 	if cfg.Outside != nil && c.ix != nil && !st.stopped() {
-		res.Outside = c.ix.outsideReferences(cfg.Outside)
+		res.Outside = c.outsideReferences(cfg.Outside)
 	}
 
 	var out []Finding
@@ -225,11 +225,19 @@ func (c *checker) owners(zones []Zone, fs []Failure) {
 					continue
 				}
 				names := []string{target}
-				if below { // the failures left are few: each is compared
+				if below { // the names above the target, each looked up
 					names = names[:0]
-					for name := range want {
-						if dns.IsSubDomain(name, target) {
-							names = append(names, name)
+					for n := target; ; {
+						if _, ok := want[n]; ok {
+							names = append(names, n)
+						}
+						i, end := dns.NextLabel(n, 0)
+						if end || n == "." {
+							break
+						}
+						n = n[i:]
+						if n == "" {
+							n = "."
 						}
 					}
 				}

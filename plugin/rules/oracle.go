@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"sync"
 
@@ -67,6 +68,19 @@ func (a *asker) lookup(name string, qtype uint16) (*dns.Msg, error) {
 	return c.m, c.err
 }
 
+// WithoutSource returns err without the local address of a network error in it ("read udp
+// 127.0.0.1:40340->192.0.2.53:53: i/o timeout" is "read udp 192.0.2.53:53: i/o timeout"): the
+// port changes with every question, so errors that are the same read the same.
+func WithoutSource(err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Source == nil {
+		return err
+	}
+	c := *op
+	c.Source = nil
+	return &c
+}
+
 // ErrNotAsked, wrapped in an Oracle's error, says it has no way to ask about the name at all (a
 // server that resolves no name outside its zones): the name is left unchecked, as without an
 // Oracle, rather than counted as a question that failed.
@@ -74,19 +88,26 @@ var ErrNotAsked = errors.New("no way to ask about names outside the zones")
 
 // notAsked returns the names the Oracle had no way to ask about.
 func (a *asker) notAsked() []string {
+	var out []string
+	a.answered(func(q question, c *call) {
+		if errors.Is(c.err, ErrNotAsked) {
+			out = append(out, q.name)
+		}
+	})
+	return out
+}
+
+// answered calls fn for every question the Oracle has answered (or failed) by now.
+func (a *asker) answered(fn func(question, *call)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var out []string
 	for q, c := range a.calls {
 		select {
 		case <-c.done:
-			if errors.Is(c.err, ErrNotAsked) {
-				out = append(out, q.name)
-			}
+			fn(q, c)
 		default:
 		}
 	}
-	return out
 }
 
 // unusable reports whether an Oracle's answer says nothing of the name: an error, or a failure
@@ -110,27 +131,20 @@ type Failure struct {
 
 // failures returns the questions that failed, by name and type.
 func (a *asker) failures() []Failure {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	var out []Failure
-	for q, c := range a.calls {
-		select {
-		case <-c.done:
-		default:
-			continue
-		}
+	a.answered(func(q question, c *call) {
 		if !c.failed {
-			continue
+			return
 		}
 		text := "no answer"
 		switch {
 		case c.err != nil:
-			text = c.err.Error()
+			text = WithoutSource(c.err).Error()
 		case c.m != nil:
 			text = "answered " + dns.RcodeToString[c.m.Rcode]
 		}
 		out = append(out, Failure{Name: q.name, Type: dns.TypeToString[q.qtype], Error: text})
-	}
+	})
 	slices.SortFunc(out, func(a, b Failure) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Type, b.Type)) })
 	return out
 }

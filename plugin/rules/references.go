@@ -60,16 +60,89 @@ func References(zones []Zone, aliases map[string]string) map[string][]Reference 
 	return refs
 }
 
-// outsideReferences counts, for every name outside the zones of ix, the references to it (as
-// References gives them), without building their paths.
-func (ix *index) outsideReferences(aliases map[string]string) map[string]int {
+// outsideReferences counts, for every name outside the zones, the references to it (as References
+// gives them), from the chains already walked: a name outside the zones owns nothing here, so it
+// can only be the last name of a reference's path, the end of its target's chain when the
+// reference follows the chain (a chain's head, an MX, SRV or NS target, a declared alias), else the
+// target itself.
+func (c *checker) outsideReferences(aliases map[string]string) map[string]int {
+	ix := c.ix
 	counts := map[string]int{}
-	ix.references(aliases, func(path []string, i int, _, _ string) {
-		if name := path[i-1]; ix.zoneOf(name) == "" {
+	count := func(owner, target string, far, ownerAlias bool) {
+		name := canonical(target)
+		switch {
+		case far && ownerAlias:
+			// An owner that is an alias too (beside other data, an error of its own) may be on
+			// its target's chain, where References' walk stops: walk it as References does.
+			path := []string{owner, name}
+			for {
+				next, _, ok := ix.step(path[len(path)-1])
+				if !ok || slices.Contains(path, next) {
+					break
+				}
+				path = append(path, next)
+			}
+			name = path[len(path)-1]
+		case far:
+			id := c.chains.id(name)
+			c.chains.walk(id)
+			if c.chains.loop[id] >= 0 {
+				return // a loop: every name on it is the zones'
+			}
+			name = c.chains.name(c.chains.end[id])
+		}
+		if ix.zoneOf(name) == "" {
 			counts[name]++
 		}
-	})
+	}
+	for id := range ix.nodes {
+		nd := &ix.nodes[id]
+		if nd.flags&fRefers == 0 {
+			continue
+		}
+		head := nd.flags&fTarget == 0
+		aliasWalked := false
+		ix.records(int32(id), func(rr dns.RR) {
+			target, kind, far := refTarget(rr)
+			if target == "" || target == "." {
+				return
+			}
+			headAlias := (kind == RefCNAME || kind == RefAliasMode) && head && !aliasWalked && ix.recs[nd.aliasRec()] == rr
+			if headAlias {
+				far, aliasWalked = true, true
+			}
+			count(nd.name, target, far, !headAlias && nd.aliasRec() >= 0)
+		})
+	}
+	for name, target := range aliases {
+		count(canonical(name), target, true, true)
+	}
 	return counts
+}
+
+// refTarget is the name rr refers to, the kind of reference, and whether a reference of that kind
+// follows the target's chain (MX, SRV, NS: their host must have addresses at the chain's end);
+// "" for a record that refers to nothing.
+func refTarget(rr dns.RR) (target, kind string, far bool) {
+	switch rr := rr.(type) {
+	case *dns.CNAME:
+		return rr.Target, RefCNAME, false
+	case *dns.HTTPS, *dns.SVCB:
+		t, ok := chain.Target(rr)
+		if !ok {
+			return "", "", false
+		}
+		return t, RefAliasMode, false
+	case *dns.DNAME:
+		return rr.Target, RefDNAME, false
+	case *dns.MX:
+		return rr.Mx, RefMX, true
+	case *dns.SRV:
+		return rr.Target, RefSRV, true
+	case *dns.NS:
+		return rr.Ns, RefNS, true
+	}
+	return "", "", false
 }
 
 // references calls add for every reference of the zones of ix and of aliases: path is the walk
@@ -117,29 +190,8 @@ func (ix *index) references(aliases map[string]string, add func(path []string, i
 		head := nd.flags&fTarget == 0
 		aliasWalked := false
 		ix.records(int32(id), func(rr dns.RR) {
-			var kind, target string
-			far := false
-			switch rr := rr.(type) {
-			case *dns.CNAME:
-				kind, target = RefCNAME, rr.Target
-			case *dns.HTTPS, *dns.SVCB:
-				t, ok := chain.Target(rr)
-				if !ok {
-					return
-				}
-				kind, target = RefAliasMode, t
-			case *dns.DNAME:
-				kind, target = RefDNAME, rr.Target
-			case *dns.MX:
-				kind, target, far = RefMX, rr.Mx, true
-			case *dns.SRV:
-				kind, target, far = RefSRV, rr.Target, true
-			case *dns.NS:
-				kind, target, far = RefNS, rr.Ns, true
-			default:
-				return
-			}
-			if target == "." {
+			target, kind, far := refTarget(rr)
+			if target == "" || target == "." {
 				return
 			}
 			if (kind == RefCNAME || kind == RefAliasMode) && head && !aliasWalked && ix.recs[nd.aliasRec()] == rr {

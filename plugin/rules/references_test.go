@@ -2,9 +2,12 @@ package rules
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/miekg/dns"
 )
 
 func refTexts(rs []Reference) []string {
@@ -106,5 +109,30 @@ func TestOutsideReferences(t *testing.T) {
 	}
 	if want["cdn.example.net."] != 6 {
 		t.Errorf("cdn.example.net. has %d references, want 6 (web, sip, the SRV, the chains of the apex, in and app)", want["cdn.example.net."])
+	}
+}
+
+// The counts Run takes from the chains it walked are References' own, on random zones (loops,
+// chains into other names, MX, SRV and NS targets, wildcards).
+func TestOutsideReferencesRandom(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 500 {
+		text := randomZone(rng, i%2 == 0)
+		z, err := ParseZone(strings.NewReader(text), "", "random")
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliases := map[string]string{"alias.example.org.": []string{"www.example.org.", "out.example.net.", "b3.example.org."}[i%3]}
+		want := map[string]int{}
+		for target, refs := range References([]Zone{z}, aliases) {
+			if !dns.IsSubDomain(z.Origin, target) {
+				want[target] = len(refs)
+			}
+		}
+		got := Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("zone %d:\n%s\noutside references %v, want %v", i, text, got, want)
+		}
 	}
 }
