@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +13,8 @@ import (
 var bigNumber = regexp.MustCompile(`[0-9]{5,}`)
 
 // The zone file reader never panics, whatever the text; every record it returns has an absolute
-// owner, every problem names the input and a line of it; and the rules run over what it read.
+// owner, every problem names the input and a line of it; and the rules run over what it read. Only
+// an empty text and one that is not text are refused.
 func FuzzParseZone(f *testing.F) {
 	for _, glob := range []string{"testdata/*.example.org", "testdata/corpus/*.zone"} {
 		paths, _ := filepath.Glob(glob)
@@ -30,8 +32,11 @@ func FuzzParseZone(f *testing.F) {
 			t.Skip("a $GENERATE range this large makes a large zone, slowly")
 		}
 		z, err := ParseZone(strings.NewReader(text), "example.org", "fuzz")
+		if errors.Is(err, ErrEmpty) || errors.Is(err, ErrNotText) {
+			return // said as such, by design: no other input is refused
+		}
 		if err != nil {
-			t.Fatal(err) // an origin is given: nothing is fatal
+			t.Fatal(err) // an origin is given: nothing else is fatal
 		}
 		lines := strings.Count(text, "\n") + 1
 		for _, rr := range z.Records {

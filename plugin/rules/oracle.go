@@ -86,6 +86,14 @@ func WithoutSource(err error) error {
 // Oracle, rather than counted as a question that failed.
 var ErrNotAsked = errors.New("no way to ask about names outside the zones")
 
+// ErrEmpty is returned by ParseZone for a text that holds neither a record nor a problem: an empty
+// file, or one of only comments and directives. A linter says so instead of reporting it clean.
+var ErrEmpty = errors.New("empty: it holds no records")
+
+// ErrNotText is returned by ParseZone for an input with bytes no zone file holds (NUL or other
+// control characters near its start): it is said once instead of read as lines of records.
+var ErrNotText = errors.New("not a zone file: it holds binary data")
+
 // notAsked returns the names the Oracle had no way to ask about.
 func (a *asker) notAsked() []string {
 	var out []string

@@ -84,7 +84,7 @@ type reader struct {
 
 func parseZone(src, origin, filename string) (Zone, error) {
 	if at := binaryAt(src); at >= 0 {
-		return Zone{}, fmt.Errorf("%s: not a zone file: it holds binary data (byte %d is a control character no zone file has)", filename, at)
+		return Zone{}, fmt.Errorf("%s: %w (byte %d is a control character no zone file has)", filename, ErrNotText, at)
 	}
 	r := &reader{top: filename}
 	if origin != "" {
@@ -134,7 +134,7 @@ func parseZone(src, origin, filename string) (Zone, error) {
 		probs = append(probs, b.probs...)
 	}
 	if len(z.Records) == 0 && len(probs) == 0 {
-		return Zone{}, fmt.Errorf("%s: empty: it holds no records", filename)
+		return Zone{}, fmt.Errorf("%s: %w", filename, ErrEmpty)
 	}
 	switch {
 	case r.given != "":
