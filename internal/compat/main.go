@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -139,9 +140,7 @@ func main() {
 				fmt.Fprintln(os.Stderr, "compat:", err)
 				os.Exit(2)
 			}
-			for name, outcome := range again {
-				r.results[name] = outcome
-			}
+			maps.Copy(r.results, again)
 		}
 	}
 	os.Exit(compare(os.Stdout, without, with, recheck(*timeout)))
