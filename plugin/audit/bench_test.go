@@ -12,8 +12,9 @@ import (
 	"github.com/dnsflatten/flatten/plugin/chain"
 )
 
-// fileOf returns the file plugin serving a generated zone of n records.
-func fileOf(b *testing.B, n int) *file.File {
+// fileOf returns the file plugin serving a generated zone of n records, as CoreDNS builds it (a
+// file.File value, which the audit reads from its tree).
+func fileOf(b *testing.B, n int) file.File {
 	b.Helper()
 	var zone bytes.Buffer
 	if err := zonegen.Write(&zone, zonegen.Options{Records: n, Seed: 1}); err != nil {
@@ -23,7 +24,7 @@ func fileOf(b *testing.B, n int) *file.File {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
+	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
 }
 
 // The audit of a zone served by file: reading it, publishing what answers need, checking every
