@@ -6,11 +6,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/dnsflatten/flatten/plugin/chain"
+	"github.com/dnsflatten/flatten/plugin/resolver"
 
 	"github.com/miekg/dns"
 )
@@ -59,7 +61,8 @@ func fuzzSeeds() [][]byte {
 // FuzzServeDNS feeds the handler arbitrary answers from the rest of the plugin chain (first) and
 // from upstream (second). Whatever they hold, every question gets exactly one well-formed reply to
 // that question, and a flattened reply holds only records of the question's type owned by the
-// question's name: no CNAME, nothing from off the chain.
+// question's name: no CNAME, nothing from off the chain. Both answer at once, so no question may
+// wait as long as the shortest timer the plugin sets (the resolver's timeout for one question).
 func FuzzServeDNS(f *testing.F) {
 	seeds := fuzzSeeds()
 	for i, s := range seeds {
@@ -101,7 +104,11 @@ func FuzzServeDNS(f *testing.F) {
 		defer fl.stop()
 
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		start := time.Now()
 		rcode, _ := fl.ServeDNS(context.Background(), rec, r)
+		if took := time.Since(start); took >= resolver.Timeout {
+			t.Fatalf("the question took %v although every answer came at once: it waited on a timer", took)
+		}
 		if rec.Msg == nil {
 			if rcode != dns.RcodeServerFailure && rcode != dns.RcodeRefused {
 				t.Fatalf("nothing written, rcode %d", rcode)
