@@ -95,6 +95,20 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]int {
 			counts[name]++
 		}
 	}
+	ix.recordReferences(func(nd *node, target, _ string, far, headAlias bool) {
+		count(nd.name, target, far, !headAlias && nd.aliasRec() >= 0)
+	})
+	for name, target := range aliases {
+		count(canonical(name), target, true, true)
+	}
+	return counts
+}
+
+// recordReferences calls ref for every record of the zones of ix that names another name: its
+// owner's node, the target as written, the kind of reference, whether the reference follows the
+// target's chain (far), and whether the record is the alias record of a chain's head (a name no
+// alias record points at), whose reference follows the chain all the way.
+func (ix *index) recordReferences(ref func(nd *node, target, kind string, far, headAlias bool)) {
 	for id := range ix.nodes {
 		nd := &ix.nodes[id]
 		if nd.flags&fRefers == 0 {
@@ -111,13 +125,9 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]int {
 			if headAlias {
 				far, aliasWalked = true, true
 			}
-			count(nd.name, target, far, !headAlias && nd.aliasRec() >= 0)
+			ref(nd, target, kind, far, headAlias)
 		})
 	}
-	for name, target := range aliases {
-		count(canonical(name), target, true, true)
-	}
-	return counts
 }
 
 // refTarget is the name rr refers to, the kind of reference, and whether a reference of that kind
@@ -182,24 +192,9 @@ func (ix *index) references(aliases map[string]string, add func(path []string, i
 			add(path, i, owner, kind)
 		}
 	}
-	for id := range ix.nodes {
-		nd := &ix.nodes[id]
-		if nd.flags&fRefers == 0 {
-			continue
-		}
-		head := nd.flags&fTarget == 0
-		aliasWalked := false
-		ix.records(int32(id), func(rr dns.RR) {
-			target, kind, far := refTarget(rr)
-			if target == "" || target == "." {
-				return
-			}
-			if (kind == RefCNAME || kind == RefAliasMode) && head && !aliasWalked && ix.recs[nd.aliasRec()] == rr {
-				far, aliasWalked = true, true // the chain's head: its path goes all the way
-			}
-			walk(nd.name, kind, dns.CanonicalName(target), far)
-		})
-	}
+	ix.recordReferences(func(nd *node, target, kind string, far, _ bool) {
+		walk(nd.name, kind, dns.CanonicalName(target), far)
+	})
 	for name, target := range aliases {
 		walk(dns.CanonicalName(name), RefAlias, dns.CanonicalName(target), true)
 	}
