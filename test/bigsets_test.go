@@ -134,11 +134,12 @@ fwd   300 IN CNAME big.example.com.
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.example.org", org)
 	writeFile(t, dir+"/db.example.net", soaNS("example.net.")+bigRecords("big", 300))
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+	corefile := `example.org:{{PORT}} {
     bind 127.0.0.1
     flatten {
         all
     }
+    %[3]s
     file %[1]s/db.example.org
 }
 example.net:{{PORT}} {
@@ -149,27 +150,12 @@ example.net:{{PORT}} {
     bind 127.0.0.1
     forward . %[2]s
 }
-`, dir, nsd.addr))
+`
+	s := startHere(t, fmt.Sprintf(corefile, dir, nsd.addr, ""))
 	// The same with a cache below flatten, in CoreDNS's plugin order: the cache keys its entries
 	// without the question's buffer, so what it keeps of a small question's answer (file's chase,
 	// cut to 512 bytes without TC) is what it gives any later question for that name.
-	cached := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
-    bind 127.0.0.1
-    flatten {
-        all
-    }
-    cache
-    file %[1]s/db.example.org
-}
-example.net:{{PORT}} {
-    bind 127.0.0.1
-    file %[1]s/db.example.net
-}
-.:{{PORT}} {
-    bind 127.0.0.1
-    forward . %[2]s
-}
-`, dir, nsd.addr))
+	cached := startHere(t, fmt.Sprintf(corefile, dir, nsd.addr, "cache"))
 	// The resolver option, against the same real authoritative server.
 	withResolver := start(t, fmt.Sprintf(`example.org:{{PORT}} {
     bind 127.0.0.1

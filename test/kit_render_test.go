@@ -96,14 +96,7 @@ func (v kitVariant) overlay(tb testing.TB) string {
 // `kustomize build` where kubectl is absent (.ci/run installs one of them).
 func kustomize(tb testing.TB, dir string) []*unstructured.Unstructured {
 	tb.Helper()
-	var cmd *exec.Cmd
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		cmd = exec.Command(kubectl, "kustomize", dir)
-	} else if k, err := exec.LookPath("kustomize"); err == nil {
-		cmd = exec.Command(k, "build", dir)
-	} else {
-		missing(tb, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
-	}
+	cmd := kustomizeCommand(tb, dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -111,6 +104,20 @@ func kustomize(tb testing.TB, dir string) []*unstructured.Unstructured {
 		tb.Fatalf("%s: %v\n%s", cmd, err, stderr.String())
 	}
 	return decodeObjects(tb, out)
+}
+
+// kustomizeCommand returns the command that renders the kustomization in dir: kubectl kustomize,
+// or kustomize build where kubectl is absent.
+func kustomizeCommand(tb testing.TB, dir string) *exec.Cmd {
+	tb.Helper()
+	if kubectl, err := exec.LookPath("kubectl"); err == nil {
+		return exec.Command(kubectl, "kustomize", dir)
+	}
+	k, err := exec.LookPath("kustomize")
+	if err != nil {
+		missing(tb, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
+	}
+	return exec.Command(k, "build", dir)
 }
 
 // decodeObjects splits rendered YAML into objects.
@@ -252,14 +259,7 @@ func TestKitClusterDNSAddressRequired(t *testing.T) {
 		t.Fatal("the overlay has no cluster-dns generator to take out")
 	}
 	writeFile(t, k, without)
-	var cmd *exec.Cmd
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		cmd = exec.Command(kubectl, "kustomize", dir)
-	} else if k, err := exec.LookPath("kustomize"); err == nil {
-		cmd = exec.Command(k, "build", dir)
-	} else {
-		missing(t, "neither kubectl nor kustomize is installed (.ci/run installs kustomize with go install)")
-	}
+	cmd := kustomizeCommand(t, dir)
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "nothing selected by ConfigMap.[noVer].[noGrp]/cluster-dns.[noNs]:data.clusterIP") {
 		t.Errorf("rendered without an address (%v):\n%s", err, out)
