@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/internal/loopback"
 
 	"github.com/miekg/dns"
 )
@@ -28,15 +29,11 @@ func newFaultServer(tb testing.TB) *faultServer {
 	tb.Helper()
 	fs := &faultServer{}
 	fs.mode.Store("ok")
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, l, err := loopback.ListenBoth()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	fs.addr = pc.LocalAddr().String()
-	l, err := net.Listen("tcp", fs.addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	h := dns.HandlerFunc(fs.serve)
 	fs.udp = &dns.Server{PacketConn: pc, Handler: h}
 	fs.tcp = &dns.Server{Listener: l, Handler: h}

@@ -30,6 +30,25 @@ func FreePort() (int, error) {
 	return 0, fmt.Errorf("no free port on 127.0.0.1")
 }
 
+// ListenBoth listens on one port of 127.0.0.1 for UDP and TCP. The port the system gives for UDP
+// may be taken for TCP (by another server, or as a connection's local port): then it tries another.
+func ListenBoth() (net.PacketConn, net.Listener, error) {
+	var err error
+	for range 50 {
+		var pc net.PacketConn
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		var l net.Listener
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+	}
+	return nil, nil, fmt.Errorf("no port of 127.0.0.1 free for both UDP and TCP: %w", err)
+}
+
 // NSDZone is one zone of an NSD configuration: a primary served from File (relative to the
 // configuration's folder), or, with Primary set (host@port), a secondary transferring from it.
 // ProvideXFR lists who may transfer it, as NSD's provide-xfr writes them ("127.0.0.1 NOKEY",

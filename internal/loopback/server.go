@@ -3,7 +3,6 @@ package loopback
 // A scripted DNS server for unit tests: one loopback port, UDP and TCP.
 
 import (
-	"net"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -13,11 +12,7 @@ import (
 // port of 127.0.0.1 until the test ends, and returns the address. tcp says how the question came.
 func Serve(tb testing.TB, answer func(r *dns.Msg, tcp bool) *dns.Msg) string {
 	tb.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, l, err := ListenBoth()
 	if err != nil {
 		tb.Fatal(err)
 	}
