@@ -29,7 +29,7 @@ func FuzzParseZone(f *testing.F) {
 	f.Add("$TTL 60\n@ SOA ns1 h 1 2 3 4 5\na ( TXT \"x\\\"\" ; c\n )\n\\# A 1.2.3.4\n$GENERATE 1-3/2 x${-1,3,n} CNAME y$$\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		if strings.Contains(strings.ToUpper(text), "$GENERATE") && bigNumber.MatchString(text) {
-			t.Skip("a $GENERATE range this large makes a large zone, slowly")
+			return // a $GENERATE range this large makes a large zone, slowly: not this target's input
 		}
 		z, err := ParseZone(strings.NewReader(text), "example.org", "fuzz")
 		if errors.Is(err, ErrEmpty) {

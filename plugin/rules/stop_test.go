@@ -48,9 +48,6 @@ func million() Zone {
 // rules, the questions to the oracle), with the findings made by then; a newer serial thus
 // supersedes an audit still running on a large zone.
 func TestRunStopsWhenCancelled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a million records")
-	}
 	zones := []Zone{million()}
 	cfg := Config{Oracle: slowOracle{pause: 5 * time.Millisecond}}
 
