@@ -11,12 +11,23 @@ func Target(rr dns.RR) (target string, ok bool) {
 	switch rr := rr.(type) {
 	case *dns.CNAME:
 		return rr.Target, true
-	case *dns.HTTPS:
-		return aliasMode(&rr.SVCB)
-	case *dns.SVCB:
-		return aliasMode(rr)
+	}
+	if s := SVCB(rr); s != nil {
+		return aliasMode(s)
 	}
 	return "", false
+}
+
+// SVCB returns the service binding of an HTTPS or SVCB record (RFC 9460: HTTPS is SVCB under
+// another type), or nil for any other record.
+func SVCB(rr dns.RR) *dns.SVCB {
+	switch rr := rr.(type) {
+	case *dns.HTTPS:
+		return &rr.SVCB
+	case *dns.SVCB:
+		return rr
+	}
+	return nil
 }
 
 func aliasMode(rr *dns.SVCB) (string, bool) {

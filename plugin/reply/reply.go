@@ -98,23 +98,11 @@ func OwnerTargets(rrs []dns.RR) []dns.RR {
 	out := make([]dns.RR, len(rrs))
 	for i, rr := range rrs {
 		out[i] = rr
-		var svcb *dns.SVCB
-		switch rr := rr.(type) {
-		case *dns.HTTPS:
-			svcb = &rr.SVCB
-		case *dns.SVCB:
-			svcb = rr
-		}
-		if svcb == nil || svcb.Priority == 0 || svcb.Target != "." {
+		if svcb := chain.SVCB(rr); svcb == nil || svcb.Priority == 0 || svcb.Target != "." {
 			continue
 		}
 		cp := dns.Copy(rr)
-		switch cp := cp.(type) {
-		case *dns.HTTPS:
-			cp.Target = rr.Header().Name
-		case *dns.SVCB:
-			cp.Target = rr.Header().Name
-		}
+		chain.SVCB(cp).Target = rr.Header().Name
 		out[i] = cp
 	}
 	return out

@@ -8,18 +8,15 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/dnsflatten/flatten/plugin/chain"
+
 	"github.com/miekg/dns"
 )
 
 // svcbProblem says what is wrong with the SvcParams of an HTTPS or SVCB record, or "".
 func svcbProblem(rr dns.RR) string {
-	var s *dns.SVCB
-	switch rr := rr.(type) {
-	case *dns.HTTPS:
-		s = &rr.SVCB
-	case *dns.SVCB:
-		s = rr
-	default:
+	s := chain.SVCB(rr)
+	if s == nil {
 		return ""
 	}
 	seen := map[dns.SVCBKey]bool{}
