@@ -37,15 +37,7 @@ type round struct {
 // zone, for what its names say to the others (reported in the first round). Files with distinct
 // origins, the usual case, make one round.
 func rounds(zones []rules.Zone) []round {
-	byOrigin := map[string][]int{}
-	var order []string
-	for i, z := range zones {
-		o := dns.CanonicalName(z.Origin)
-		if len(byOrigin[o]) == 0 {
-			order = append(order, o)
-		}
-		byOrigin[o] = append(byOrigin[o], i)
-	}
+	order, byOrigin := groupByOrigin(zones)
 	n := 0
 	for _, idx := range byOrigin {
 		n = max(n, len(idx))
@@ -155,20 +147,30 @@ func filesOf(zones []rules.Zone) map[string]int {
 
 // sameOrigin says which files hold one origin, one note for each such origin.
 func sameOrigin(zones []rules.Zone, names []string) []string {
-	files := map[string][]string{}
-	var order []string
-	for i, z := range zones {
-		o := dns.CanonicalName(z.Origin)
-		if len(files[o]) == 0 {
-			order = append(order, o)
-		}
-		files[o] = append(files[o], names[i])
-	}
+	order, byOrigin := groupByOrigin(zones)
 	var notes []string
 	for _, o := range order {
-		if fs := files[o]; len(fs) > 1 {
+		if idx := byOrigin[o]; len(idx) > 1 {
+			fs := make([]string, len(idx))
+			for i, z := range idx {
+				fs[i] = names[z]
+			}
 			notes = append(notes, fmt.Sprintf("%s and %s hold the same zone, %s: each was checked on its own", strings.Join(fs[:len(fs)-1], ", "), fs[len(fs)-1], o))
 		}
 	}
 	return notes
+}
+
+// groupByOrigin returns the zones' origins (lower-case) in the order first given, and for each the
+// indexes of its zones.
+func groupByOrigin(zones []rules.Zone) (order []string, byOrigin map[string][]int) {
+	byOrigin = map[string][]int{}
+	for i, z := range zones {
+		o := dns.CanonicalName(z.Origin)
+		if len(byOrigin[o]) == 0 {
+			order = append(order, o)
+		}
+		byOrigin[o] = append(byOrigin[o], i)
+	}
+	return order, byOrigin
 }

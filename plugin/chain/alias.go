@@ -8,9 +8,8 @@ import "github.com/miekg/dns"
 // for any other record. An AliasMode record makes its owner an alias as a CNAME does, but may sit
 // beside other data, at an apex too.
 func Target(rr dns.RR) (target string, ok bool) {
-	switch rr := rr.(type) {
-	case *dns.CNAME:
-		return rr.Target, true
+	if c, ok := rr.(*dns.CNAME); ok {
+		return c.Target, true
 	}
 	if s := SVCB(rr); s != nil {
 		return aliasMode(s)
