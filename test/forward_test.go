@@ -105,11 +105,16 @@ func TestAllModeForwardsAsClientsAsk(t *testing.T) {
 	}
 	for range 20 {
 		for _, edns := range []uint16{0, 1232} {
-			if r := ask("plain.example.org.", "udp", edns); len(r.Answer) != 1 {
-				t.Fatalf("plain.example.org.: %v", r)
+			// What a client sees: the upstream's answer as it is, or the chain flattened into the
+			// address owned by the alias with the chain's lowest TTL; EDNS only when asked with it.
+			r := ask("plain.example.org.", "udp", edns)
+			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].String() != "plain.example.org.\t300\tIN\tA\t192.0.2.1" || (r.IsEdns0() != nil) != (edns > 0) {
+				t.Fatalf("plain.example.org. (EDNS %d): %v", edns, r)
 			}
-			if r := ask("alias.example.org.", "udp", edns); len(r.Answer) != 1 || r.Answer[0].Header().Name != "alias.example.org." {
-				t.Fatalf("alias.example.org.: %v", r)
+			r = ask("alias.example.org.", "udp", edns)
+			if a, ok := firstA(r); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !ok || a.Hdr.Name != "alias.example.org." || a.A.String() != "192.0.2.2" ||
+				a.Hdr.Ttl < 1 || a.Hdr.Ttl > 5 || (r.IsEdns0() != nil) != (edns > 0) {
+				t.Fatalf("alias.example.org. (EDNS %d): %v", edns, r)
 			}
 		}
 	}
@@ -136,6 +141,15 @@ func TestAllModeForwardsAsClientsAsk(t *testing.T) {
 	if n := up.count("big.example.org.", "tcp"); n == 0 {
 		t.Error("big.example.org.: never asked upstream over TCP, though its UDP reply was truncated")
 	}
+}
+
+// firstA returns the first record of r's answer when it is an A record.
+func firstA(r *dns.Msg) (*dns.A, bool) {
+	if len(r.Answer) == 0 {
+		return nil, false
+	}
+	a, ok := r.Answer[0].(*dns.A)
+	return a, ok
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and upstream.test, its own CA, and its key to dir.
