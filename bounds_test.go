@@ -13,21 +13,32 @@ import (
 )
 
 // The worst case of one question: a chain of exactly max_chain hops, each needing its own lookup,
-// ending in a name that does not exist (one more lookup for the zone's SOA): max_chain + 1.
+// ending in a name that does not exist in another zone (one more lookup for the question's zone's
+// SOA, which the end's negative answer does not bring): max_chain + 1. Ending in the question's own
+// zone, the end's answer brings that SOA: max_chain.
 func TestLookupsPerQuestion(t *testing.T) {
-	b := newBackend()
-	f, _ := newTest(t, b, b, func(c *config) { c.mode = All })
-	b.rrs = append(b.rrs, test.CNAME("w0.example.org. 300 IN CNAME w1.example.org."))
-	for i := 1; i < 10; i++ {
-		b.rrs = append(b.rrs, test.CNAME("w"+strconv.Itoa(i)+".example.org. 300 IN CNAME w"+strconv.Itoa(i+1)+".example.org."))
-	}
-	before := lookupsDone()
-	m := ask(t, f, "w0.example.org.", dns.TypeA)
-	if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 {
-		t.Fatalf("want NODATA, got %v", m)
-	}
-	if n := lookupsDone() - before; n != defaultMaxChain+1 {
-		t.Errorf("lookups = %d, want max_chain + 1 = %d", n, defaultMaxChain+1)
+	for _, tc := range []struct {
+		end     string
+		lookups int
+		soa     string
+	}{
+		{end: "w10.example.net.", lookups: defaultMaxChain + 1, soa: "example.org."},
+		{end: "w10.example.org.", lookups: defaultMaxChain, soa: "example.org."},
+	} {
+		b := newBackend()
+		f, _ := newTest(t, b, b, func(c *config) { c.mode = All })
+		for i := range 9 {
+			b.rrs = append(b.rrs, test.CNAME("w"+strconv.Itoa(i)+".example.org. 300 IN CNAME w"+strconv.Itoa(i+1)+".example.org."))
+		}
+		b.rrs = append(b.rrs, test.CNAME("w9.example.org. 300 IN CNAME "+tc.end))
+		before := lookupsDone()
+		m := ask(t, f, "w0.example.org.", dns.TypeA)
+		if m.Rcode != dns.RcodeSuccess || len(m.Answer) != 0 || len(m.Ns) != 1 || m.Ns[0].Header().Name != tc.soa {
+			t.Fatalf("ending at %s: want NODATA with the SOA of %s, got %v", tc.end, tc.soa, m)
+		}
+		if n := lookupsDone() - before; n != tc.lookups {
+			t.Errorf("ending at %s: lookups = %d, want %d", tc.end, n, tc.lookups)
+		}
 	}
 }
 

@@ -255,7 +255,7 @@ func (q question) reply(res chain.Result, declared bool) (int, error) {
 	case res.End == chain.Positive:
 		q.f.counters.Of(q.ctx).answered(qs.Qtype, res.AliasMode)
 	default:
-		soa = q.f.chase.SOA(q.ctx, q.f.policy.zones.Match(qs.Name))
+		soa = q.soa(res)
 		if res.End == chain.NXDOMAIN {
 			q.f.report.Dangling(q.ctx, res.Names)
 			// A name that owns other records (an apex, a declared alias, a CNAME owner with names
@@ -277,6 +277,22 @@ func (q question) reply(res chain.Result, declared bool) (int, error) {
 		q.scope(m, res.Scope)
 	}
 	return q.write(m)
+}
+
+// soa returns the SOA for a negative reply to the question, for negative caching (RFC 2308
+// section 3): that of a zone holding the question's name. The chain's end brought one when its
+// last name is in such a zone; else it is the plugin's zone's, looked up (cached). 'flatten .'
+// names every name, not a zone: a block that forwards has no SOA of the root to give, and asking
+// its upstream for one would be a question the client never asked, so the chain's end's is used.
+func (q question) soa(res chain.Result) *dns.SOA {
+	qname := q.r.Question[0].Name
+	if res.SOA != nil && chain.In(qname, res.SOA.Hdr.Name) {
+		return res.SOA
+	}
+	if zone := q.f.policy.zones.Match(qname); zone != "." {
+		return q.f.chase.SOA(q.ctx, zone)
+	}
+	return res.SOA
 }
 
 // scope adds the client's subnet and the scope the answer holds for to m (ecs).

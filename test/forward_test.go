@@ -44,6 +44,11 @@ func newRecursive(tb testing.TB) *recursive {
 		m.RecursionAvailable = true
 		add := func(s string) { rr, _ := dns.NewRR(s); m.Answer = append(m.Answer, rr) }
 		switch {
+		case q.Question[0].Qtype == dns.TypeAAAA && name == "alias.example.org.":
+			// NODATA at the chain's end, with the SOA of its zone, as a resolver answers.
+			add("alias.example.org. 300 IN CNAME cdn.example.net.")
+			soa, _ := dns.NewRR("example.net. 300 IN SOA ns.example.net. admin.example.net. 7 3600 600 86400 60")
+			m.Ns = append(m.Ns, soa)
 		case q.Question[0].Qtype != dns.TypeA:
 		case name == "plain.example.org.":
 			add("plain.example.org. 300 IN A 192.0.2.1")
@@ -128,6 +133,23 @@ func TestAllModeForwardsAsClientsAsk(t *testing.T) {
 	}
 	if n := up.count("alias.example.org.", "udp"); n < 2 {
 		t.Errorf("alias.example.org.: %d questions upstream over UDP, want the first and a refresh", n)
+	}
+
+	// A chain that ends without the type: NODATA with the SOA the resolver gave for the chain's
+	// end, for negative caching; never a question for the root's SOA ('flatten .' names no zone),
+	// which the client did not ask and a resolver without root data lets time out.
+	m := new(dns.Msg)
+	m.SetQuestion("alias.example.org.", dns.TypeAAAA)
+	m.SetEdns0(1232, false)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, s.at("udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 || r.Ns[0].Header().Name != "example.net." || r.Ns[0].Header().Rrtype != dns.TypeSOA || r.Ns[0].Header().Ttl != 60 {
+		t.Errorf("alias.example.org. AAAA: want NODATA with example.net.'s SOA at TTL 60 (its MINIMUM), got %v", r)
+	}
+	if n := up.count(".", "udp") + up.count(".", "tcp"); n != 0 {
+		t.Errorf("the root's SOA was asked upstream %d times", n)
 	}
 
 	// 120 addresses do not fit 1232 bytes: upstream's UDP reply is truncated, so that question is

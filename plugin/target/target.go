@@ -166,7 +166,7 @@ func (ch *Chaser) Walk(ctx context.Context, c *chain.Chain, e *Entry, qtype uint
 			}
 			return res
 		case chain.NXDOMAIN, chain.NODATA:
-			return chain.Result{Names: c.Path(), End: e.End, TTL: c.TTL(), Stale: stale, Scope: scope}
+			return chain.Result{Names: c.Path(), End: e.End, TTL: c.TTL(), Stale: stale, Scope: scope, SOA: e.SOA}
 		}
 		next, st, err := ch.Target(ctx, c.Last(), qtype, now)
 		if err != nil {
