@@ -104,13 +104,24 @@ func (q question) name() (int, error) {
 func (q question) warm(e *target.Entry, now time.Time) (int, error) {
 	qs := q.r.Question[0]
 	res := q.f.chase.Warm(q.ctx, e, qs.Name, qs.Qtype, now)
+	res.Recursive = e.Recursive
 	if res.Err != nil || res.End != chain.Positive || res.Stale != nil {
 		return q.reply(res, false)
 	}
 	q.f.counters.Of(q.ctx).answered(qs.Qtype, res.AliasMode)
 	m := reply.Flattened(q.r, res.TTL, res.Final)
+	asRecursive(m, res.Recursive)
 	q.scope(m, res.Scope)
 	return q.write(m)
+}
+
+// asRecursive gives m, a reply the plugin composed, the flags of a recursive answer when the
+// question's own answer came from a recursive resolver (a block that forwards): RA set, AA clear
+// (RFC 1035 section 4.1.1), as the client gets them from the block without the plugin.
+func asRecursive(m *dns.Msg, recursive bool) {
+	if recursive {
+		m.Authoritative, m.RecursionAvailable = false, true
+	}
 }
 
 // cold answers a question whose chain is not cached: it asks the rest of the chain. Questions for
@@ -160,7 +171,9 @@ func (q question) cold(known bool) (int, error) {
 func (q question) walk(e *target.Entry) chain.Result {
 	var c chain.Chain
 	q.f.chase.Chain(&c, q.r.Question[0].Name)
-	return q.f.chase.Walk(q.ctx, &c, e, q.r.Question[0].Qtype, nil, q.f.chase.Now())
+	res := q.f.chase.Walk(q.ctx, &c, e, q.r.Question[0].Qtype, nil, q.f.chase.Now())
+	res.Recursive = e.Recursive
+	return res
 }
 
 // keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
@@ -270,6 +283,7 @@ func (q question) reply(res chain.Result, declared bool) (int, error) {
 		size = bufSize(q.w, q.r)
 	}
 	m := reply.For(q.r, res, size, soa, rcode)
+	asRecursive(m, res.Recursive)
 	if res.Err == nil {
 		if res.Stale != nil {
 			q.f.report.Stale(q.ctx, res.Last(), res.Stale)

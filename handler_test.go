@@ -602,3 +602,31 @@ func TestWriterKeptByNextPlugin(t *testing.T) {
 		}
 	}
 }
+
+// A flattened reply says what kind of answer it is as the question's own answer did: from an
+// authoritative backend, AA set and RA clear; from a recursive resolver (forward), RA set and AA
+// clear, as the block answers without the plugin. Warm or cold, positive or negative.
+func TestFlagsFollowTheFirstAnswer(t *testing.T) {
+	for _, recursive := range []bool{false, true} {
+		b := newBackend()
+		next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+			m := b.answer(r)
+			if recursive {
+				m.Authoritative, m.RecursionAvailable = false, true
+			}
+			return dns.RcodeSuccess, w.WriteMsg(m)
+		})
+		f, _ := newTest(t, next, b, func(c *config) { c.mode = All })
+		for _, q := range []struct {
+			name  string
+			qtype uint16
+			n     int
+		}{{"www.example.org.", dns.TypeA, 2}, {"www.example.org.", dns.TypeA, 2}, {"noaaaa.example.org.", dns.TypeAAAA, 0}} {
+			m := ask(t, f, q.name, q.qtype)
+			if len(m.Answer) != q.n || m.Authoritative == recursive || m.RecursionAvailable != recursive {
+				t.Errorf("recursive %v, %s %s: AA=%v RA=%v, %d records; want AA=%v RA=%v, %d records",
+					recursive, q.name, dns.TypeToString[q.qtype], m.Authoritative, m.RecursionAvailable, len(m.Answer), !recursive, recursive, q.n)
+			}
+		}
+	}
+}

@@ -111,14 +111,15 @@ func TestAllModeForwardsAsClientsAsk(t *testing.T) {
 	for range 20 {
 		for _, edns := range []uint16{0, 1232} {
 			// What a client sees: the upstream's answer as it is, or the chain flattened into the
-			// address owned by the alias with the chain's lowest TTL; EDNS only when asked with it.
+			// address owned by the alias with the chain's lowest TTL, a recursive answer as the
+			// resolver's was (RA, no AA); EDNS only when asked with it.
 			r := ask("plain.example.org.", "udp", edns)
 			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].String() != "plain.example.org.\t300\tIN\tA\t192.0.2.1" || (r.IsEdns0() != nil) != (edns > 0) {
 				t.Fatalf("plain.example.org. (EDNS %d): %v", edns, r)
 			}
 			r = ask("alias.example.org.", "udp", edns)
 			if a, ok := firstA(r); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !ok || a.Hdr.Name != "alias.example.org." || a.A.String() != "192.0.2.2" ||
-				a.Hdr.Ttl < 1 || a.Hdr.Ttl > 5 || (r.IsEdns0() != nil) != (edns > 0) {
+				a.Hdr.Ttl < 1 || a.Hdr.Ttl > 5 || (r.IsEdns0() != nil) != (edns > 0) || r.Authoritative || !r.RecursionAvailable {
 				t.Fatalf("alias.example.org. (EDNS %d): %v", edns, r)
 			}
 		}
@@ -145,7 +146,8 @@ func TestAllModeForwardsAsClientsAsk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 || r.Ns[0].Header().Name != "example.net." || r.Ns[0].Header().Rrtype != dns.TypeSOA || r.Ns[0].Header().Ttl != 60 {
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 || r.Ns[0].Header().Name != "example.net." || r.Ns[0].Header().Rrtype != dns.TypeSOA || r.Ns[0].Header().Ttl != 60 ||
+		r.Authoritative || !r.RecursionAvailable {
 		t.Errorf("alias.example.org. AAAA: want NODATA with example.net.'s SOA at TTL 60 (its MINIMUM), got %v", r)
 	}
 	if n := up.count(".", "udp") + up.count(".", "tcp"); n != 0 {

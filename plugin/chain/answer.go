@@ -44,6 +44,9 @@ type Answer struct {
 	Signed bool
 	// AliasMode is set when the chain crossed an HTTPS/SVCB record in AliasMode (RFC 9460 2.4.2).
 	AliasMode bool
+	// Recursive is set when the answer came from a recursive resolver (RA set, AA clear: forward
+	// to one), not from an authoritative source.
+	Recursive bool
 	// TTL is the lowest TTL on the chain and its end: every CNAME, the final RRset, and for a
 	// negative answer the SOA's TTL and MINIMUM (RFC 2308 section 5).
 	TTL uint32
@@ -90,7 +93,7 @@ func Read(name string, qtype uint16, m *dns.Msg, from From) (Answer, error) {
 		c.Start(name, Limits{Max: from.MaxChain})
 		final, left, err = c.follow(m.Answer, qtype, from.Zone)
 	}
-	a := Answer{Name: c.names[0], Qtype: qtype, Signed: hasRRSIG(m.Answer)}
+	a := Answer{Name: c.names[0], Qtype: qtype, Signed: hasRRSIG(m.Answer), Recursive: m.RecursionAvailable && !m.Authoritative}
 	if ce, ok := err.(*Error); ok {
 		a.End, a.Err, a.Names, a.TTL = Broken, ce, ce.Names, c.ttl
 		return a, nil

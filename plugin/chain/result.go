@@ -22,6 +22,9 @@ type Result struct {
 	Scope uint8
 	// AliasMode is set when the chain crossed an HTTPS/SVCB record in AliasMode.
 	AliasMode bool
+	// Recursive says the chain's first answer, the question's own, came from a recursive
+	// resolver: the reply is a recursive one too (RA set, AA clear), as without the plugin.
+	Recursive bool
 	// SOA is the SOA of the negative answer the chain ended in (NXDOMAIN or NODATA), when it
 	// carried one: the zone of the chain's last name.
 	SOA *dns.SOA
