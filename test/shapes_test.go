@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/dnsflatten/flatten/internal/loopback"
 
 	"github.com/miekg/dns"
 )
@@ -225,6 +226,51 @@ www    300  IN A   192.0.2.80
 	if got := metric(t, metrics, "coredns_flatten_lookup_failures_total", `cause="referral"`); got != 1 {
 		t.Errorf("lookup_failures_total{cause=referral} = %v, want 1", got)
 	}
+}
+
+// A chain into a part of the zone delegated to other servers: the block's plugins answer it with
+// a referral (file does), so the name is asked as names outside the zones are, through the
+// resolver, and the chain ends in the child zone's records; without one, the referral is said.
+func TestChainIntoDelegationAskedOutside(t *testing.T) {
+	recursive := loopback.Serve(t, func(q *dns.Msg, _ bool) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.RecursionAvailable = true
+		if q.Question[0].Qtype == dns.TypeA && strings.EqualFold(q.Question[0].Name, "host.sub.example.org.") {
+			rr, _ := dns.NewRR("host.sub.example.org. 120 IN A 192.0.2.77")
+			m.Answer = append(m.Answer, rr)
+		}
+		return m
+	})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "db.example.org"), soaNS("example.org.")+`
+sub        3600 IN NS    ns.sub.example.org.
+ns.sub     3600 IN A     192.0.2.53
+intosub    300  IN CNAME host.sub.example.org.
+`)
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        all
+        resolver %s
+    }
+    file %s/db.example.org
+}
+`, recursive, dir))
+	check(t, s.query(t, "udp", "intosub.example.org.", dns.TypeA), test.Case{Qname: "intosub.example.org.", Qtype: dns.TypeA,
+		Answer: []dns.RR{test.A("intosub.example.org. 120 IN A 192.0.2.77")}}, "")
+
+	// Without a resolver the server asks itself, which has only the referral: SERVFAIL, saying so.
+	alone := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        all
+    }
+    file %s/db.example.org
+}
+`, dir))
+	check(t, alone.query(t, "udp", "intosub.example.org.", dns.TypeA), test.Case{Qname: "intosub.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+		"22: lookup of target host.sub.example.org. A got a referral to sub.example.org.: the name is delegated and this server does not resolve it; add a forward or resolver for it")
 }
 
 // A CNAME at its own name and a two-name loop, which the file plugin answers with its own bare

@@ -117,7 +117,10 @@ func Read(name string, qtype uint16, m *dns.Msg, from From) (Answer, error) {
 		a.End = NXDOMAIN
 	case rest == response.NoData:
 		a.End = NODATA
-	case rest == response.Delegation && (!progressed || delegates(m.Ns, c.Last(), c.names[0])):
+	case rest == response.Delegation && (!progressed || via != "" && delegates(m.Ns, c.Last(), c.names[0])):
+		// A referral from a resolver is not an answer. The block's own plugins refer a CNAME's
+		// target in a delegated part of their zone (file does): the walk goes on (below), and the
+		// target is asked where the child zone's servers answer for it.
 		return Answer{}, &LookupError{Name: c.Last(), Qtype: qtype, Cause: Referral, Via: via, Zone: delegation(m.Ns)}
 	case progressed:
 		// A backend that answered the first CNAME and left the rest (its own zone's NS in the

@@ -24,6 +24,7 @@ func TestReadClassifies(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
+		via      string // who answered: a resolver, or "" for the block's own plugins
 		m        *dns.Msg
 		end      End
 		ttl      uint32
@@ -54,9 +55,12 @@ func TestReadClassifies(t *testing.T) {
 			m: reply(dns.RcodeSuccess, []dns.RR{test.CNAME("www.example.com. 300 IN CNAME x.example.net."), test.CNAME("x.example.net. 200 IN CNAME y.example.com.")},
 				[]dns.RR{test.NS("example.com. 3600 IN NS ns1.example.com.")}),
 			end: Continues, ttl: 200, names: 3},
-		{name: "a CNAME into a delegated part of the zone: a referral",
+		{name: "a resolver's CNAME into a delegated zone: a referral", via: "192.0.2.53:53",
 			m:       reply(dns.RcodeSuccess, []dns.RR{test.CNAME("www.example.com. 300 IN CNAME a.sub.example.com.")}, []dns.RR{test.NS("sub.example.com. 3600 IN NS ns.elsewhere.example.")}),
 			wantErr: true, cause: Referral},
+		{name: "the block's CNAME into a delegated part of its zone: the walk goes on, to ask the child's servers",
+			m:   reply(dns.RcodeSuccess, []dns.RR{test.CNAME("www.example.com. 300 IN CNAME a.sub.example.com.")}, []dns.RR{test.NS("sub.example.com. 3600 IN NS ns.elsewhere.example.")}),
+			end: Continues, ttl: 300, names: 2},
 		{name: "a CNAME to a name that does not exist",
 			m:   reply(dns.RcodeNameError, []dns.RR{test.CNAME("www.example.com. 300 IN CNAME gone.example.com.")}, []dns.RR{soa}),
 			end: NXDOMAIN, ttl: 60, names: 2},
@@ -68,7 +72,7 @@ func TestReadClassifies(t *testing.T) {
 			end: Broken, ttl: 30, names: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := Read("www.example.com.", dns.TypeA, tc.m, From{MaxChain: 10})
+			e, err := Read("www.example.com.", dns.TypeA, tc.m, From{MaxChain: 10, Via: tc.via})
 			if tc.wantErr {
 				var le *LookupError
 				if !errors.As(err, &le) || le.Cause != tc.cause {

@@ -14,6 +14,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/metrics"
+	"github.com/coredns/coredns/plugin/pkg/response"
 	"github.com/coredns/coredns/plugin/pkg/upstream"
 	"github.com/coredns/coredns/request"
 	"github.com/dnsflatten/flatten/plugin/chain"
@@ -145,10 +146,24 @@ func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Ms
 		if err != nil {
 			return nil, chain.From{}, err
 		}
-		return m, l.from(name, m, size), nil
+		if !delegated(m) {
+			return m, l.from(name, m, size), nil
+		}
+		// A name below a delegation in the zone: the child zone's servers answer for it, not the
+		// block's plugins (RFC 1034 section 4.3.2), so it is asked as names outside the zones are.
 	}
 	m, via, err := l.outside.Lookup(ctx, name, qtype)
 	return m, chain.From{MaxChain: l.maxChain, Via: via}, err
+}
+
+// delegated reports whether m, an answer of the block's plugins, is a referral: no answer, the
+// delegation's NS records in the authority section (classified as CoreDNS classifies replies).
+func delegated(m *dns.Msg) bool {
+	if len(m.Answer) > 0 {
+		return false
+	}
+	t, _ := response.Typify(m, time.Now())
+	return t == response.Delegation
 }
 
 // Self asks the whole server (CoreDNS's upstream self-lookup), from the top of the plugin chain of
