@@ -519,6 +519,39 @@ func TestApexSiblingsFollowReload(t *testing.T) {
 	check(t, s.query(t, "udp", "example.org.", dns.TypeMX), mx(20), "")
 }
 
+// A flattened apex follows a reload of its zone within seconds, whatever the audit interval (15 s
+// here) and the cached chain's TTL (300 s): the new target's address, not the old one's.
+func TestFlattenedFollowsReload(t *testing.T) {
+	dir := t.TempDir()
+	zone := func(serial int, target string) string {
+		return fmt.Sprintf("$ORIGIN example.org.\n@ 3600 IN SOA ns1.example.net. hostmaster.example.org. %d 7200 3600 1209600 300\n@ 3600 IN NS ns1.example.net.\n@ 300 IN CNAME %s\n", serial, target)
+	}
+	writeFile(t, dir+"/db.example.org", zone(1, "a.example.net."))
+	writeFile(t, dir+"/db.example.net", soaNS("example.net.")+"a 300 IN A 192.0.2.1\nb 300 IN A 192.0.2.2\n")
+	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten
+    file %[1]s/db.example.org {
+        reload 100ms
+    }
+}
+example.net:{{PORT}} {
+    bind 127.0.0.1
+    file %[1]s/db.example.net
+}
+`, dir))
+	check(t, s.query(t, "udp", "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
+		Answer: []dns.RR{test.A("example.org. 300 IN A 192.0.2.1")}}, "")
+	writeFile(t, dir+"/db.example.org", zone(2, "b.example.net."))
+	eventually(t, 5*time.Second, func() error {
+		m := s.query(t, "udp", "example.org.", dns.TypeA)
+		if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.2" {
+			return fmt.Errorf("example.org. A after the reload: %v", m.Answer)
+		}
+		return nil
+	})
+}
+
 // Extended errors reach clients through a server block with cache, as in the shipped Corefiles.
 func TestExtendedErrorsThroughCache(t *testing.T) {
 	b, err := os.ReadFile("../Corefile.example")

@@ -154,6 +154,9 @@ func (a *Auditor) Ready() bool { return a.ready.Load() }
 // Start reads the zones now, then whenever a serial changes, until Stop.
 func (a *Auditor) Start() {
 	a.wg.Go(a.checker)
+	if a.serial != nil {
+		a.wg.Go(a.watchSerials)
+	}
 	a.wg.Go(func() {
 		// The reads stay on ordinary threads: a zone comes over a channel a name at a time from
 		// its plugin's goroutine, and a goroutine locked to a thread of its own (background) pays
@@ -182,6 +185,40 @@ func (a *Auditor) Start() {
 func (a *Auditor) Stop() {
 	a.stop()
 	a.wg.Wait()
+}
+
+// serialEvery is how often the served zones' serials are compared with the snapshot's, whatever
+// the audit interval: a reload of a zone reaches its flattened answers (whose cache the pass then
+// purges for the zone) within about this long, as it reaches the zone's own answers. Each
+// comparison is one in-memory SOA question a zone.
+const serialEvery = time.Second
+
+// watchSerials asks for a pass when a served zone's serial is not the snapshot's, until Stop.
+// Service backends are left to their own watch (kube.go).
+func (a *Auditor) watchSerials() {
+	t := time.NewTicker(serialEvery)
+	defer t.Stop()
+	asked := map[string]uint32{} // the serial a pass was last asked for, by zone: asked once
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		snap := a.snapshot()
+		if snap == nil {
+			continue
+		}
+		for origin, z := range snap.zones {
+			if a.kube.owns(origin) {
+				continue
+			}
+			if serial, ok := a.serial(a.ctx, origin); ok && serial != z.serial && serial != asked[origin] {
+				asked[origin] = serial
+				a.poke()
+			}
+		}
+	}
 }
 
 // poke asks for a pass now: a question saw a serial the snapshot does not have.
