@@ -543,7 +543,15 @@ example.net:{{PORT}} {
 	check(t, s.query(t, "udp", "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
 		Answer: []dns.RR{test.A("example.org. 300 IN A 192.0.2.1")}}, "")
 	writeFile(t, dir+"/db.example.org", zone(2, "b.example.net."))
+	// The file plugin's reload races with its own chase of a CNAME to another zone (CoreDNS
+	// v1.15.0, with or without flatten; see the README's Bugs): the A questions wait for it.
 	eventually(t, 5*time.Second, func() error {
+		if m := s.query(t, "udp", "example.org.", dns.TypeSOA); len(m.Answer) == 0 || m.Answer[0].(*dns.SOA).Serial != 2 {
+			return fmt.Errorf("the file plugin has not reloaded yet")
+		}
+		return nil
+	})
+	eventually(t, 3*time.Second, func() error {
 		m := s.query(t, "udp", "example.org.", dns.TypeA)
 		if len(m.Answer) != 1 || m.Answer[0].(*dns.A).A.String() != "192.0.2.2" {
 			return fmt.Errorf("example.org. A after the reload: %v", m.Answer)
