@@ -100,7 +100,10 @@ func (b *bench) run() error {
 		sizes = append(sizes, n)
 	}
 	if *only == "audit" {
-		_, err := b.auditCosts(coredns, sizes)
+		if _, err := b.auditCosts(coredns, sizes); err != nil {
+			return err
+		}
+		_, err := auditGrowth()
 		return err
 	}
 
@@ -251,7 +254,11 @@ h3 IN CNAME www.example.net.
 	if err != nil {
 		return err
 	}
-	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs, costs)
+	g, err := auditGrowth()
+	if err != nil {
+		return err
+	}
+	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs, costs, g)
 	fmt.Print(report)
 	if *write {
 		if err := os.WriteFile("BENCHMARKS.md", []byte(report), 0o600); err != nil {

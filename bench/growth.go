@@ -1,0 +1,71 @@
+package main
+
+// How the audit's cost a record grows with the zone, against how a pass over the same records
+// grows when the file plugin itself makes it: the Go benchmarks BenchmarkAudit and
+// BenchmarkFileWalk (plugin/audit/bench_test.go), at 100,000 and 1,000,000 records, run in turns.
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// growth is the median ns a record of each benchmark at each size.
+type growth struct {
+	small, big  int
+	audit, walk map[int]float64
+}
+
+// ratio is the cost a record at the big size over that at the small one.
+func (g growth) ratio(of map[int]float64) float64 { return of[g.big] / of[g.small] }
+
+var perRecordLine = regexp.MustCompile(`^Benchmark(Audit|FileWalk)/(\d+)records-\d+\s.*\s([0-9.]+) ns/record`)
+
+// auditGrowth runs both benchmarks five times, each size in turn, so that a slow spell of the
+// machine falls on both alike.
+func auditGrowth() (growth, error) {
+	g := growth{small: 100_000, big: 1_000_000, audit: map[int]float64{}, walk: map[int]float64{}}
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", fmt.Sprintf("^Benchmark(Audit|FileWalk)$/^(%d|%d)records$", g.small, g.big),
+		"-benchtime", "2s", "-count", "5", "./plugin/audit").CombinedOutput()
+	if err != nil {
+		return g, fmt.Errorf("go test -bench Audit: %v\n%s", err, out)
+	}
+	runs := map[string][]float64{}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if m := perRecordLine.FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[3], 64)
+			runs[m[1]+"/"+m[2]] = append(runs[m[1]+"/"+m[2]], v)
+		}
+	}
+	for _, n := range []int{g.small, g.big} {
+		a, w := runs[fmt.Sprintf("Audit/%d", n)], runs[fmt.Sprintf("FileWalk/%d", n)]
+		if len(a) == 0 || len(w) == 0 {
+			return g, fmt.Errorf("go test -bench Audit: no ns/record at %d records:\n%s", n, out)
+		}
+		g.audit[n], g.walk[n] = medianOf(a), medianOf(w)
+	}
+	fmt.Printf("audit growth: %.0f -> %.0f ns/record (%.2f x); file's walk %.0f -> %.0f ns/record (%.2f x)\n",
+		g.audit[g.small], g.audit[g.big], g.ratio(g.audit), g.walk[g.small], g.walk[g.big], g.ratio(g.walk))
+	return g, nil
+}
+
+func medianOf(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+// growthTarget is target 14: the audit is linear in the zone's size when its cost a record grows
+// no more than the cost a record of the serving plugin's own pass over the same records, whose work
+// a record is constant too: both then grow only as the machine's memory makes every pass grow.
+func growthTarget(g growth) target {
+	r := g.ratio(g.audit) / g.ratio(g.walk)
+	return target{
+		fmt.Sprintf("linear growth: the audit's cost a record from %d to %d records grows <= 1.25 x as much as file's own pass over the zone's records (BenchmarkAudit, BenchmarkFileWalk)", g.small, g.big),
+		fmt.Sprintf("audit %.2f x (%.0f -> %.0f ns), file's pass %.2f x (%.0f -> %.0f ns): %.2f", g.ratio(g.audit), g.audit[g.small], g.audit[g.big],
+			g.ratio(g.walk), g.walk[g.small], g.walk[g.big], r),
+		r <= 1.25,
+	}
+}
