@@ -195,7 +195,7 @@ func (c auditCost) changeCPU() float64 { return (c.with.change - c.file.change).
 // costTargets are the audit's targets, at the sizes of 100,000 records and more (below, the
 // figures are a few of the kernel's 10 ms ticks).
 func costTargets(costs []auditCost) []target {
-	var out []target
+	out := make([]target, 0, 3)
 	var big []auditCost
 	for _, c := range costs {
 		if c.records >= 100_000 {
