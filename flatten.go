@@ -44,14 +44,9 @@ func (f *Flatten) Name() string { return pluginName }
 // start-up, so that answers at an apex with other records are right from the first question.
 func (f *Flatten) Ready() bool { return f.audit.Ready() }
 
-// start starts the resolver's connections and the audit.
-func (f *Flatten) start() {
-	f.chase.Start()
-	f.audit.Start()
-}
-
 // stop stops the audit, the background refreshes and the resolver's connections, and waits for
-// them.
+// them. The resolver's connections start with the instance (setup's OnStartup), the audit once the
+// instance serves (startAudits).
 func (f *Flatten) stop() {
 	f.audit.Stop()
 	f.chase.Stop()

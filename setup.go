@@ -25,6 +25,39 @@ import (
 
 func init() { plugin.Register(pluginName, setup) }
 
+// hookAudits registers startAudits, at every setup: a reload by SIGUSR1 purges caddy's event hooks
+// before it builds the new instance, whose setups must register theirs again; any other (re)load
+// finds it registered, which caddy's registration refuses with a panic, recovered here.
+func hookAudits() {
+	defer func() { _ = recover() }()
+	caddy.RegisterEventHook(pluginName, startAudits)
+}
+
+// auditsKey keys, in a caddy instance's storage, the plugins whose audits start once it serves.
+type auditsKey struct{}
+
+// startAudits starts the audits of an instance that serves: caddy runs the OnStartup hooks before
+// it listens, and never runs the shutdown hooks of an instance whose listeners fail (a port in use,
+// at start-up or at a reload). An audit started there would read the block's zones (making a
+// dynupdate zone open its database, which it defers to its first use for that reason) and run on
+// for an instance that never served. CoreDNS's reload plugin starts on the same event.
+func startAudits(event caddy.EventName, info any) error {
+	if event != caddy.InstanceStartupEvent {
+		return nil
+	}
+	inst, ok := info.(*caddy.Instance)
+	if !ok {
+		return nil
+	}
+	inst.StorageMu.RLock()
+	fs, _ := inst.Storage[auditsKey{}].([]*Flatten)
+	inst.StorageMu.RUnlock()
+	for _, f := range fs {
+		f.audit.Start()
+	}
+	return nil
+}
+
 var log = clog.NewWithPlugin(pluginName)
 
 // setup parses the block into a config; the plugin is built from it when CoreDNS builds the server
@@ -34,6 +67,7 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	hookAudits()
 	conf := dnsserver.GetConfig(c)
 	keys := c.ServerBlockKeys
 	var f *Flatten
@@ -60,7 +94,9 @@ func setup(c *caddy.Controller) error {
 			return fmt.Errorf("%s - Error during parsing: 'expand_transfer' expands the zone transfers the transfer plugin serves, and this block has none: add 'transfer { to ... }' to the block, or remove 'expand_transfer'", cfg.expandAt)
 		}
 		precreate(serversOf(conf, keys))
-		f.start()
+		f.chase.Start()
+		fs, _ := c.Get(auditsKey{}).([]*Flatten)
+		c.Set(auditsKey{}, append(fs, f))
 		return nil
 	})
 	c.OnShutdown(func() error {

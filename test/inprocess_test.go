@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -16,6 +19,8 @@ import (
 	_ "github.com/dnsflatten/flatten"          // registers the flatten directive
 	"github.com/dnsflatten/flatten/internal/directive"
 	"github.com/dnsflatten/flatten/internal/syncbuf"
+
+	"github.com/miekg/dns"
 )
 
 // CoreDNS started in the test's own process: the same plugins in the same order as cmd/coredns,
@@ -118,4 +123,56 @@ func portInHeadersOnly(corefile string) bool {
 func halt(inst *caddy.Instance) {
 	inst.ShutdownCallbacks()
 	inst.Stop()
+}
+
+// A server that fails to listen (its port in use) never served, and its audit never ran: caddy
+// runs no shutdown hook for it, so an audit started before it listened would read the zones and
+// run on. The dynupdate plugin opens its database at its zone's first use, so that a failed start
+// leaves none; the audit's read of the zone would be such a use. A start that listens then reads
+// the seed as it is then.
+func TestFailedStartReadsNoZone(t *testing.T) {
+	dir := t.TempDir()
+	seed, db := filepath.Join(dir, "example.org.zone"), filepath.Join(dir, "updates.db")
+	zone := "$ORIGIN example.org.\n@ 60 IN SOA ns.example.org. hostmaster.example.org. 10 60 60 60 60\n@ 60 IN NS ns.example.org.\nns 60 IN A 192.0.2.53\n"
+	if err := os.WriteFile(seed, []byte(zone), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	corefile := func(port string) string {
+		return fmt.Sprintf(`example.org:%s {
+    bind 127.0.0.1
+    flatten
+    tsig {
+        secret update-key. c2VjcmV0IGtleSBmb3IgdGVzdHMgb2YgZHludXBkYXRl
+        require_opcode UPDATE
+    }
+    dynupdate {
+        file %q
+        database %q
+        allow update-key. * *
+    }
+}
+`, port, seed, db)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	inst, err := coretest.CoreDNSServer(corefile(strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)))
+	if err == nil {
+		halt(inst)
+		t.Fatal("a server on a port in use started")
+	}
+	time.Sleep(500 * time.Millisecond) // what an audit started anyway would have read by now
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("the failed start opened the zone's database: %v", err)
+	}
+	if err := os.WriteFile(seed, []byte(strings.Replace(zone, " 10 60", " 20 60", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startHere(t, corefile("{{PORT}}"))
+	r := s.query(t, "udp", "example.org.", dns.TypeSOA)
+	if soa, ok := r.Answer[0].(*dns.SOA); len(r.Answer) != 1 || !ok || soa.Serial != 20 {
+		t.Fatalf("the start after the failed one answered %v, want the seed's serial 20", r)
+	}
 }
