@@ -291,3 +291,28 @@ func TestLiveChainProblems(t *testing.T) {
 		t.Errorf("chain_too_long_total = %v", got)
 	}
 }
+
+// With `flatten . { all }` no plugin serves the root: the audit reads the zones the block's file
+// plugin serves below it instead, says so, and reports what it finds in them at start-up.
+func TestRootAuditsTheBlocksZones(t *testing.T) {
+	s := start(t, `.:{{PORT}} {
+    bind 127.0.0.1
+    flatten . {
+        all
+    }
+    file {{DIR}}/db.example.org example.org
+    file {{DIR}}/db.example.net example.net
+}
+`)
+	for _, line := range []string{
+		"[INFO] plugin/flatten: audit: no plugin in this server block serves zone . itself; the zones its plugins serve below it are audited: example.net., example.org.",
+		"[INFO] plugin/flatten: audit of example.net. (serial 2026112601, ",
+		"[INFO] plugin/flatten: audit of example.org. (serial 2026112601, ",
+		"[WARNING] plugin/flatten: audit: error cname-loop loop1.example.org.: CNAME loop: loop1.example.org. -> loop2.example.org. -> loop3.example.org. -> loop1.example.org. (RFC 1034 3.6.2)",
+	} {
+		s.waitLog(t, line)
+	}
+	if out := s.out.String(); strings.Contains(out, "not audited") {
+		t.Errorf("a zone was left unaudited:\n%s", out)
+	}
+}

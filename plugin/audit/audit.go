@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,11 +66,15 @@ type Config struct {
 
 // Auditor audits the plugin's zones.
 type Auditor struct {
-	zones  chain.Zones
-	every  time.Duration
-	trs    []transfer.Transferer
-	owners bool
-	rules  rules.Config
+	zones chain.Zones
+	every time.Duration
+	trs   []transfer.Transferer
+	// handlers are the block's plugins, whose loaded zones stand for a plugin zone none of them
+	// serves (auditedZones); below is what was last logged of that, by plugin zone.
+	handlers []plugin.Handler
+	below    map[string]string
+	owners   bool
+	rules    rules.Config
 	// changed is told the origin of a zone whose serial changed; serial reads a zone's serial.
 	changed func(origin string)
 	serial  func(ctx context.Context, origin string) (uint32, bool)
@@ -117,7 +122,7 @@ type checkJob struct {
 
 // New returns an Auditor for cfg; Start starts it.
 func New(cfg Config) *Auditor {
-	a := &Auditor{zones: cfg.Zones, every: cfg.Every, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
+	a := &Auditor{zones: cfg.Zones, every: cfg.Every, handlers: cfg.Handlers, below: map[string]string{}, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
 		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences), unchecked: newGaugeSet(auditUnchecked)}
@@ -243,7 +248,16 @@ func (a *Auditor) pass(first bool) {
 	fresh := map[string]zoneRead{} // the zones read in full now
 	kube := kubeState{w: a.kube}
 	published := false // a zone was read anew: the snapshot changes
-	for _, origin := range a.zones {
+	zones, replaced := auditedZones(a.zones, loadedZones(a.handlers))
+	a.sayBelow(replaced)
+	for origin := range a.read {
+		if !slices.Contains(zones, origin) { // a zone auto no longer serves
+			delete(a.read, origin)
+			delete(a.checked, origin)
+			changed = true
+		}
+	}
+	for _, origin := range zones {
 		last, seen := a.read[origin]
 		if seen && kube.same(origin, last.serial) {
 			last.serial = a.kube.serial()
@@ -316,6 +330,18 @@ func (a *Auditor) pass(first bool) {
 		job[origin] = z
 	}
 	a.queue(job, start)
+}
+
+// sayBelow logs, for each plugin zone that no plugin of the block serves, the zones below it that
+// are audited in its place, when they are new or have changed. a.mu is held.
+func (a *Auditor) sayBelow(replaced map[string][]string) {
+	for zone, below := range replaced {
+		list := strings.Join(below, ", ")
+		if a.below[zone] != list {
+			a.below[zone] = list
+			log.Infof("audit: no plugin in this server block serves zone %s itself; the zones its plugins serve below it are audited: %s", zone, list)
+		}
+	}
 }
 
 // resoa gives the findings of the last check that quote zone origin's SOA the SOA of records,

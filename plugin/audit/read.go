@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/auto"
 	"github.com/coredns/coredns/plugin/file"
 	"github.com/coredns/coredns/plugin/file/tree"
 	"github.com/coredns/coredns/plugin/transfer"
@@ -188,4 +189,58 @@ func readApex(trs []transfer.Transferer, origin string) (zoneRead, error) {
 		return z, nil
 	}
 	return zoneRead{}, transfer.ErrNotAuthoritative
+}
+
+// loadedZones are the zones the block's plugins that load zones (file, auto) serve now, lower-case:
+// auto's change as it finds zone files. Plugins that keep their names unexported or under a lock
+// of their own (secondary's catalog zones) are not listed; a plugin zone they serve is read as
+// before, by its name.
+func loadedZones(handlers []plugin.Handler) []string {
+	var names []string
+	for _, h := range handlers {
+		switch h := h.(type) {
+		case file.File:
+			names = append(names, h.Names...)
+		case auto.Auto:
+			if h.Zones != nil {
+				names = append(names, h.Names()...)
+			}
+		}
+	}
+	for i, n := range names {
+		names[i] = dns.CanonicalName(n)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// auditedZones are the zones a pass reads: each of the plugin's zones, but one that no loaded
+// zone encloses and that encloses loaded zones is read as those zones. With `flatten . { all }`
+// no plugin serves the root, and the zones the block's file and auto plugins serve below it are
+// audited in its place; a zone named in ZONES that its plugin serves, or that lies within one, is
+// read by its own name (readZone).
+func auditedZones(zones []string, loaded []string) (audited []string, replaced map[string][]string) {
+	for _, z := range zones {
+		var below []string
+		covered := false
+		for _, l := range loaded {
+			switch {
+			case dns.IsSubDomain(l, z):
+				covered = true
+			case dns.IsSubDomain(z, l):
+				below = append(below, l)
+			}
+		}
+		if covered || len(below) == 0 {
+			audited = append(audited, z)
+			continue
+		}
+		if replaced == nil {
+			replaced = map[string][]string{}
+		}
+		replaced[z] = below
+		audited = append(audited, below...)
+	}
+	slices.Sort(audited)
+	return slices.Compact(audited), replaced
 }

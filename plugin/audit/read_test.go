@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/file"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/coredns/coredns/plugin/transfer"
@@ -141,5 +143,31 @@ func TestZoneState(t *testing.T) {
 	}
 	if z := newZoneState("example.org.", 1, []dns.RR{test.CNAME("example.org. 300 IN CNAME www.example.net."), test.SOA("example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}, true); z.apex != nil {
 		t.Errorf("an apex with only SOA and NS beside its CNAME needs no answers of its own: %v", z.apex)
+	}
+}
+
+// A plugin zone that no loaded zone encloses is audited as the loaded zones below it; one that is
+// loaded, or lies within a loaded zone, is read by its own name.
+func TestAuditedZones(t *testing.T) {
+	for _, tc := range []struct {
+		zones, loaded, want []string
+		replaced            map[string][]string
+	}{
+		{[]string{"."}, []string{"example.net.", "example.org."}, []string{"example.net.", "example.org."}, map[string][]string{".": {"example.net.", "example.org."}}},
+		{[]string{"org."}, []string{"example.net.", "example.org."}, []string{"example.org."}, map[string][]string{"org.": {"example.org."}}},
+		{[]string{".", "example.org."}, []string{"example.net.", "example.org."}, []string{"example.net.", "example.org."}, map[string][]string{".": {"example.net.", "example.org."}}},
+		{[]string{"example.org."}, []string{"example.org."}, []string{"example.org."}, nil},
+		{[]string{"prod.example.org."}, []string{"example.org."}, []string{"prod.example.org."}, nil},
+		{[]string{"."}, nil, []string{"."}, nil},
+		{[]string{"example.com."}, []string{"example.org."}, []string{"example.com."}, nil},
+	} {
+		got, replaced := auditedZones(tc.zones, tc.loaded)
+		if !slices.Equal(got, tc.want) || fmt.Sprint(replaced) != fmt.Sprint(tc.replaced) {
+			t.Errorf("zones %v, loaded %v: %v, %v; want %v, %v", tc.zones, tc.loaded, got, replaced, tc.want, tc.replaced)
+		}
+	}
+	f := file.File{Zones: file.Zones{Names: []string{"Example.ORG.", "example.net."}}}
+	if got := loadedZones([]plugin.Handler{f}); !slices.Equal(got, []string{"example.net.", "example.org."}) {
+		t.Errorf("loadedZones: %v", got)
 	}
 }
