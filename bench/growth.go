@@ -22,16 +22,20 @@ type growth struct {
 // ratio is the cost a record at the big size over that at the small one.
 func (g growth) ratio(of map[int]float64) float64 { return of[g.big] / of[g.small] }
 
-var perRecordLine = regexp.MustCompile(`^Benchmark(Audit|FileWalk)/(\d+)records-\d+\s.*\s([0-9.]+) ns/record`)
+var perRecordLine = regexp.MustCompile(`^Benchmark(Audit|FileWalk)/(\d+)records(?:-\d+)?\s.*\s([0-9.]+) ns/record`)
 
-// auditGrowth runs both benchmarks five times, each size in turn, so that a slow spell of the
-// machine falls on both alike.
+// auditGrowth runs both benchmarks five times, one run of each after the other (go test's -count
+// would run each five times in a row), so that a slow spell of the machine falls on both alike.
 func auditGrowth() (growth, error) {
 	g := growth{small: 100_000, big: 1_000_000, audit: map[int]float64{}, walk: map[int]float64{}}
-	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "^Benchmark(Audit|FileWalk)$/^(100000|1000000)records$",
-		"-benchtime", "2s", "-count", "5", "./plugin/audit").CombinedOutput()
-	if err != nil {
-		return g, fmt.Errorf("go test -bench Audit: %v\n%s", err, out)
+	var out []byte
+	for range 5 {
+		o, err := exec.Command("go", "test", "-run", "^$", "-bench", "^Benchmark(Audit|FileWalk)$/^(100000|1000000)records$",
+			"-benchtime", "2s", "-count", "1", "./plugin/audit").CombinedOutput()
+		if err != nil {
+			return g, fmt.Errorf("go test -bench Audit: %v\n%s", err, o)
+		}
+		out = append(out, o...)
 	}
 	runs := map[string][]float64{}
 	for line := range strings.SplitSeq(string(out), "\n") {
