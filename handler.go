@@ -26,6 +26,7 @@ import (
 
 // ServeDNS implements plugin.Handler.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	f.audit.Start() // started once the instance serves (startAudits); a no-op after the first
 	act, alias := f.policy.decide(r)
 	if f.Next == nil && act != flattenAlias {
 		// Alone in its block there is nothing to flatten but a declared alias, whose target the

@@ -172,7 +172,10 @@ func TestFailedStartReadsNoZone(t *testing.T) {
 	}
 	s := startHere(t, corefile("{{PORT}}"))
 	r := s.query(t, "udp", "example.org.", dns.TypeSOA)
-	if soa, ok := r.Answer[0].(*dns.SOA); len(r.Answer) != 1 || !ok || soa.Serial != 20 {
+	if len(r.Answer) != 1 {
+		t.Fatalf("the start after the failed one answered %v, want the seed's SOA", r)
+	}
+	if soa, ok := r.Answer[0].(*dns.SOA); !ok || soa.Serial != 20 {
 		t.Fatalf("the start after the failed one answered %v, want the seed's serial 20", r)
 	}
 }

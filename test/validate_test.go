@@ -293,26 +293,29 @@ func TestLiveChainProblems(t *testing.T) {
 }
 
 // With `flatten . { all }` no plugin serves the root: the audit reads the zones the block's file
-// plugin serves below it instead, says so, and reports what it finds in them at start-up.
+// plugin serves below it instead, says so, and reports what it finds in them at start-up; names
+// outside those zones are asked of the resolver (a takeover risk is found only so), not of the
+// block.
 func TestRootAuditsTheBlocksZones(t *testing.T) {
-	s := start(t, `.:{{PORT}} {
+	oracle := oracleServer(t)
+	s := start(t, fmt.Sprintf(`.:{{PORT}} {
     bind 127.0.0.1
     flatten . {
         all
+        resolver %s
     }
-    file {{DIR}}/db.example.org example.org
-    file {{DIR}}/db.example.net example.net
+    file {{DIR}}/db.audit.example.org example.org
 }
-`)
+`, oracle.addr))
 	for _, line := range []string{
-		"[INFO] plugin/flatten: audit: no plugin in this server block serves zone . itself; the zones its plugins serve below it are audited: example.net., example.org.",
-		"[INFO] plugin/flatten: audit of example.net. (serial 2026112601, ",
-		"[INFO] plugin/flatten: audit of example.org. (serial 2026112601, ",
-		"[WARNING] plugin/flatten: audit: error cname-loop loop1.example.org.: CNAME loop: loop1.example.org. -> loop2.example.org. -> loop3.example.org. -> loop1.example.org. (RFC 1034 3.6.2)",
+		"[INFO] plugin/flatten: audit: no plugin in this server block serves zone . itself; the zones its plugins serve below it are audited: example.org.",
+		"[INFO] plugin/flatten: audit of example.org. (serial 1, 11 records): 7 finding(s): 1 critical, 5 error, 1 warning",
+		"[ERROR] plugin/flatten: audit: critical takeover-risk app.example.org.: subdomain-takeover risk: abandoned.azurewebsites.net. does not exist and names under azurewebsites.net. can be claimed by anyone",
+		"[WARNING] plugin/flatten: audit: error cname-loop loop1.example.org.: CNAME loop: loop1.example.org. -> loop2.example.org. -> loop1.example.org. (RFC 1034 3.6.2)",
 	} {
 		s.waitLog(t, line)
 	}
-	if out := s.out.String(); strings.Contains(out, "not audited") {
-		t.Errorf("a zone was left unaudited:\n%s", out)
+	if out := s.out.String(); strings.Contains(out, "not audited") || strings.Contains(out, "not checked") {
+		t.Errorf("a zone or a name was left unchecked:\n%s", out)
 	}
 }

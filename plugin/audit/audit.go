@@ -73,8 +73,15 @@ type Auditor struct {
 	// serves (auditedZones); below is what was last logged of that, by plugin zone.
 	handlers []plugin.Handler
 	below    map[string]string
-	owners   bool
-	rules    rules.Config
+	// held are the zones audited: the plugin's zones, one that no plugin serves replaced by those
+	// below it. Names outside them are asked of the world, not of the block (oracle, references).
+	held atomic.Pointer[chain.Zones]
+	// life guards started against Stop; started is also read without it, by every question.
+	life    sync.Mutex
+	started atomic.Bool
+	stopped bool
+	owners  bool
+	rules   rules.Config
 	// changed is told the origin of a zone whose serial changed; serial reads a zone's serial.
 	changed func(origin string)
 	serial  func(ctx context.Context, origin string) (uint32, bool)
@@ -132,7 +139,7 @@ func New(cfg Config) *Auditor {
 		}
 	}
 	if cfg.World != nil || a.kube != nil {
-		o := &oracle{slots: cfg.Slots, world: cfg.World, self: cfg.WorldIsSelf, kube: a.kube, zones: cfg.Zones, own: cfg.Own}
+		o := &oracle{slots: cfg.Slots, world: cfg.World, self: cfg.WorldIsSelf, kube: a.kube, holds: a.holds, own: cfg.Own}
 		a.outside = newRecorder(o, cfg.Every, a.kube.owns)
 		a.rules.Oracle = a.outside
 		if cfg.ProbeNS {
@@ -146,6 +153,8 @@ func New(cfg Config) *Auditor {
 		log.Warningf("probe_ns: this server block has no resolver and no address of its own to find name servers' addresses with: add 'resolver ADDRESS...'; no delegation is probed")
 	}
 	a.snap.Store(&snapshot{})
+	held := cfg.Zones
+	a.held.Store(&held)
 	a.ctx, a.stop = context.WithCancel(context.Background())
 	return a
 }
@@ -156,8 +165,20 @@ func (a *Auditor) snapshot() *snapshot { return a.snap.Load() }
 // Ready reports whether the zones have been read once since start-up.
 func (a *Auditor) Ready() bool { return a.ready.Load() }
 
-// Start reads the zones now, then whenever a serial changes, until Stop.
+// Start reads the zones now, then whenever a serial changes, until Stop. Only its first call
+// starts the audit, and none after Stop: the plugin calls it when its instance serves (caddy's
+// start-up event) and, in case that event never comes (a reload whose old instance fails to shut
+// down returns before it, while the new one serves), at every question.
 func (a *Auditor) Start() {
+	if a.started.Load() {
+		return
+	}
+	a.life.Lock()
+	defer a.life.Unlock()
+	if a.started.Load() || a.stopped {
+		return
+	}
+	a.started.Store(true)
 	a.wg.Go(a.checker)
 	if a.serial != nil {
 		a.wg.Go(a.watchSerials)
@@ -188,9 +209,15 @@ func (a *Auditor) Start() {
 
 // Stop stops the audit and waits for it.
 func (a *Auditor) Stop() {
+	a.life.Lock()
+	a.stopped = true
 	a.stop()
+	a.life.Unlock()
 	a.wg.Wait()
 }
+
+// holds reports whether name is in a zone the audit reads (see held).
+func (a *Auditor) holds(name string) bool { return a.held.Load().Holds(name) }
 
 // serialEvery is how often the served zones' serials are compared with the snapshot's, whatever
 // the audit interval: a reload of a zone reaches its flattened answers (whose cache the pass then
@@ -248,16 +275,13 @@ func (a *Auditor) pass(first bool) {
 	fresh := map[string]zoneRead{} // the zones read in full now
 	kube := kubeState{w: a.kube}
 	published := false // a zone was read anew: the snapshot changes
-	zones, replaced := auditedZones(a.zones, loadedZones(a.handlers))
-	a.sayBelow(replaced)
-	for origin := range a.read {
-		if !slices.Contains(zones, origin) { // a zone auto no longer serves
-			delete(a.read, origin)
-			delete(a.checked, origin)
-			changed = true
-		}
-	}
-	for _, origin := range zones {
+	// The plugin's zones, and in place of one that no plugin serves, the zones the block's plugins
+	// load below it (loadedZones), added as they are found.
+	zones := slices.Clone([]string(a.zones))
+	var loaded []string
+	below := map[string][]string{}
+	for i := 0; i < len(zones); i++ {
+		origin := zones[i]
 		last, seen := a.read[origin]
 		if seen && kube.same(origin, last.serial) {
 			last.serial = a.kube.serial()
@@ -273,6 +297,18 @@ func (a *Auditor) pass(first bool) {
 		case errors.Is(err, errNotSynced):
 			continue // read it on a later pass
 		case errors.Is(err, transfer.ErrNotAuthoritative):
+			if loaded == nil {
+				loaded = loadedZones(a.handlers)
+			}
+			if in := zonesBelow(origin, loaded); len(in) > 0 {
+				below[origin] = in
+				for _, z := range in {
+					if !slices.Contains(zones, z) {
+						zones = append(zones, z)
+					}
+				}
+				continue
+			}
 			if first {
 				log.Infof("audit: no plugin in this server block serves zone %s; not audited", origin)
 			}
@@ -307,6 +343,21 @@ func (a *Auditor) pass(first bool) {
 			snap.zones[origin] = old
 		}
 	}
+	for origin := range a.read {
+		if !slices.Contains(zones, origin) { // a zone auto no longer serves
+			delete(a.read, origin)
+			delete(a.checked, origin)
+			changed = true
+		}
+	}
+	a.sayBelow(below)
+	held := make(chain.Zones, 0, len(zones))
+	for _, z := range zones {
+		if below[z] == nil {
+			held = append(held, z)
+		}
+	}
+	a.held.Store(&held)
 	if changed || published {
 		a.snap.Store(snap)
 	}

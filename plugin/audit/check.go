@@ -93,7 +93,7 @@ func (a *Auditor) check(job checkJob) {
 func (a *Auditor) references(outside map[string]int) {
 	published := make([]gauge, 0, len(outside))
 	for target, n := range outside {
-		if !a.zones.Holds(target) {
+		if !a.holds(target) {
 			published = append(published, gauge{labels: []string{target}, value: float64(n)})
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/dnsflatten/flatten/plugin/chain"
 	"github.com/dnsflatten/flatten/plugin/resolver"
 	"github.com/dnsflatten/flatten/plugin/rules"
 
@@ -31,7 +30,7 @@ type oracle struct {
 	// own answers the names of the plugin's zones from the block's own plugins, in memory: the
 	// rules never ask about them, but probe_ns asks for the addresses of name servers that the
 	// zones themselves hold (ns1.example.org in example.org), which no resolver may know yet.
-	zones chain.Zones
+	holds func(name string) bool // whether name is in the zones audited (Auditor.holds)
 	own   func(ctx context.Context, name string, qtype uint16) (*dns.Msg, error)
 	// self says world is the server itself, for want of a resolver; selfNone, decided once by
 	// asking it for the root's NS, that it refuses names outside its zones (it resolves none).
@@ -64,7 +63,7 @@ func (o *oracle) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Ms
 	if o.kube.owns(name) {
 		return o.kube.lookup(ctx, name, qtype)
 	}
-	if o.own != nil && o.zones.Holds(name) {
+	if o.own != nil && o.holds(name) {
 		return o.own(ctx, name, qtype)
 	}
 	if o.world == nil {

@@ -191,10 +191,10 @@ func readApex(trs []transfer.Transferer, origin string) (zoneRead, error) {
 	return zoneRead{}, transfer.ErrNotAuthoritative
 }
 
-// loadedZones are the zones the block's plugins that load zones (file, auto) serve now, lower-case:
-// auto's change as it finds zone files. Plugins that keep their names unexported or under a lock
-// of their own (secondary's catalog zones) are not listed; a plugin zone they serve is read as
-// before, by its name.
+// loadedZones are the zones the block's plugins that load zones (file, auto) serve now, spelled
+// as they are (auto keeps its zone files' spelling, and its Transfer asks for it): auto's change
+// as it finds zone files. Plugins that keep their names unexported or under a lock of their own
+// (secondary's catalog zones) are not listed.
 func loadedZones(handlers []plugin.Handler) []string {
 	var names []string
 	for _, h := range handlers {
@@ -207,40 +207,19 @@ func loadedZones(handlers []plugin.Handler) []string {
 			}
 		}
 	}
-	for i, n := range names {
-		names[i] = dns.CanonicalName(n)
-	}
 	slices.Sort(names)
 	return slices.Compact(names)
 }
 
-// auditedZones are the zones a pass reads: each of the plugin's zones, but one that no loaded
-// zone encloses and that encloses loaded zones is read as those zones. With `flatten . { all }`
-// no plugin serves the root, and the zones the block's file and auto plugins serve below it are
-// audited in its place; a zone named in ZONES that its plugin serves, or that lies within one, is
-// read by its own name (readZone).
-func auditedZones(zones []string, loaded []string) (audited []string, replaced map[string][]string) {
-	for _, z := range zones {
-		var below []string
-		covered := false
-		for _, l := range loaded {
-			switch {
-			case dns.IsSubDomain(l, z):
-				covered = true
-			case dns.IsSubDomain(z, l):
-				below = append(below, l)
-			}
+// zonesBelow are the zones of loaded at or below zone, a zone that no plugin serves: with
+// `flatten . { all }` no plugin serves the root, and the zones the block's file and auto plugins
+// serve below it are audited in its place.
+func zonesBelow(zone string, loaded []string) []string {
+	var below []string
+	for _, l := range loaded {
+		if dns.IsSubDomain(zone, l) {
+			below = append(below, l)
 		}
-		if covered || len(below) == 0 {
-			audited = append(audited, z)
-			continue
-		}
-		if replaced == nil {
-			replaced = map[string][]string{}
-		}
-		replaced[z] = below
-		audited = append(audited, below...)
 	}
-	slices.Sort(audited)
-	return slices.Compact(audited), replaced
+	return below
 }

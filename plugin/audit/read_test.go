@@ -1,7 +1,7 @@
 package audit
 
 import (
-	"fmt"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +10,7 @@ import (
 	"github.com/coredns/coredns/plugin/file"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/coredns/coredns/plugin/transfer"
+	"github.com/dnsflatten/flatten/plugin/chain"
 
 	"github.com/miekg/dns"
 )
@@ -29,6 +30,16 @@ func (x exactTransferer) Transfer(zone string, _ uint32) (<-chan []dns.RR, error
 	ch <- x.rrs
 	close(ch)
 	return ch, nil
+}
+
+// servingTransferer is a plugin of the block that serves one zone and hands it over, as secondary
+// does, without being the file plugin.
+type servingTransferer struct{ exactTransferer }
+
+func (servingTransferer) Name() string { return "serving" }
+
+func (servingTransferer) ServeDNS(context.Context, dns.ResponseWriter, *dns.Msg) (int, error) {
+	return dns.RcodeRefused, nil
 }
 
 // ZONES below a served zone are read from the enclosing zone, keeping only their own names.
@@ -146,28 +157,55 @@ func TestZoneState(t *testing.T) {
 	}
 }
 
-// A plugin zone that no loaded zone encloses is audited as the loaded zones below it; one that is
-// loaded, or lies within a loaded zone, is read by its own name.
-func TestAuditedZones(t *testing.T) {
-	for _, tc := range []struct {
-		zones, loaded, want []string
-		replaced            map[string][]string
-	}{
-		{[]string{"."}, []string{"example.net.", "example.org."}, []string{"example.net.", "example.org."}, map[string][]string{".": {"example.net.", "example.org."}}},
-		{[]string{"org."}, []string{"example.net.", "example.org."}, []string{"example.org."}, map[string][]string{"org.": {"example.org."}}},
-		{[]string{".", "example.org."}, []string{"example.net.", "example.org."}, []string{"example.net.", "example.org."}, map[string][]string{".": {"example.net.", "example.org."}}},
-		{[]string{"example.org."}, []string{"example.org."}, []string{"example.org."}, nil},
-		{[]string{"prod.example.org."}, []string{"example.org."}, []string{"prod.example.org."}, nil},
-		{[]string{"."}, nil, []string{"."}, nil},
-		{[]string{"example.com."}, []string{"example.org."}, []string{"example.com."}, nil},
-	} {
-		got, replaced := auditedZones(tc.zones, tc.loaded)
-		if !slices.Equal(got, tc.want) || fmt.Sprint(replaced) != fmt.Sprint(tc.replaced) {
-			t.Errorf("zones %v, loaded %v: %v, %v; want %v, %v", tc.zones, tc.loaded, got, replaced, tc.want, tc.replaced)
+// A plugin zone that no plugin serves is audited as the zones the block's file plugin loads
+// below it, read by their own spelling; names outside those zones are then the world's. A zone
+// that another kind of plugin serves (secondary, kubernetes) is read from it, with a file zone
+// below it left alone.
+func TestZonesBelowAnUnservedZone(t *testing.T) {
+	fileOf := func(names ...string) file.File {
+		f := file.File{Zones: file.Zones{Z: map[string]*file.Zone{}, Names: names}}
+		for _, name := range names {
+			z, err := file.Parse(strings.NewReader("@ 300 IN SOA ns.example.net. h.example.net. 3 7200 3600 1209600 300\n@ 300 IN NS ns.example.net.\nwww 300 IN CNAME www.example.net.\n"), name, "db", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Z[name] = z
+		}
+		return f
+	}
+	read := func(zones chain.Zones, handlers ...plugin.Handler) (*Auditor, []string) {
+		t.Helper()
+		a := New(Config{Zones: zones, Handlers: handlers, MaxChain: 10})
+		a.pass(true)
+		job := <-a.jobs
+		got := make([]string, 0, len(job.zones))
+		for origin := range job.zones {
+			got = append(got, origin)
+		}
+		slices.Sort(got)
+		return a, got
+	}
+
+	a, got := read(chain.Zones{"."}, fileOf("Example.ORG.", "example.net."))
+	if !slices.Equal(got, []string{"Example.ORG.", "example.net."}) {
+		t.Errorf("'.' over file's zones: read %v, want Example.ORG. and example.net.", got)
+	}
+	for name, want := range map[string]bool{"www.example.org.": true, "example.net.": true, "host.example.com.": false, ".": false} {
+		if a.holds(name) != want {
+			t.Errorf("'.' over file's zones: holds(%s) = %v, want %v", name, !want, want)
 		}
 	}
-	f := file.File{Zones: file.Zones{Names: []string{"Example.ORG.", "example.net."}}}
-	if got := loadedZones([]plugin.Handler{f}); !slices.Equal(got, []string{"example.net.", "example.org."}) {
-		t.Errorf("loadedZones: %v", got)
+
+	other := exactTransferer{origin: "example.org.", rrs: []dns.RR{
+		test.SOA("example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 7 7200 3600 1209600 300"),
+		test.CNAME("www.example.org. 300 IN CNAME elsewhere.example.net."),
+	}}
+	a, got = read(chain.Zones{"example.org."}, servingTransferer{other}, fileOf("sub.example.org."))
+	if !slices.Equal(got, []string{"example.org."}) || a.read["example.org."].serial != 7 {
+		t.Errorf("example.org. served by another plugin: read %v (serial %d), want example.org. from it, serial 7", got, a.read["example.org."].serial)
+	}
+
+	if _, got = read(chain.Zones{"."}); len(got) != 0 {
+		t.Errorf("'.' with nothing below it: read %v, want nothing", got)
 	}
 }
