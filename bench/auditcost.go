@@ -46,22 +46,32 @@ func (b *bench) auditCosts(coredns string, sizes []int) ([]auditCost, error) {
 	for _, n := range sizes {
 		zone := filepath.Join(b.dir, fmt.Sprintf("db.cost.%d", n))
 		c := auditCost{records: n}
-		var err error
-		if err = writeCostZone(zone, n, 1, false); err != nil {
-			return nil, err
+		// The audit's CPU is the difference of two servers' totals, each of which varies by a
+		// tenth or more from run to run on a shared machine: each is the median of three runs,
+		// taken in turns.
+		var lints, files, withs []cost
+		for range costRounds {
+			if err := writeCostZone(zone, n, 1, false); err != nil {
+				return nil, err
+			}
+			l, err := lintCost(lint, zone)
+			if err != nil {
+				return nil, err
+			}
+			f, err := b.serveCost(coredns, zone, n, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := writeCostZone(zone, n, 1, false); err != nil {
+				return nil, err
+			}
+			w, err := b.serveCost(coredns, zone, n, true)
+			if err != nil {
+				return nil, err
+			}
+			lints, files, withs = append(lints, l), append(files, f), append(withs, w)
 		}
-		if c.lint, err = lintCost(lint, zone); err != nil {
-			return nil, err
-		}
-		if c.file, err = b.serveCost(coredns, zone, n, false); err != nil {
-			return nil, err
-		}
-		if err = writeCostZone(zone, n, 1, false); err != nil {
-			return nil, err
-		}
-		if c.with, err = b.serveCost(coredns, zone, n, true); err != nil {
-			return nil, err
-		}
+		c.lint, c.file, c.with = medianCost(lints), medianCost(files), medianCost(withs)
 		fmt.Printf("audit cost %d records: file %.2f s %.0f MiB (change %.2f s), with flatten %.2f s %.0f MiB (change %.2f s), cnamelint %.2f s %.0f MiB\n",
 			n, c.file.cpu.Seconds(), mib(c.file.peak), c.file.change.Seconds(), c.with.cpu.Seconds(), mib(c.with.peak), c.with.change.Seconds(),
 			c.lint.cpu.Seconds(), mib(c.lint.peak))
@@ -71,6 +81,25 @@ func (b *bench) auditCosts(coredns string, sizes []int) ([]auditCost, error) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// costRounds is how many times each server and the linter run at each size.
+const costRounds = 3
+
+// medianCost is the median of each measurement of cs, taken apart.
+func medianCost(cs []cost) cost {
+	pick := func(f func(cost) float64) float64 {
+		v := make([]float64, 0, len(cs))
+		for _, c := range cs {
+			v = append(v, f(c))
+		}
+		return medianOf(v)
+	}
+	return cost{
+		cpu:    time.Duration(pick(func(c cost) float64 { return float64(c.cpu) })),
+		peak:   int64(pick(func(c cost) float64 { return float64(c.peak) })),
+		change: time.Duration(pick(func(c cost) float64 { return float64(c.change) })),
+	}
+}
 
 // writeCostZone writes a generated zone of n records with serial; changed adds a CNAME, removes
 // nothing and edits nothing else: the change a serial bump brings.

@@ -236,7 +236,7 @@ func writeCosts(w *strings.Builder, costs []auditCost, g growth) {
 	if len(costs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n## The audit's cost\n\nA generated zone (bench/zonegen: 60%% A, 30%% CNAME, 10%% two-hop chains) served by *file*, alone and with *flatten* (default apex mode, `audit 1s`): the process's CPU (user + system, from /proc) once the zone is loaded and, with flatten, audited; its peak RSS; the CPU a change costs (a CNAME added, a TXT edited, the serial bumped: file's reload, and the audit of the new serial); and *cnamelint* on the same file.\n\n")
+	fmt.Fprintf(w, "\n## The audit's cost\n\nA generated zone (bench/zonegen: 60%% A, 30%% CNAME, 10%% two-hop chains) served by *file*, alone and with *flatten* (default apex mode, `audit 1s`): the process's CPU (user + system, from /proc) once the zone is loaded and, with flatten, audited; its peak RSS; the CPU a change costs (a CNAME added, a TXT edited, the serial bumped: file's reload, and the audit of the new serial); and *cnamelint* on the same file. Each figure is the median of three runs, the servers and the linter in turns.\n\n")
 	fmt.Fprintf(w, "| records | file: CPU | file + flatten: CPU | the audit | cnamelint: CPU | audit / cnamelint | file: peak RSS | file + flatten: peak RSS | over file | a change: file's reload | a change: its audit |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range costs {
 		audit, vs := tick(c.auditCPU()), fmt.Sprintf("%.2f", c.auditCPU()/c.lint.cpu.Seconds())
