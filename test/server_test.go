@@ -24,8 +24,9 @@ import (
 // build once (removed when they end).
 var binary, scratch string
 
-// TestMain builds cmd/coredns once for the whole package, unless FLATTEN_COREDNS names a binary
-// built already (.ci/run builds it once for every package that needs it).
+// TestMain builds cmd/coredns once for the whole package, with the race detector when the tests
+// have it (`go test -race`, as the README and CI run them), unless FLATTEN_COREDNS names a binary
+// built already.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -52,7 +53,11 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	binary = filepath.Join(dir, "coredns")
-	build := exec.Command("go", "build", "-o", binary, "github.com/dnsflatten/flatten/cmd/coredns")
+	args := []string{"build", "-o", binary}
+	if raced {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/dnsflatten/flatten/cmd/coredns")...) // #nosec G204 -- the go command on this module's own package
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the custom CoreDNS:", err)
