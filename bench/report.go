@@ -23,8 +23,7 @@ func median(rs []result, f func(result) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
-	sort.Float64s(v)
-	return v[len(v)/2]
+	return medianOf(v)
 }
 
 // ratio is the median over rounds of a's queries/s divided by b's in the same round.

@@ -90,15 +90,7 @@ loopa  300 IN HTTPS 0 loopb.example.org.
 loopb  300 IN CNAME loopa.example.org.
 gone   300 IN HTTPS 0 nothere.example.net.
 `)
-	s := start(t, fmt.Sprintf(`example.org:{{PORT}} {
-    bind 127.0.0.1
-    flatten {
-        all
-        resolver %s
-    }
-    file %s/db.example.org
-}
-`, pdns.addr, dir))
+	s := start(t, allBlock(dir, pdns.addr))
 	for _, network := range []string{"udp", "tcp", "udp"} {
 		check(t, s.query(t, network, "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("example.org. 300 IN A 198.51.100.9")}}, "")

@@ -248,27 +248,12 @@ sub        3600 IN NS    ns.sub.example.org.
 ns.sub     3600 IN A     192.0.2.53
 intosub    300  IN CNAME host.sub.example.org.
 `)
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
-    bind 127.0.0.1
-    flatten {
-        all
-        resolver %s
-    }
-    file %s/db.example.org
-}
-`, recursive, dir))
+	s := startHere(t, allBlock(dir, recursive))
 	check(t, s.query(t, "udp", "intosub.example.org.", dns.TypeA), test.Case{Qname: "intosub.example.org.", Qtype: dns.TypeA,
 		Answer: []dns.RR{test.A("intosub.example.org. 120 IN A 192.0.2.77")}}, "")
 
 	// Without a resolver the server asks itself, which has only the referral: SERVFAIL, saying so.
-	alone := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
-    bind 127.0.0.1
-    flatten {
-        all
-    }
-    file %s/db.example.org
-}
-`, dir))
+	alone := startHere(t, allBlock(dir, ""))
 	check(t, alone.query(t, "udp", "intosub.example.org.", dns.TypeA), test.Case{Qname: "intosub.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
 		"22: lookup of target host.sub.example.org. A got a referral to sub.example.org.: the name is delegated and this server does not resolve it; add a forward or resolver for it")
 }
@@ -319,14 +304,7 @@ func TestErrorFitsBuffer(t *testing.T) {
 	}
 	dir := t.TempDir()
 	writeFile(t, dir+"/db.example.org", zone.String())
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
-    bind 127.0.0.1
-    flatten {
-        all
-    }
-    file %s/db.example.org
-}
-`, dir))
+	s := startHere(t, allBlock(dir, ""))
 	first := fmt.Sprintf("%s0.example.org.", label)
 	for _, size := range []uint16{512, 1232} {
 		m := new(dns.Msg)
@@ -627,4 +605,21 @@ example.net:{{PORT}} {
 			test.AAAA(fmt.Sprintf("%s %d IN AAAA 2001:db8::10", name, ttl)),
 		}}, "")
 	}
+}
+
+// allBlock is a Corefile for example.org ({{PORT}}) with `flatten { all }`, asking resolver when
+// one is given, in front of file serving dir/db.example.org.
+func allBlock(dir, resolver string) string {
+	opt := ""
+	if resolver != "" {
+		opt = "\n        resolver " + resolver
+	}
+	return fmt.Sprintf(`example.org:{{PORT}} {
+    bind 127.0.0.1
+    flatten {
+        all%s
+    }
+    file %s/db.example.org
+}
+`, opt, dir)
 }

@@ -217,7 +217,7 @@ func loadedZones(handlers []plugin.Handler) []string {
 func zonesBelow(zone string, loaded []string) []string {
 	var below []string
 	for _, l := range loaded {
-		if dns.IsSubDomain(zone, l) {
+		if chain.In(l, zone) {
 			below = append(below, l)
 		}
 	}
