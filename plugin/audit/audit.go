@@ -70,9 +70,9 @@ type Auditor struct {
 	every time.Duration
 	trs   []transfer.Transferer
 	// handlers are the block's plugins, whose loaded zones stand for a plugin zone none of them
-	// serves (auditedZones); below is what was last logged of that, by plugin zone.
-	handlers []plugin.Handler
-	below    map[string]string
+	// serves (loadedZones, zonesBelow); saidBelow is what was last logged of that, by plugin zone.
+	handlers  []plugin.Handler
+	saidBelow map[string]string
 	// held are the zones audited: the plugin's zones, one that no plugin serves replaced by those
 	// below it. Names outside them are asked of the world, not of the block (oracle, references).
 	held atomic.Pointer[chain.Zones]
@@ -129,7 +129,7 @@ type checkJob struct {
 
 // New returns an Auditor for cfg; Start starts it.
 func New(cfg Config) *Auditor {
-	a := &Auditor{zones: cfg.Zones, every: cfg.Every, handlers: cfg.Handlers, below: map[string]string{}, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
+	a := &Auditor{zones: cfg.Zones, every: cfg.Every, handlers: cfg.Handlers, saidBelow: map[string]string{}, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
 		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences), unchecked: newGaugeSet(auditUnchecked)}
@@ -388,8 +388,8 @@ func (a *Auditor) pass(first bool) {
 func (a *Auditor) sayBelow(replaced map[string][]string) {
 	for zone, below := range replaced {
 		list := strings.Join(below, ", ")
-		if a.below[zone] != list {
-			a.below[zone] = list
+		if a.saidBelow[zone] != list {
+			a.saidBelow[zone] = list
 			log.Infof("audit: no plugin in this server block serves zone %s itself; the zones its plugins serve below it are audited: %s", zone, list)
 		}
 	}
