@@ -93,7 +93,7 @@ func Read(name string, qtype uint16, m *dns.Msg, from From) (Answer, error) {
 		c.Start(name, Limits{Max: from.MaxChain})
 		final, left, err = c.follow(m.Answer, qtype, from.Zone)
 	}
-	a := Answer{Name: c.names[0], Qtype: qtype, Signed: hasRRSIG(m.Answer), Recursive: m.RecursionAvailable && !m.Authoritative}
+	a := Answer{Name: c.head[0], Qtype: qtype, Signed: hasRRSIG(m.Answer), Recursive: m.RecursionAvailable && !m.Authoritative}
 	if ce, ok := err.(*Error); ok {
 		a.End, a.Err, a.Names, a.TTL = Broken, ce, ce.Names, c.ttl
 		return a, nil
@@ -117,7 +117,7 @@ func Read(name string, qtype uint16, m *dns.Msg, from From) (Answer, error) {
 		a.End = NXDOMAIN
 	case rest == response.NoData:
 		a.End = NODATA
-	case rest == response.Delegation && (!progressed || via != "" && delegates(m.Ns, c.Last(), c.names[0])):
+	case rest == response.Delegation && (!progressed || via != "" && delegates(m.Ns, c.Last(), c.head[0])):
 		// A referral from a resolver is not an answer. The block's own plugins refer a CNAME's
 		// target in a delegated part of their zone (file does): the walk goes on (below), and the
 		// target is asked where the child zone's servers answer for it.

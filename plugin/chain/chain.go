@@ -29,15 +29,22 @@ type Limits struct {
 // MaxHops bounds Limits.Max: the most CNAME hops a chain may be allowed (max_chain's bound).
 const MaxHops = 32
 
+// inlineNames is how many names a Chain holds in itself. A walk of fewer hops, all but the rarest,
+// stays on its walker's stack in a frame small enough that the question's goroutine seldom has to
+// grow its stack for it (a growth copies every frame below and costs as much as the walk); a longer
+// chain moves its names to the heap once.
+const inlineNames = 8
+
 // Chain is the state of one CNAME chain walk. It starts at the question's name and grows by one
 // name for every CNAME followed, across as many answers and lookups as the walk needs.
 type Chain struct {
-	// names holds the canonical (lower-case) names on the chain in the order they were reached:
-	// names[0] is the question's name, and n are held. An array, not a slice into one: a Chain
-	// that pointed into itself would escape to the heap, and a walk on its walker's stack
-	// allocates nothing.
-	names [MaxHops + 1]string
-	n     int
+	// The canonical (lower-case) names on the chain in the order they were reached, the
+	// question's first; n are held, in head while they fit, then all of them in more. An array,
+	// not a slice into one: a Chain that pointed into itself would escape to the heap, and a walk
+	// on its walker's stack allocates nothing.
+	head [inlineNames]string
+	more []string
+	n    int
 	// ttl is the lowest TTL seen on the chain so far: every CNAME followed and the final RRset.
 	ttl uint32
 	lim Limits
@@ -55,18 +62,23 @@ func New(qname string, lim Limits) *Chain {
 // Start starts c at qname within lim (Max at most MaxHops).
 func (c *Chain) Start(qname string, lim Limits) {
 	lim.Max = min(lim.Max, MaxHops)
-	c.names[0], c.n = Lower(qname), 1
+	c.head[0], c.more, c.n = Lower(qname), nil, 1
 	c.ttl, c.lim, c.aliasMode = MaxTTL, lim, false
 }
 
 // Names returns the names on the chain, from the question's; the slice is the chain's own.
-func (c *Chain) Names() []string { return c.names[:c.n] }
+func (c *Chain) Names() []string {
+	if c.more != nil {
+		return c.more[:c.n]
+	}
+	return c.head[:c.n]
+}
 
 // Path returns a copy of the names on the chain, for a result that outlives the walk.
-func (c *Chain) Path() []string { return slices.Clone(c.names[:c.n]) }
+func (c *Chain) Path() []string { return slices.Clone(c.Names()) }
 
 // Last returns the name the chain has reached.
-func (c *Chain) Last() string { return c.names[c.n-1] }
+func (c *Chain) Last() string { return c.Names()[c.n-1] }
 
 // Hops returns the number of CNAMEs followed so far.
 func (c *Chain) Hops() int { return c.n - 1 }
@@ -89,7 +101,7 @@ func (c *Chain) allows(name string) bool {
 // chains should be followed and CNAME loops signalled as an error"), more than Max hops a chain
 // too long, a name outside the zones allowed (targets) a chain the plugin does not follow.
 func (c *Chain) Step(next string) error {
-	if slices.Contains(c.names[:c.n], next) {
+	if slices.Contains(c.Names(), next) {
 		return &Error{Kind: Loop, Names: append(c.Path(), next)}
 	}
 	if c.Hops() >= c.lim.Max {
@@ -98,7 +110,14 @@ func (c *Chain) Step(next string) error {
 	if !c.allows(next) {
 		return &Error{Kind: Prohibited, Names: append(c.Path(), next), Allowed: c.lim.Allowed[c.lim.Own:]}
 	}
-	c.names[c.n] = next
+	switch {
+	case c.more != nil:
+		c.more = append(c.more, next)
+	case c.n < inlineNames:
+		c.head[c.n] = next
+	default:
+		c.more = append(append(make([]string, 0, MaxHops+1), c.head[:]...), next)
+	}
 	c.n++
 	return nil
 }

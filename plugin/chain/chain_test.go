@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -243,6 +245,47 @@ func TestIn(t *testing.T) {
 	} {
 		if got := In(tc.name, tc.zone); got != tc.want {
 			t.Errorf("In(%q, %q) = %v, want %v", tc.name, tc.zone, got, tc.want)
+		}
+	}
+}
+
+// TestLongChainsLeaveTheFrame walks chains of every length up to MaxHops across lookups (Extend),
+// past the names a Chain holds in itself: the path, the loop check and the hop bound see every name,
+// whether it is held in the Chain or moved to the heap.
+func TestLongChainsLeaveTheFrame(t *testing.T) {
+	t.Parallel()
+	for n := 1; n <= MaxHops; n++ {
+		names := make([]string, n+1)
+		for i := range names {
+			names[i] = hopName(i)
+		}
+		var c Chain
+		c.Start(names[0], Limits{Max: n})
+		for i := 1; i <= n; i++ {
+			if err := c.Extend(names[i-1:i+1], uint32(1000-i)); err != nil {
+				t.Fatalf("%d hops: hop %d: %v", n, i, err)
+			}
+		}
+		if got := c.Path(); !slices.Equal(got, names) || c.Last() != names[n] || c.Hops() != n || c.TTL() != uint32(1000-n) {
+			t.Fatalf("%d hops: path %v last %s hops %d ttl %d", n, got, c.Last(), c.Hops(), c.TTL())
+		}
+		// A step back to any name on the chain is a loop naming the whole path; one more new name
+		// is a chain too long.
+		for i := range names {
+			err := c.Step(names[i])
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Kind != Loop || len(ce.Names) != n+2 || ce.Names[n+1] != names[i] {
+				t.Fatalf("%d hops: step back to %s: %v", n, names[i], err)
+			}
+		}
+		var ce *Error
+		if err := c.Step("new.example.org."); !errors.As(err, &ce) || ce.Kind != TooLong || ce.Max != n {
+			t.Fatalf("%d hops: one more: %v", n, err)
+		}
+		// A restarted Chain holds only its new name.
+		c.Start("again.example.org.", Limits{Max: 1})
+		if got := c.Path(); !slices.Equal(got, []string{"again.example.org."}) {
+			t.Fatalf("%d hops: restarted: %v", n, got)
 		}
 	}
 }

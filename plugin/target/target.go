@@ -144,42 +144,68 @@ func (ch *Chaser) Warm(ctx context.Context, e *Entry, qname string, qtype uint16
 
 // Walk follows the chain c from entry e to its end, fetching the entries it lacks. stale, when
 // not nil, says e is expired data served because a lookup failed with that error.
+//
+// Walk is on the path of every warm flattened answer: its frame is kept small (the results are
+// composed out of line, in walked), so that the question's goroutine seldom has to grow its stack.
 func (ch *Chaser) Walk(ctx context.Context, c *chain.Chain, e *Entry, qtype uint16, stale error, now time.Time) chain.Result {
-	var scope uint8 // the longest client network scope of the entries used (ecs)
-	aliasMode := false
+	w := walked{stale: stale}
 	for {
-		aliasMode = aliasMode || e.AliasMode
+		w.aliasMode = w.aliasMode || e.AliasMode
 		if err := c.Extend(e.Names, e.remaining(now)); err != nil {
-			return chain.Result{Names: c.Path(), Err: err}
+			return failed(c, err)
 		}
-		scope = max(scope, uint8(max(e.Scope.Bits(), 0))) // #nosec G115 -- a prefix length fits a byte
-		switch e.End {
-		case chain.Broken:
-			// The entry's own chain broke; say it of the whole chain.
-			ce := *e.Err
-			ce.Names = c.Path()
-			return chain.Result{Names: ce.Names, Err: &ce}
-		case chain.Positive:
-			res := chain.Result{End: e.End, Final: e.Final, TTL: c.TTL(), Stale: stale, Scope: scope, AliasMode: aliasMode}
-			if stale != nil {
-				res.Names = c.Path()
-			}
-			return res
-		case chain.NXDOMAIN, chain.NODATA:
-			return chain.Result{Names: c.Path(), End: e.End, TTL: c.TTL(), Stale: stale, Scope: scope, SOA: e.SOA}
+		w.scope = max(w.scope, uint8(max(e.Scope.Bits(), 0))) // #nosec G115 -- a prefix length fits a byte
+		if e.End != chain.Continues {
+			return w.result(c, e)
 		}
 		next, st, err := ch.Target(ctx, c.Last(), qtype, now)
 		if err != nil {
-			return chain.Result{Names: c.Path(), Err: err}
+			return failed(c, err)
 		}
 		if next.stored.After(now) {
 			now = ch.Now() // a lookup took time: the next hops are judged fresh or not at its end
 		}
 		if st != nil {
-			stale = st
+			w.stale = st
 		}
 		e = next
 	}
+}
+
+// walked is what a walk gathers on its way: the longest client network scope of the entries used
+// (ecs), whether it followed an AliasMode record, and the lookup error that made it serve stale
+// data, if any.
+type walked struct {
+	stale     error
+	scope     uint8
+	aliasMode bool
+}
+
+// result is the result of the walk of c, ended at e.
+//
+//go:noinline
+func (w walked) result(c *chain.Chain, e *Entry) chain.Result {
+	switch e.End {
+	case chain.Broken:
+		// The entry's own chain broke; say it of the whole chain.
+		ce := *e.Err
+		ce.Names = c.Path()
+		return chain.Result{Names: ce.Names, Err: &ce}
+	case chain.Positive:
+		res := chain.Result{End: e.End, Final: e.Final, TTL: c.TTL(), Stale: w.stale, Scope: w.scope, AliasMode: w.aliasMode}
+		if w.stale != nil {
+			res.Names = c.Path()
+		}
+		return res
+	}
+	return chain.Result{Names: c.Path(), End: e.End, TTL: c.TTL(), Stale: w.stale, Scope: w.scope, SOA: e.SOA}
+}
+
+// failed is the result of a walk of c that failed with err.
+//
+//go:noinline
+func failed(c *chain.Chain, err error) chain.Result {
+	return chain.Result{Names: c.Path(), Err: err}
 }
 
 // From resolves the chain of qname, an alias of target (a hop of TTL ttl), for qtype: a declared
