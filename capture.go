@@ -7,6 +7,7 @@ package flatten
 
 import (
 	"context"
+	"sync"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/dnsflatten/flatten/plugin/audit"
@@ -17,14 +18,21 @@ import (
 	"github.com/miekg/dns"
 )
 
-// captureWriter passes every reply straight through to the client, except one that starts a chain
-// at the question's name, which it keeps; and, when a reply may hide a CNAME (SERVFAIL from file,
-// NODATA from a service backend), that one too, for a probe.
+// captureWriter keeps the next plugin's reply until the question is back from the chain: a reply
+// that starts a chain at the question's name (the plugin resolves it); when a reply may hide a CNAME
+// (SERVFAIL from file, NODATA from a service backend), that one, for a probe; and any other reply,
+// which flush then writes to the client as it is.
+//
+// The client's reply is written from the plugin's own frame, not from below the plugins down the
+// chain: written from there, its write path (packing, the socket) would add its depth to theirs,
+// and a question's goroutine would have to grow its stack again (a growth copies every frame, and
+// costs a pass-through as much as the rest of its work). A second reply, or one written after the
+// question is back (a plugin that answers late), goes out as it comes, in order.
 //
 // The question it carries down the chain is the client's as sent, and it looks like the client (its
 // transport, its buffer): a plugin that leaves the process (forward) asks its upstream as it would
 // without flatten, over UDP for a UDP client, and only a reply with TC is asked again (over TCP,
-// see question.ask). Nothing the plugin keeps is cut without saying so: a chain that leaves the
+// see question.answer). Nothing the plugin keeps is cut without saying so: a chain that leaves the
 // zone of an authoritative answer is read only as far as that zone (see plugin/target, Store), the
 // rest looked up name by name; a truncated answer is never read, nor kept by a cache below.
 //
@@ -33,27 +41,91 @@ import (
 // question's.
 type captureWriter struct {
 	dns.ResponseWriter
-	qname string
-	chase *target.Chaser
-	msg   *dns.Msg // a chain's start
-	held  *dns.Msg // a reply that may hide a chain
-	wrote bool
+	q question
 	// ctx is the context the next plugin gets: the question's, with nested questions refused.
 	ctx own.Context
+
+	mu sync.Mutex
+	// What the chain wrote, fixed once flushed: then every write goes straight to the client.
+	msg   *dns.Msg // a chain's start
+	held  *dns.Msg // a reply that may hide a chain
+	reply *dns.Msg // any other reply, written by flush
+	wrote bool
+	done  bool
+}
+
+// capture returns the writer the question goes down the chain with.
+func (q question) capture() *captureWriter {
+	return &captureWriter{ResponseWriter: q.w, q: q, ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
 }
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *captureWriter) WriteMsg(m *dns.Msg) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return w.ResponseWriter.WriteMsg(m)
+	}
 	w.wrote = true
-	if chain.StartsChain(m, w.qname) {
+	if err := w.writeReply(); err != nil {
+		return err
+	}
+	switch {
+	case chain.StartsChain(m, w.q.r.Question[0].Name):
 		w.msg = m
-		return nil
-	}
-	if cname, aliasMode := w.chase.Hides(m); cname || aliasMode {
+	case w.hides(m):
 		w.held = m
+	case w.msg != nil || w.held != nil:
+		return w.ResponseWriter.WriteMsg(m) // one more reply after the kept one: out in order
+	default:
+		w.reply = m
+	}
+	return nil
+}
+
+// hides reports whether m may hide a chain that a probe finds.
+func (w *captureWriter) hides(m *dns.Msg) bool {
+	cname, aliasMode := w.q.f.chase.Hides(m)
+	return cname || aliasMode
+}
+
+// Write implements dns.ResponseWriter: raw bytes go out after any reply kept before them.
+func (w *captureWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.writeReply(); err != nil {
+		return 0, err
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// writeReply writes the plain reply kept, if any. w.mu is held.
+func (w *captureWriter) writeReply() error {
+	m := w.reply
+	if m == nil {
 		return nil
 	}
+	w.reply = nil
 	return w.ResponseWriter.WriteMsg(m)
+}
+
+// flush writes the plain reply kept, once the question is back from the chain, and fixes what the
+// writer holds: later writes go straight to the client. It returns err, the chain's error, or else
+// the write's.
+func (w *captureWriter) flush(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if werr := w.writeReply(); werr != nil && err == nil {
+		return plugin.Error(pluginName, werr)
+	}
+	return err
+}
+
+// plain reports whether the chain's answer, flushed, was a plain one, now written (or none, and the
+// chain's rcode says so): nothing to resolve, nothing to probe.
+func (w *captureWriter) plain(rcode int) bool {
+	return w.msg == nil && w.held == nil && (w.wrote || rcode != dns.RcodeServerFailure)
 }
 
 // firstAnswer is the client's question's answer from the rest of the plugin chain, when it starts a
@@ -66,13 +138,11 @@ type firstAnswer struct {
 	rcode int
 }
 
-// first sends the question down the plugin chain. With dedupe, concurrent questions for one name,
-// type and DO bit share one question down the chain, so that a backend's CNAME chase happens once
-// however many clients ask at once; the entry is cached before the flight lands.
-func (q question) first(dedupe bool) (firstAnswer, error) {
-	if !dedupe {
-		return q.ask()
-	}
+// first sends the question down the plugin chain for a name that is, or may be, an alias (see
+// pass for the rest): concurrent questions for one name, type and DO bit share one question down
+// the chain, so that a backend's CNAME chase happens once however many clients ask at once; the
+// entry is cached before the flight lands.
+func (q question) first() (firstAnswer, error) {
 	qs := q.r.Question[0]
 	k := chain.Lower(qs.Name) + " " + dns.TypeToString[qs.Qtype]
 	if isDO(q.r) {
@@ -93,10 +163,31 @@ func (q question) first(dedupe bool) (firstAnswer, error) {
 // ask sends the question down the chain once, as the client sent it, and keeps its answer when it
 // starts a chain (or hides one, which a probe then finds); any other answer goes to the client.
 func (q question) ask() (firstAnswer, error) {
+	cw := q.capture()
+	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, q.r)
+	return q.answer(cw, rcode, cw.flush(err))
+}
+
+// back answers the question once it is back from the chain with w, all mode's pass-through (see
+// Flatten.ServeDNS): a plain answer, or none, is the client's; a chain, or what may hide one, is
+// resolved.
+//
+//go:noinline
+func (w *captureWriter) back(rcode int, err error) (int, error) {
+	if err = w.flush(err); w.plain(rcode) {
+		return rcode, err
+	}
+	return w.q.resolve(w.q.answer(w, rcode, err))
+}
+
+// answer is what the chain's answer, back in cw and flushed, says of the question: a chain, whose
+// entry it stores (or fetches whole, when the answer was truncated); a chain a probe finds behind a
+// reply that may hide one; or none, the answer having gone to the client.
+//
+//go:noinline
+func (q question) answer(cw *captureWriter, rcode int, err error) (firstAnswer, error) {
 	qs := q.r.Question[0]
 	ch := q.f.chase
-	cw := &captureWriter{ResponseWriter: q.w, qname: qs.Name, chase: ch, ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
-	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, q.r)
 	msg, held := cw.msg, cw.held
 	if msg == nil {
 		cname := !cw.wrote && rcode == dns.RcodeServerFailure // file's bare SERVFAIL for a short loop
@@ -142,12 +233,21 @@ type watchWriter struct {
 // WriteMsg implements dns.ResponseWriter.
 func (w *watchWriter) WriteMsg(m *dns.Msg) error {
 	if m.Rcode == dns.RcodeNameError && len(m.Answer) > 0 {
-		c := chain.New(w.q.Name, chain.Limits{Max: maxMaxChain})
-		if final, err := c.Follow(m.Answer, w.q.Qtype); err == nil && final == nil && c.Hops() > 0 {
-			w.report.Dangling(w.ctx, c.Names())
-		}
+		w.dangling(m)
 	}
 	return w.ResponseWriter.WriteMsg(m)
+}
+
+// dangling reports the chain in m, an NXDOMAIN answer, when it starts at the question's name. Out
+// of line: its chain would weigh on the stack of every reply's write (see ServeDNS).
+//
+//go:noinline
+func (w *watchWriter) dangling(m *dns.Msg) {
+	var c chain.Chain
+	c.Start(w.q.Name, chain.Limits{Max: maxMaxChain})
+	if final, err := c.Follow(m.Answer, w.q.Qtype); err == nil && final == nil && c.Hops() > 0 {
+		w.report.Dangling(w.ctx, c.Names())
+	}
 }
 
 // watch passes the question to the next plugin, reporting a dangling chain in its answer. The
@@ -155,6 +255,10 @@ func (w *watchWriter) WriteMsg(m *dns.Msg) error {
 // answering (cache's background refresh of a stale entry does), and would then use another
 // question's.
 func (q question) watch() (int, error) {
-	ww := &watchWriter{ResponseWriter: q.w, ctx: q.ctx, q: q.r.Question[0], report: q.f.report}
-	return plugin.NextOrFailure(pluginName, q.f.Next, q.ctx, ww, q.r)
+	return plugin.NextOrFailure(pluginName, q.f.Next, q.ctx, q.watcher(), q.r)
+}
+
+// watcher returns the writer a question goes down the chain with when its answer is watched.
+func (q question) watcher() *watchWriter {
+	return &watchWriter{ResponseWriter: q.w, ctx: q.ctx, q: q.r.Question[0], report: q.f.report}
 }

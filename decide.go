@@ -50,6 +50,13 @@ func newPolicy(cfg config) *policy {
 		probeFirst: cfg.ecs || len(cfg.targets) > 0, ecs: cfg.ecs, ecsClient: cfg.ecsClient}
 }
 
+// passesFirst reports whether a question of type qtype at a name not known to be an alias goes
+// down the chain before anything else is done for it: in all mode, where most names are no alias,
+// unless the name must be probed first (probeFirst, or ANY, whose answer needs two chains).
+func (p *policy) passesFirst(qtype uint16) bool {
+	return p.mode == All && !p.probeFirst && qtype != dns.TypeANY
+}
+
 // decide returns what to do with r and, for a declared alias, its target. Only ordinary queries
 // (opcode QUERY, one question, class IN) are ever touched: NOTIFY, UPDATE and the rest go to the
 // next plugin untouched.

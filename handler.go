@@ -24,21 +24,43 @@ import (
 	"github.com/miekg/dns"
 )
 
-// ServeDNS implements plugin.Handler.
+// ServeDNS implements plugin.Handler. A question the plugin passes on (most, in every mode) goes
+// down the chain from this frame, which is kept small: the plugins below run on nearly as much of
+// the question goroutine's stack as without flatten. A goroutine that outgrows its stack has all of
+// it copied, frame by frame, which would cost a passed-on question as much as the rest of its way
+// through the server.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	ctx, down, back, rcode, err := f.serve(ctx, w, r)
+	if down == nil {
+		return rcode, err
+	}
+	rcode, err = plugin.NextOrFailure(pluginName, f.Next, ctx, down, r)
+	if back != nil {
+		return back.back(rcode, err)
+	}
+	return rcode, err
+}
+
+// serve answers r, or says how it goes on down the chain: with the context and writer down, and,
+// for all mode's pass-through, back, the writer that resolves a chain in its answer once it is
+// back.
+//
+//go:noinline
+func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (_ context.Context, down dns.ResponseWriter, back *captureWriter, rcode int, err error) {
 	f.audit.Start() // started once the instance serves (startAudits); a no-op after the first
 	act, alias := f.policy.decide(r)
 	if f.Next == nil && act != flattenAlias {
 		// Alone in its block there is nothing to flatten but a declared alias, whose target the
 		// plugin resolves itself: answer the rest as the block would without the plugin, REFUSED
 		// (CoreDNS's answer for a block with no plugins), never SERVFAIL.
-		return dns.RcodeRefused, nil
+		return nil, nil, nil, dns.RcodeRefused, nil
 	}
 	if act == pass {
-		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
+		return ctx, w, nil, 0, nil
 	}
 	if m := own.MarkOf(ctx); m != nil && chain.Flattened(r.Question[0].Qtype) {
-		return nested(ctx, f, w, r, m)
+		rcode, err = nested(ctx, f, w, r, m)
+		return nil, nil, nil, rcode, err
 	}
 	if f.policy.ecs && (act == flattenName || act == flattenAlias) {
 		ctx = target.WithSubnet(ctx, target.ClientSubnet(w, r, f.policy.ecsClient))
@@ -46,17 +68,27 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	q := question{f: f, ctx: ctx, w: w, r: r}
 	switch act {
 	case watch:
-		return q.watch()
+		return ctx, q.watcher(), nil, 0, nil
 	case apexOther:
-		return q.apex()
+		rcode, err = q.apex()
 	case aliasOther:
-		return q.aliasOther()
+		rcode, err = q.aliasOther()
 	case flattenAlias:
-		return q.alias(alias)
+		rcode, err = q.alias(alias)
 	case flattenName:
-		return q.name()
+		qs := r.Question[0]
+		e := f.chase.Get(qs.Name, qs.Qtype, nil)
+		if e == nil && f.policy.passesFirst(qs.Qtype) {
+			// Most names in all mode are no alias: the question goes on down the chain, and a
+			// chain in its answer is resolved once it is back (see captureWriter).
+			cw := q.capture()
+			return &cw.ctx, cw, cw, 0, nil
+		}
+		rcode, err = q.name(e)
+	default: // passAddress
+		return ctx, w, nil, 0, nil
 	}
-	return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r) // passAddress
+	return nil, nil, nil, rcode, err
 }
 
 // nested answers a question the plugin itself caused (see plugin/own): its own lookup through the
@@ -85,18 +117,17 @@ type question struct {
 	r   *dns.Msg
 }
 
-// name answers an address question at a name that is flattened when it is an alias.
-func (q question) name() (int, error) {
-	qs := q.r.Question[0]
+// name answers an address question at a name that is flattened when it is an alias; e is the
+// name's cache entry, if any.
+func (q question) name(e *target.Entry) (int, error) {
 	// Warm: the name is known to be an alias, and what it leads to is cached.
-	e := q.f.chase.Get(qs.Name, qs.Qtype, nil)
 	if e != nil {
 		now := q.f.chase.Now() // once per question: the clock is slow to read on some machines
 		if target.IsAlias(e, now) && !q.keepSigned(e) {
 			return q.warm(e, now)
 		}
 	}
-	return q.cold(e != nil)
+	return q.cold()
 }
 
 // warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
@@ -125,12 +156,12 @@ func asRecursive(m *dns.Msg, recursive bool) {
 	}
 }
 
-// cold answers a question whose chain is not cached: it asks the rest of the chain. Questions for
-// a name known to be an alias (or that may be one: apex, names) share one question down the chain
-// while it runs.
+// cold answers a question whose chain is not cached, at a name known to be an alias or that may
+// be one (apex, names; all mode passes its other names on from ServeDNS): it asks the rest of the
+// chain, and concurrent questions share one question down the chain while it runs.
 //
 //go:noinline
-func (q question) cold(known bool) (int, error) {
+func (q question) cold() (int, error) {
 	qs := q.r.Question[0]
 	ch := q.f.chase
 	if qs.Qtype == dns.TypeANY || q.f.policy.probeFirst {
@@ -151,7 +182,14 @@ func (q question) cold(known bool) (int, error) {
 		}
 		return q.reply(q.walk(e), false)
 	}
-	fa, err := q.first(q.f.policy.mode != All || known)
+	return q.resolve(q.first())
+}
+
+// resolve answers the question from the first answer of the rest of the plugin chain: a chain it
+// started is walked, a pre-signed one passed on as it is; without a chain, the answer already
+// went to the client.
+func (q question) resolve(fa firstAnswer, err error) (int, error) {
+	qs := q.r.Question[0]
 	switch {
 	case fa.err != nil:
 		return q.reply(chain.Result{Names: []string{chain.Lower(qs.Name)}, Err: fa.err}, false)
