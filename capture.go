@@ -41,7 +41,8 @@ import (
 // question's.
 type captureWriter struct {
 	dns.ResponseWriter
-	q question
+	q  question
+	qs dns.Question // the question as sent, read before the chain runs
 	// ctx is the context the next plugin gets: the question's, with nested questions refused.
 	ctx own.Context
 
@@ -56,7 +57,7 @@ type captureWriter struct {
 
 // capture returns the writer the question goes down the chain with.
 func (q question) capture() *captureWriter {
-	return &captureWriter{ResponseWriter: q.w, q: q, ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
+	return &captureWriter{ResponseWriter: q.w, q: q, qs: q.r.Question[0], ctx: own.Context{Context: q.ctx, Mark: own.Closed}}
 }
 
 // WriteMsg implements dns.ResponseWriter.
@@ -67,11 +68,9 @@ func (w *captureWriter) WriteMsg(m *dns.Msg) error {
 		return w.ResponseWriter.WriteMsg(m)
 	}
 	w.wrote = true
-	if err := w.writeReply(); err != nil {
-		return err
-	}
+	w.writeReply()
 	switch {
-	case chain.StartsChain(m, w.q.r.Question[0].Name):
+	case chain.StartsChain(m, w.qs.Name):
 		w.msg = m
 	case w.hides(m):
 		w.held = m
@@ -93,33 +92,28 @@ func (w *captureWriter) hides(m *dns.Msg) bool {
 func (w *captureWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.writeReply(); err != nil {
-		return 0, err
-	}
+	w.writeReply()
 	return w.ResponseWriter.Write(b)
 }
 
-// writeReply writes the plain reply kept, if any. w.mu is held.
-func (w *captureWriter) writeReply() error {
-	m := w.reply
-	if m == nil {
-		return nil
+// writeReply writes the plain reply kept, if any. w.mu is held. The write's error goes where the
+// plugin that wrote the reply would have let it go: nowhere (file, forward and cache drop it), the
+// more so as that plugin's write has long returned; the question's rcode and error stay the next
+// plugin's, as without flatten.
+func (w *captureWriter) writeReply() {
+	if m := w.reply; m != nil {
+		w.reply = nil
+		w.ResponseWriter.WriteMsg(m) //nolint:errcheck // see above
 	}
-	w.reply = nil
-	return w.ResponseWriter.WriteMsg(m)
 }
 
 // flush writes the plain reply kept, once the question is back from the chain, and fixes what the
-// writer holds: later writes go straight to the client. It returns err, the chain's error, or else
-// the write's.
-func (w *captureWriter) flush(err error) error {
+// writer holds: later writes go straight to the client.
+func (w *captureWriter) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.done = true
-	if werr := w.writeReply(); werr != nil && err == nil {
-		return plugin.Error(pluginName, werr)
-	}
-	return err
+	w.writeReply()
 }
 
 // plain reports whether the chain's answer, flushed, was a plain one, now written (or none, and the
@@ -138,8 +132,8 @@ type firstAnswer struct {
 	rcode int
 }
 
-// first sends the question down the plugin chain for a name that is, or may be, an alias (see
-// pass for the rest): concurrent questions for one name, type and DO bit share one question down
+// first sends the question down the plugin chain for a name that is, or may be, an alias (all
+// mode's other names go down from ServeDNS, see policy.passesFirst): concurrent questions for one name, type and DO bit share one question down
 // the chain, so that a backend's CNAME chase happens once however many clients ask at once; the
 // entry is cached before the flight lands.
 func (q question) first() (firstAnswer, error) {
@@ -165,7 +159,8 @@ func (q question) first() (firstAnswer, error) {
 func (q question) ask() (firstAnswer, error) {
 	cw := q.capture()
 	rcode, err := plugin.NextOrFailure(pluginName, q.f.Next, &cw.ctx, cw, q.r)
-	return q.answer(cw, rcode, cw.flush(err))
+	cw.flush()
+	return q.answer(cw, rcode, err)
 }
 
 // back answers the question once it is back from the chain with w, all mode's pass-through (see
@@ -174,7 +169,7 @@ func (q question) ask() (firstAnswer, error) {
 //
 //go:noinline
 func (w *captureWriter) back(rcode int, err error) (int, error) {
-	if err = w.flush(err); w.plain(rcode) {
+	if w.flush(); w.plain(rcode) {
 		return rcode, err
 	}
 	return w.q.resolve(w.q.answer(w, rcode, err))
@@ -186,7 +181,7 @@ func (w *captureWriter) back(rcode int, err error) (int, error) {
 //
 //go:noinline
 func (q question) answer(cw *captureWriter, rcode int, err error) (firstAnswer, error) {
-	qs := q.r.Question[0]
+	qs := cw.qs
 	ch := q.f.chase
 	msg, held := cw.msg, cw.held
 	if msg == nil {

@@ -30,8 +30,11 @@ import (
 // it copied, frame by frame, which would cost a passed-on question as much as the rest of its way
 // through the server.
 func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	ctx, down, back, rcode, err := f.serve(ctx, w, r)
-	if down == nil {
+	ctx, down, back, m, rcode, err := f.serve(ctx, w, r)
+	switch {
+	case m != nil:
+		return f.write(ctx, w, r, m)
+	case down == nil:
 		return rcode, err
 	}
 	rcode, err = plugin.NextOrFailure(pluginName, f.Next, ctx, down, r)
@@ -41,26 +44,27 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 	return rcode, err
 }
 
-// serve answers r, or says how it goes on down the chain: with the context and writer down, and,
-// for all mode's pass-through, back, the writer that resolves a chain in its answer once it is
-// back.
+// serve answers r; or returns m, the reply to write (a warm flattened answer, written from
+// ServeDNS's frame); or says how the question goes on down the chain: with the context and writer
+// down (never nil: CoreDNS gives every plugin a writer), and, for all mode's pass-through, back,
+// the writer that resolves a chain in its answer once it is back.
 //
 //go:noinline
-func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (_ context.Context, down dns.ResponseWriter, back *captureWriter, rcode int, err error) {
+func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (_ context.Context, down dns.ResponseWriter, back *captureWriter, m *dns.Msg, rcode int, err error) {
 	f.audit.Start() // started once the instance serves (startAudits); a no-op after the first
 	act, alias := f.policy.decide(r)
 	if f.Next == nil && act != flattenAlias {
 		// Alone in its block there is nothing to flatten but a declared alias, whose target the
 		// plugin resolves itself: answer the rest as the block would without the plugin, REFUSED
 		// (CoreDNS's answer for a block with no plugins), never SERVFAIL.
-		return nil, nil, nil, dns.RcodeRefused, nil
+		return nil, nil, nil, nil, dns.RcodeRefused, nil
 	}
 	if act == pass {
-		return ctx, w, nil, 0, nil
+		return ctx, w, nil, nil, 0, nil
 	}
 	if m := own.MarkOf(ctx); m != nil && chain.Flattened(r.Question[0].Qtype) {
 		rcode, err = nested(ctx, f, w, r, m)
-		return nil, nil, nil, rcode, err
+		return nil, nil, nil, nil, rcode, err
 	}
 	if f.policy.ecs && (act == flattenName || act == flattenAlias) {
 		ctx = target.WithSubnet(ctx, target.ClientSubnet(w, r, f.policy.ecsClient))
@@ -68,7 +72,7 @@ func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	q := question{f: f, ctx: ctx, w: w, r: r}
 	switch act {
 	case watch:
-		return ctx, q.watcher(), nil, 0, nil
+		return ctx, q.watcher(), nil, nil, 0, nil
 	case apexOther:
 		rcode, err = q.apex()
 	case aliasOther:
@@ -82,13 +86,14 @@ func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 			// Most names in all mode are no alias: the question goes on down the chain, and a
 			// chain in its answer is resolved once it is back (see captureWriter).
 			cw := q.capture()
-			return &cw.ctx, cw, cw, 0, nil
+			return &cw.ctx, cw, cw, nil, 0, nil
 		}
-		rcode, err = q.name(e)
+		m, rcode, err = q.name(e)
+		return nil, nil, nil, m, rcode, err
 	default: // passAddress
-		return ctx, w, nil, 0, nil
+		return ctx, w, nil, nil, 0, nil
 	}
-	return nil, nil, nil, rcode, err
+	return nil, nil, nil, nil, rcode, err
 }
 
 // nested answers a question the plugin itself caused (see plugin/own): its own lookup through the
@@ -118,8 +123,9 @@ type question struct {
 }
 
 // name answers an address question at a name that is flattened when it is an alias; e is the
-// name's cache entry, if any.
-func (q question) name(e *target.Entry) (int, error) {
+// name's cache entry, if any. A warm flattened answer is returned to be written (m); any other
+// reply is written here.
+func (q question) name(e *target.Entry) (*dns.Msg, int, error) {
 	// Warm: the name is known to be an alias, and what it leads to is cached.
 	if e != nil {
 		now := q.f.chase.Now() // once per question: the clock is slow to read on some machines
@@ -127,24 +133,27 @@ func (q question) name(e *target.Entry) (int, error) {
 			return q.warm(e, now)
 		}
 	}
-	return q.cold()
+	rcode, err := q.cold()
+	return nil, rcode, err
 }
 
 // warm answers from the cache. It is the hot path: kept short, and with small stack frames (the
 // rest is in functions that are never inlined here), so that a question's goroutine seldom has to
-// grow its stack.
-func (q question) warm(e *target.Entry, now time.Time) (int, error) {
+// grow its stack; the flattened reply is returned, for ServeDNS to write from its own frame (the
+// write path, packing an HTTPS record most of all, is deep).
+func (q question) warm(e *target.Entry, now time.Time) (*dns.Msg, int, error) {
 	qs := q.r.Question[0]
 	res := q.f.chase.Warm(q.ctx, e, qs.Name, qs.Qtype, now)
 	res.Recursive = e.Recursive
 	if res.Err != nil || res.End != chain.Positive || res.Stale != nil {
-		return q.reply(res, false)
+		rcode, err := q.reply(res, false)
+		return nil, rcode, err
 	}
 	q.f.counters.Of(q.ctx).answered(qs.Qtype, res.AliasMode)
 	m := reply.Flattened(q.r, res.TTL, res.Final)
 	asRecursive(m, res.Recursive)
 	q.scope(m, res.Scope)
-	return q.write(m)
+	return m, dns.RcodeSuccess, nil
 }
 
 // asRecursive gives m, a reply the plugin composed, the flags of a recursive answer when the
@@ -412,10 +421,15 @@ func (q question) zoneAnswer() *dns.Msg {
 // write writes m, the reply, through the block's dnssec plugin when the client asked for DNSSEC,
 // and returns what the server expects after a plugin has written.
 func (q question) write(m *dns.Msg) (int, error) {
-	if q.f.sign != nil && isDO(q.r) {
-		return q.f.sign.write(q.ctx, q.w, q.r, m)
+	return q.f.write(q.ctx, q.w, q.r, m)
+}
+
+// write writes m, the reply to r, to w: see question.write.
+func (f *Flatten) write(ctx context.Context, w dns.ResponseWriter, r, m *dns.Msg) (int, error) {
+	if f.sign != nil && isDO(r) {
+		return f.sign.write(ctx, w, r, m)
 	}
-	return dns.RcodeSuccess, writeMsg(q.w, m)
+	return dns.RcodeSuccess, writeMsg(w, m)
 }
 
 // signer signs the replies the plugin composes with the server block's dnssec plugin. The plugin
