@@ -4,6 +4,7 @@ package loopback
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"regexp"
@@ -13,21 +14,65 @@ import (
 
 // FreePort returns a port free for both UDP and TCP on 127.0.0.1 now. Another process may take it
 // before the caller binds it: a caller that can, retries with another.
+//
+// The port is below the range the system gives to sockets' local ports (ip_local_port_range):
+// a port from that range is taken, between this call and the server's start, by any process's
+// next outgoing query or connection (a forward's, a resolver's, a load generator's), which made
+// a benchmark's server fail to start now and then.
 func FreePort() (int, error) {
+	lo := ephemeralLow()
+	for range 200 {
+		port := 10000 + rand.IntN(lo-10000) // #nosec G404 -- a port, not a secret
+		if free(port) {
+			return port, nil
+		}
+	}
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
 		l.Close()
-		if err == nil {
-			u.Close()
+		if free(port) {
 			return port, nil
 		}
 	}
 	return 0, fmt.Errorf("no free port on 127.0.0.1")
+}
+
+// free reports whether port of 127.0.0.1 is free for both TCP and UDP now.
+func free(port int) bool {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	u, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	u.Close()
+	return true
+}
+
+// ephemeralLow returns the lowest port the system gives to sockets' local ports, 32768 (Linux's
+// default) when it cannot be read or leaves too little room below it.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil || lo < 20000 {
+		return 32768
+	}
+	return lo
 }
 
 // ListenBoth listens on one port of 127.0.0.1 for UDP and TCP. The port the system gives for UDP
