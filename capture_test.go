@@ -3,6 +3,7 @@ package flatten
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
@@ -17,20 +18,13 @@ type sink struct {
 }
 
 func (s *sink) WriteMsg(m *dns.Msg) error {
-	s.writes = append(s.writes, "msg "+itoa(int(m.Id)))
+	s.writes = append(s.writes, "msg "+strconv.Itoa(int(m.Id)))
 	return nil
 }
 
 func (s *sink) Write(b []byte) (int, error) {
 	s.writes = append(s.writes, "raw "+string(b))
 	return len(b), nil
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 // TestCaptureWriterOrder pins what the writer of all mode's pass-through does with the next
