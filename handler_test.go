@@ -13,6 +13,8 @@ import (
 	"github.com/dnsflatten/flatten/plugin/own"
 
 	"github.com/miekg/dns"
+	ot "github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
 )
 
 var zoneRRs = []dns.RR{
@@ -236,6 +238,61 @@ func TestOtherOpcodesPass(t *testing.T) {
 		r.Opcode = op
 		if m := serve(t, f, r); len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeCNAME {
 			t.Errorf("%s: %v, want the backend's own answer", dns.OpcodeToString[op], m)
+		}
+	}
+}
+
+// A question passed on reaches the next plugin as without flatten. Outside a trace the plugin calls
+// the next one itself, with the writer it was given (apex mode) or its own (all mode), never a
+// writer of plugin.NextOrFailure's; inside a trace, the next plugin runs in a span of its own, a
+// child of the question's, as NextOrFailure opens it.
+func TestPassedOnInAndOutOfATrace(t *testing.T) {
+	var got dns.ResponseWriter
+	var span ot.Span
+	next := handlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		got, span = w, ot.SpanFromContext(ctx)
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Answer = []dns.RR{test.A(r.Question[0].Name + " 300 IN A 192.0.2.1")}
+		return dns.RcodeSuccess, w.WriteMsg(m)
+	})
+	for _, tc := range []struct {
+		mode  Mode
+		qname string
+	}{{Apex, "www.example.com."}, {Apex, "www.example.org."}, {All, "www.example.org."}} {
+		name := fmt.Sprintf("%s in %s mode", tc.qname, map[Mode]string{All: "all", Apex: "apex"}[tc.mode])
+		f, _ := newTest(t, next, nil, func(c *config) { c.mode = tc.mode })
+		r := new(dns.Msg)
+		r.SetQuestion(tc.qname, dns.TypeA)
+
+		rec := dnstest.NewRecorder(&test.ResponseWriter{})
+		if _, err := f.ServeDNS(context.Background(), rec, r); err != nil || rec.Msg == nil || len(rec.Msg.Answer) != 1 {
+			t.Fatalf("%s, no trace: error %v, reply %v", name, err, rec.Msg)
+		}
+		if span != nil {
+			t.Errorf("%s, no trace: the next plugin runs in span %v", name, span)
+		}
+		switch typ := fmt.Sprintf("%T", got); {
+		case tc.qname == "www.example.com." && got != dns.ResponseWriter(rec):
+			t.Errorf("%s, no trace: the next plugin got a writer of type %s, not the one the plugin was given", name, typ)
+		case tc.qname != "www.example.com." && !strings.HasPrefix(typ, "*flatten."):
+			t.Errorf("%s, no trace: the next plugin got a writer of type %s, not the plugin's own", name, typ)
+		}
+
+		tracer := mocktracer.New()
+		root := tracer.StartSpan("servedns")
+		rec = dnstest.NewRecorder(&test.ResponseWriter{})
+		if _, err := f.ServeDNS(ot.ContextWithSpan(context.Background(), root), rec, r); err != nil || rec.Msg == nil || len(rec.Msg.Answer) != 1 {
+			t.Fatalf("%s, traced: error %v, reply %v", name, err, rec.Msg)
+		}
+		root.Finish()
+		child, ok := span.(*mocktracer.MockSpan)
+		if !ok {
+			t.Fatalf("%s, traced: the next plugin runs in span %v, want one of its own", name, span)
+		}
+		if child.OperationName != "func" || child.ParentID != root.(*mocktracer.MockSpan).SpanContext.SpanID || child.FinishTime.IsZero() {
+			t.Errorf("%s, traced: the next plugin ran in span %q (parent %d, finished %v), want a finished span \"func\" under the question's (%d)",
+				name, child.OperationName, child.ParentID, !child.FinishTime.IsZero(), root.(*mocktracer.MockSpan).SpanContext.SpanID)
 		}
 	}
 }

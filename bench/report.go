@@ -81,7 +81,7 @@ func (b *bench) report(ss []*scenario, cold map[string]time.Duration, one, flood
 		{"`all` + forward (fb) >= 0.90 x forward alone (fa), p99 within 2 x, and no question upstream over TCP in any forward scenario (every UDP reply fits)",
 			fmt.Sprintf("%.2f x; p99 %.3f vs %.3f ms; %d TCP questions", ratio(by["fb"], by["fa"]), p99(by["fb"])*1e3, p99(by["fa"])*1e3, fwdTCP(ss)),
 			ratio(by["fb"], by["fa"]) >= 0.90 && p99(by["fb"]) <= 2*p99(by["fa"]) && fwdTCP(ss) == 0},
-		{"pass-through allocs/op (Go benchmark): outside the zones = a bare plugin's; names watched (apex mode) <= a bare plugin's + 1 (a writer of their own, never recycled: a plugin below may keep it); all mode's names that start no chain <= + 2 (the writer of their own, and the question's state)",
+		{"pass-through allocs/op (Go benchmark): outside the zones <= a bare plugin's (one that calls plugin.NextOrFailure); names watched (apex mode) <= a bare plugin's + 1 (a writer of their own, never recycled: a plugin below may keep it); all mode's names that start no chain <= + 2 (the writer of their own, and the question's state)",
 			fmt.Sprintf("outside %d, apex mode %d, all mode %d, bare %d",
 				allocs["BenchmarkPassThroughOutside"], allocs["BenchmarkPassThroughApex"], allocs["BenchmarkPassThroughAll"], allocs["BenchmarkBareNext"]),
 			allocs["BenchmarkBareNext"] > 0 && allocs["BenchmarkPassThroughOutside"] > 0 && allocs["BenchmarkPassThroughApex"] > 0 && allocs["BenchmarkPassThroughAll"] > 0 &&
