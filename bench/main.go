@@ -77,6 +77,7 @@ type scenario struct {
 type result struct {
 	qps, mean, p99 float64 // queries/s, seconds
 	lost           int
+	cpu            float64 // the server's CPU (user + system) an answer, seconds
 }
 
 func (b *bench) run() error {
@@ -230,7 +231,7 @@ h3 IN CNAME www.example.net.
 				s.tcp += after - before
 			}
 			s.runs = append(s.runs, res)
-			fmt.Printf("round %d %-3s %8.0f q/s  mean %.3f ms  p99 %.3f ms  lost %d\n", r, s.key, res.qps, res.mean*1e3, res.p99*1e3, res.lost)
+			fmt.Printf("round %d %-3s %8.0f q/s  mean %.3f ms  p99 %.3f ms  lost %d  server CPU %.1f µs an answer\n", r, s.key, res.qps, res.mean*1e3, res.p99*1e3, res.lost, res.cpu*1e6)
 		}
 	}
 

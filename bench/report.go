@@ -36,6 +36,17 @@ func ratio(a, b *scenario) float64 {
 	return v[len(v)/2]
 }
 
+// cpuRatio is the median over rounds of b's server CPU an answer divided by a's in the same round:
+// a's speed against b's, in CPU time, as ratio gives it in queries/s.
+func cpuRatio(a, b *scenario) float64 {
+	v := make([]float64, len(a.runs))
+	for i := range a.runs {
+		v[i] = b.runs[i].cpu / a.runs[i].cpu
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
 func verdict(ok bool) string {
 	if ok {
 		return "pass"
@@ -57,14 +68,14 @@ func (b *bench) report(ss []*scenario, cold map[string]time.Duration, one, flood
 	host, _ := os.Hostname()
 	fmt.Fprintf(&w, "Machine: %d cores (%s), %s, %s, host %s; %s.\n\n", runtime.NumCPU(), cpu, runtime.GOOS+"/"+runtime.GOARCH, runtime.Version(), host, time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&w, "Each scenario ran %d times for %s with dnsperf (%d clients), interleaved: a round runs every scenario once, every other round in reverse order. Figures are medians; ratios are medians of the per-round ratios. dnsperf and the servers share the machine's cores, so absolute figures vary 10-20%% from run to run: read the ratios.\n\n", *rounds, *duration, *clients)
-	fmt.Fprintf(&w, "| scenario | queries/s | mean latency | p99 latency | lost | peak RSS | vs (a) | first answer |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&w, "| scenario | queries/s | mean latency | p99 latency | lost | peak RSS | vs (a) | server CPU an answer | first answer |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, s := range ss {
-		fmt.Fprintf(&w, "| (%s) %s | %.0f | %.3f ms | %.3f ms | %.0f | %.1f MiB | %.2f | %.2f ms |\n", s.key, s.title,
+		fmt.Fprintf(&w, "| (%s) %s | %.0f | %.3f ms | %.3f ms | %.0f | %.1f MiB | %.2f | %.1f µs | %.2f ms |\n", s.key, s.title,
 			median(s.runs, func(r result) float64 { return r.qps }),
 			median(s.runs, func(r result) float64 { return r.mean })*1e3,
 			median(s.runs, func(r result) float64 { return r.p99 })*1e3,
 			median(s.runs, func(r result) float64 { return float64(r.lost) }),
-			float64(s.peak)/(1<<20), ratio(s, by["a"]), float64(cold[s.key].Microseconds())/1e3)
+			float64(s.peak)/(1<<20), ratio(s, by["a"]), median(s.runs, func(r result) float64 { return r.cpu })*1e6, float64(cold[s.key].Microseconds())/1e3)
 	}
 	p99 := func(s *scenario) float64 { return median(s.runs, func(r result) float64 { return r.p99 }) }
 	fmt.Fprintf(&w, "\n## Targets\n\n| # | target | measured | verdict |\n| --- | --- | --- | --- |\n")
@@ -93,8 +104,10 @@ func (b *bench) report(ss []*scenario, cold map[string]time.Duration, one, flood
 	}
 	fmt.Fprintf(&w, "\nThe cost of a plugin as such: (z), CoreDNS's own *any* plugin in flatten's place, which passes an A question on after one comparison, runs at %.2f x (a); the pass-through (b) runs at %.2f x (z).\n",
 		ratio(by["z"], by["a"]), ratio(by["b"], by["z"]))
+	fmt.Fprintf(&w, "\nThe speed targets again, in the server's CPU an answer (the median of the per-round ratios; it does not move with the share of the cores dnsperf gets, as queries/s do; not a verdict): 1: (b) %.2f x (a); 2: (bc) %.2f x (ac); 3: (c) %.2f x (w); 4: (h) %.2f x (c); 5: (c) %.2f x (e); 9: (fb) %.2f x (fa). (z) runs at %.2f x (a).\n",
+		cpuRatio(by["b"], by["a"]), cpuRatio(by["bc"], by["ac"]), cpuRatio(by["c"], by["w"]), cpuRatio(by["h"], by["c"]), cpuRatio(by["c"], by["e"]), cpuRatio(by["fb"], by["fa"]), cpuRatio(by["z"], by["a"]))
 	writeCosts(&w, costs, g)
-	fmt.Fprintf(&w, "\n## Rerun\n\n~~~ sh\napt-get install -y nsd dnsperf pdns-server pdns-backend-bind\nGOTOOLCHAIN=go1.27.3 go run ./bench            # -duration 10s -rounds 5 -clients 8 -flood 1000000\n~~~\n\n")
+	fmt.Fprintf(&w, "\n## Rerun\n\n~~~ sh\napt-get install -y nsd dnsperf pdns-server pdns-backend-bind\nGOTOOLCHAIN=go1.27.3 go run ./bench -duration %s -rounds %d -clients %d -flood %d   # this run's flags\n~~~\n\n", *duration, *rounds, *clients, *flood)
 	fmt.Fprintf(&w, "Scenarios: (w) CoreDNS's whoami plugin, which builds its answer from the question alone: the ceiling for any plugin; (a) the custom CoreDNS without flatten in the Corefile answering a plain A from a file zone; (z) the same with CoreDNS's *any* plugin, which answers only ANY questions, in the Corefile: the least any plugin in the chain costs; (b) as (a) with `flatten { all }`, where no question meets a CNAME; (ac) and (bc) as (a) and (b) with cache in the block, which flatten sits before; (c) flatten answering the apex alias of example.org, whose target www.example.net is on NSD (via `resolver`), warm; (h) the same server asked for the apex's HTTPS record (the target's, `alpn=\"h2,h3\"`); (d) `all` on a 4-hop chain ending at the same target; (e) PowerDNS Authoritative 4.7 with `expand-alias=yes` answering an ALIAS to the same target; (c5) and (e5) as (c) and (e) with the target behind a proxy that delays every answer 5 ms; (fa) to (fbc) a block for the root that forwards to Unbound 1.17 as Debian ships it (one thread, 10 TCP slots; example.net on NSD as its stub zone), alone, with `flatten example.net { names alias.example.net }` and with `flatten . { all }`, asked a plain name and the CNAME alias.example.net (forward alone answers the chain as it is). No cache plugin but in (ac) and (bc). The first-answer column is one question to a fresh server (the cold path).\n")
 	for _, part := range appendices {
 		b, err := os.ReadFile(part.file)
@@ -215,9 +228,9 @@ func costTargets(costs []auditCost) []target {
 		cpu = cpu && c.auditCPU() <= 2*c.lint.cpu.Seconds()
 		mem = mem && c.over() <= 0.25
 		change = change && c.changeCPU() <= c.file.change.Seconds()
-		cpuM = append(cpuM, fmt.Sprintf("%d: %.2f s, %.2f x", c.records, c.auditCPU(), c.auditCPU()/c.lint.cpu.Seconds()))
+		cpuM = append(cpuM, fmt.Sprintf("%d: %s, %.2f x", c.records, tick(c.auditCPU()), c.auditCPU()/c.lint.cpu.Seconds()))
 		memM = append(memM, fmt.Sprintf("%d: +%.0f MiB, %.0f%%", c.records, mib(c.with.peak-c.file.peak), 100*c.over()))
-		changeM = append(changeM, fmt.Sprintf("%d: %.2f s vs %.2f s", c.records, c.changeCPU(), c.file.change.Seconds()))
+		changeM = append(changeM, fmt.Sprintf("%d: %s vs %.2f s", c.records, tick(c.changeCPU()), c.file.change.Seconds()))
 	}
 	out = append(out,
 		target{"the start-up audit's CPU <= 2 x cnamelint's on the same zone's file", strings.Join(cpuM, "; "), cpu},
