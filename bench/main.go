@@ -235,6 +235,14 @@ h3 IN CNAME www.example.net.
 		}
 	}
 
+	by := map[string]*scenario{}
+	for _, s := range scenarios {
+		by[s.key] = s
+	}
+	side, err := b.sideBySideRounds(by)
+	if err != nil {
+		return err
+	}
 	for _, s := range scenarios {
 		s.peak = peakRSS(s.proc)
 	}
@@ -259,7 +267,7 @@ h3 IN CNAME www.example.net.
 	if err != nil {
 		return err
 	}
-	report := b.report(scenarios, cold, one, floodRSS, floodLost, allocs, costs, g)
+	report := b.report(scenarios, side, cold, one, floodRSS, floodLost, allocs, costs, g)
 	fmt.Print(report)
 	if *write {
 		if err := os.WriteFile("BENCHMARKS.md", []byte(report), 0o600); err != nil {

@@ -1,0 +1,56 @@
+package main
+
+// Side by side: the targets that compare two servers of one kind (the pass-through with the
+// server without flatten, the warm apex with whoami, HTTPS with A) also run the two servers
+// under dnsperf at the same time, half the clients each, once a round. One after the other, even
+// 10 s apart, the machine's speed moves between the two runs by up to a third on a shared
+// machine (bench/PROFILE.md, fifth pass), and the ratio with it; side by side, both servers run
+// at the same moment on the same machine, and the ratio of their queries/s is that of what an
+// answer costs each.
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// pair is two scenarios a target compares: x's speed against y's.
+type pair struct{ x, y string }
+
+// pairs are the targets' pairs that run side by side (targets 1 to 4).
+var pairs = []pair{{"b", "a"}, {"bc", "ac"}, {"c", "w"}, {"h", "c"}}
+
+// sideBySide runs dnsperf against x and y at the same time, half the clients each, and returns
+// x's queries/s over y's.
+func (b *bench) sideBySide(x, y *scenario) (float64, error) {
+	half := max(1, *clients/2)
+	var rx result
+	var ex error
+	var wg sync.WaitGroup
+	wg.Go(func() { rx, ex = b.dnsperfWith(x, half) })
+	ry, ey := b.dnsperfWith(y, half)
+	wg.Wait()
+	if err := errors.Join(ex, ey); err != nil {
+		return 0, err
+	}
+	if rx.lost > 0 || ry.lost > 0 {
+		return 0, fmt.Errorf("side by side %s and %s: %d and %d questions lost", x.key, y.key, rx.lost, ry.lost)
+	}
+	return rx.qps / ry.qps, nil
+}
+
+// sideBySideRounds runs every pair side by side once a round, and returns each pair's ratios.
+func (b *bench) sideBySideRounds(by map[string]*scenario) (map[pair][]float64, error) {
+	out := map[pair][]float64{}
+	for r := 1; r <= *rounds; r++ {
+		for _, p := range pairs {
+			v, err := b.sideBySide(by[p.x], by[p.y])
+			if err != nil {
+				return nil, err
+			}
+			out[p] = append(out[p], v)
+			fmt.Printf("side by side %d %s/%s %.3f\n", r, p.x, p.y, v)
+		}
+	}
+	return out, nil
+}
