@@ -39,12 +39,12 @@ func (f *Flatten) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg
 		return rcode, err
 	}
 	if ot.SpanFromContext(ctx) == nil {
-		// Outside a trace the next plugin is called from this frame, as dns64 calls its own:
-		// plugin.NextOrFailure would add its frame (208 bytes) and a writer of its own (an
-		// allocation) to every question passed on, for the span a trace opens, and for the
-		// metrics plugin's record of the plugin that wrote the reply, which only the writer the
-		// metrics plugin hands to the plugin right after it sets. serve returns down only when
-		// there is a next plugin.
+		// Outside a trace the next plugin is called from this frame, as dns64 calls its own
+		// with a writer of its own: plugin.NextOrFailure would add its frame (208 bytes) and a
+		// writer of its own (an allocation) to every question passed on, for the span a trace
+		// opens, and for the metrics plugin's record of the plugin that wrote the reply, which
+		// only the writer the metrics plugin hands to the plugin right after it sets. serve
+		// returns down only when there is a next plugin.
 		rcode, err = f.Next.ServeDNS(ctx, down, r)
 	} else {
 		rcode, err = plugin.NextOrFailure(pluginName, f.Next, ctx, down, r)

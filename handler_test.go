@@ -265,6 +265,7 @@ func TestPassedOnInAndOutOfATrace(t *testing.T) {
 		r := new(dns.Msg)
 		r.SetQuestion(tc.qname, dns.TypeA)
 
+		got, span = nil, nil
 		rec := dnstest.NewRecorder(&test.ResponseWriter{})
 		if _, err := f.ServeDNS(context.Background(), rec, r); err != nil || rec.Msg == nil || len(rec.Msg.Answer) != 1 {
 			t.Fatalf("%s, no trace: error %v, reply %v", name, err, rec.Msg)
@@ -281,6 +282,7 @@ func TestPassedOnInAndOutOfATrace(t *testing.T) {
 
 		tracer := mocktracer.New()
 		root := tracer.StartSpan("servedns")
+		got, span = nil, nil
 		rec = dnstest.NewRecorder(&test.ResponseWriter{})
 		if _, err := f.ServeDNS(ot.ContextWithSpan(context.Background(), root), rec, r); err != nil || rec.Msg == nil || len(rec.Msg.Answer) != 1 {
 			t.Fatalf("%s, traced: error %v, reply %v", name, err, rec.Msg)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -111,7 +112,7 @@ func (b *bench) report(ss []*scenario, side map[pair][]float64, cold map[string]
 	}
 	fmt.Fprintf(&w, "\nThe cost of a plugin as such: (z), CoreDNS's own *any* plugin in flatten's place, which passes an A question on after one comparison, runs at %.2f x (a); the pass-through (b) runs at %.2f x (z).\n",
 		ratio(by["z"], by["a"]), ratio(by["b"], by["z"]))
-	fmt.Fprintf(&w, "\nTargets 1 to 4 compare two servers of one kind. Each such pair also ran side by side once a round: both servers under dnsperf at the same time, %d clients each, so that both run on the same machine at the same moment. Run one after the other, even 10 s apart, the machine's speed moves between the two by up to a third (bench/PROFILE.md, fifth pass), and the per-round ratio with it. The verdicts of targets 1 to 4 are on the median of the side-by-side ratios (their range in brackets); the median of the one-after-the-other ratios follows it.\n", max(1, *clients/2))
+	fmt.Fprintf(&w, "\nTargets 1 to 4 compare two servers of one kind. Each such pair also ran side by side, as many times as there are rounds, after them: both servers under dnsperf at the same time, %d clients each, so that both run on the same machine at the same moment. Run one after the other, even 10 s apart, the machine's speed moves between the two by up to a third (bench/PROFILE.md, fifth pass), and the per-round ratio with it. The verdicts of targets 1 to 4 are on the median of the side-by-side ratios (their range in brackets); the median of the one-after-the-other ratios follows it.\n", max(1, *clients/2))
 	writeCosts(&w, costs, g)
 	fmt.Fprintf(&w, "\n## Rerun\n\n~~~ sh\napt-get install -y nsd dnsperf pdns-server pdns-backend-bind\nGOTOOLCHAIN=go1.27.3 go run ./bench -duration %s -rounds %d -clients %d -flood %d   # this run's flags\n~~~\n\n", *duration, *rounds, *clients, *flood)
 	fmt.Fprintf(&w, "Scenarios: (w) CoreDNS's whoami plugin, which builds its answer from the question alone: the ceiling for any plugin; (a) the custom CoreDNS without flatten in the Corefile answering a plain A from a file zone; (z) the same with CoreDNS's *any* plugin, which answers only ANY questions, in the Corefile: the least any plugin in the chain costs; (b) as (a) with `flatten { all }`, where no question meets a CNAME; (ac) and (bc) as (a) and (b) with cache in the block, which flatten sits before; (c) flatten answering the apex alias of example.org, whose target www.example.net is on NSD (via `resolver`), warm; (h) the same server asked for the apex's HTTPS record (the target's, `alpn=\"h2,h3\"`); (d) `all` on a 4-hop chain ending at the same target; (e) PowerDNS Authoritative 4.7 with `expand-alias=yes` answering an ALIAS to the same target; (c5) and (e5) as (c) and (e) with the target behind a proxy that delays every answer 5 ms; (fa) to (fbc) a block for the root that forwards to Unbound 1.17 as Debian ships it (one thread, 10 TCP slots; example.net on NSD as its stub zone), alone, with `flatten example.net { names alias.example.net }` and with `flatten . { all }`, asked a plain name and the CNAME alias.example.net (forward alone answers the chain as it is). No cache plugin but in (ac) and (bc). The first-answer column is one question to a fresh server (the cold path).\n")
@@ -246,9 +247,9 @@ func costTargets(costs []auditCost) []target {
 }
 
 // tick is a CPU difference in seconds, or "< 0.02 s" when it is within two of the kernel's 10 ms
-// ticks, where its sign means nothing.
+// ticks either way, where its sign means nothing.
 func tick(d float64) string {
-	if d < 0.02 {
+	if math.Abs(d) < 0.02 {
 		return "< 0.02 s"
 	}
 	return fmt.Sprintf("%.2f s", d)
@@ -263,7 +264,7 @@ func writeCosts(w *strings.Builder, costs []auditCost, g growth) {
 	fmt.Fprintf(w, "| records | file: CPU | file + flatten: CPU | the audit | (difference of the totals) | cnamelint: CPU | audit / cnamelint | file: peak RSS | file + flatten: peak RSS | over file | a change: file's reload | a change: its audit |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range costs {
 		audit, vs := tick(c.auditCPU()), fmt.Sprintf("%.2f", c.auditCPU()/c.lint.cpu.Seconds())
-		if c.auditCPU() < 0.02 {
+		if math.Abs(c.auditCPU()) < 0.02 {
 			vs = "-"
 		}
 		fmt.Fprintf(w, "| %d | %.2f s | %.2f s | %s | %s | %.2f s | %s | %.0f MiB | %.0f MiB | %.0f%% | %.2f s | %s |\n", c.records,

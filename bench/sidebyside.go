@@ -2,8 +2,8 @@ package main
 
 // Side by side: the targets that compare two servers of one kind (the pass-through with the
 // server without flatten, the warm apex with whoami, HTTPS with A) also run the two servers
-// under dnsperf at the same time, half the clients each, once a round. One after the other, even
-// 10 s apart, the machine's speed moves between the two runs by up to a third on a shared
+// under dnsperf at the same time, half the clients each, as many times as there are rounds, after
+// them. One after the other, even 10 s apart, the machine's speed moves between the two runs by up to a third on a shared
 // machine (bench/PROFILE.md, fifth pass), and the ratio with it; side by side, both servers run
 // at the same moment on the same machine, and the ratio of their queries/s is that of what an
 // answer costs each.
@@ -34,12 +34,14 @@ func (b *bench) sideBySide(x, y *scenario) (float64, error) {
 		return 0, err
 	}
 	if rx.lost > 0 || ry.lost > 0 {
-		return 0, fmt.Errorf("side by side %s and %s: %d and %d questions lost", x.key, y.key, rx.lost, ry.lost)
+		// The one-after-the-other runs count losses; here they are only said.
+		fmt.Printf("side by side %s and %s: %d and %d questions lost\n", x.key, y.key, rx.lost, ry.lost)
 	}
 	return rx.qps / ry.qps, nil
 }
 
-// sideBySideRounds runs every pair side by side once a round, and returns each pair's ratios.
+// sideBySideRounds runs every pair side by side as many times as there are rounds, and returns
+// each pair's ratios.
 func (b *bench) sideBySideRounds(by map[string]*scenario) (map[pair][]float64, error) {
 	out := map[pair][]float64{}
 	for r := 1; r <= *rounds; r++ {
