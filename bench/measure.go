@@ -78,8 +78,8 @@ func (b *bench) dnsperfWith(s *scenario, n int) (result, error) {
 			r.mean, _ = strconv.ParseFloat(m[1], 64)
 		}
 		if m := doneLine.FindStringSubmatch(line); m != nil {
-			if n, _ := strconv.Atoi(m[1]); n > 0 {
-				r.cpu = (after - before).Seconds() / float64(n)
+			if done, _ := strconv.Atoi(m[1]); done > 0 {
+				r.cpu = (after - before).Seconds() / float64(done)
 			}
 		}
 	}

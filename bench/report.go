@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -33,8 +32,7 @@ func ratio(a, b *scenario) float64 {
 	for i := range a.runs {
 		v[i] = a.runs[i].qps / b.runs[i].qps
 	}
-	sort.Float64s(v)
-	return v[len(v)/2]
+	return medianOf(v)
 }
 
 // spread is the range of v, "lowest-highest".
