@@ -55,6 +55,8 @@ func startAudits(event caddy.EventName, info any) error {
 	for _, f := range fs {
 		f.audit.Start()
 	}
+	// The gauges the stopped instance's audits published for zones no audit reads now go.
+	audit.Sweep()
 	return nil
 }
 

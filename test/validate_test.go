@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -317,5 +318,58 @@ func TestRootAuditsTheBlocksZones(t *testing.T) {
 	}
 	if out := s.out.String(); strings.Contains(out, "not audited") || strings.Contains(out, "not checked") {
 		t.Errorf("a zone or a name was left unchecked:\n%s", out)
+	}
+}
+
+// A reload that drops a zone from the Corefile drops its audit_findings series with it, at once;
+// the series of a zone still audited stay through the reload (an alert on them neither resolves
+// nor fires again because of it) until the new audit publishes its own.
+func TestReloadDropsARemovedZonesGauges(t *testing.T) {
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	const corefile = `%s:{{PORT}} {
+    bind 127.0.0.1
+    prometheus %s
+    flatten
+    file {{DIR}}/db.a.test a.test
+    file {{DIR}}/db.b.test b.test
+}
+`
+	s := start(t, fmt.Sprintf(corefile, "a.test b.test", metrics))
+	s.waitLog(t, "plugin/flatten: audit of a.test.")
+	s.waitLog(t, "plugin/flatten: audit of b.test.")
+	findings := func(zone string) float64 {
+		return metric(t, metrics, "coredns_flatten_audit_findings", `zone="`+zone+`"`)
+	}
+	var a, b float64
+	eventually(t, 10*time.Second, func() error {
+		if a, b = findings("a.test."), findings("b.test."); a == 0 || b == 0 {
+			return fmt.Errorf("audit_findings: a.test. %v, b.test. %v; want both above 0 (each zone's apex is a CNAME)", a, b)
+		}
+		return nil
+	})
+
+	conf := s.cmd.Args[slices.Index(s.cmd.Args, "-conf")+1]
+	if err := os.WriteFile(conf, []byte(expand(t, fmt.Sprintf(corefile, "a.test", metrics), s.port)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	audits := strings.Count(s.out.String(), "plugin/flatten: audit of a.test.")
+	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	s.waitLog(t, "[INFO] Reloading complete")
+	if got := findings("b.test."); got != 0 {
+		t.Errorf("after the reload without b.test: audit_findings{zone=\"b.test.\"} = %v, want no series", got)
+	}
+	if got := findings("a.test."); got == 0 {
+		t.Errorf("right after the reload: audit_findings{zone=\"a.test.\"} has no series (it was %v): the zone's figures went before its new audit", a)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if n := strings.Count(s.out.String(), "plugin/flatten: audit of a.test."); n <= audits {
+			return fmt.Errorf("a.test. was not audited again after the reload")
+		}
+		return nil
+	})
+	if got := findings("a.test."); got == 0 {
+		t.Errorf("after a.test's new audit: audit_findings{zone=\"a.test.\"} has no series")
 	}
 }

@@ -132,7 +132,12 @@ func New(cfg Config) *Auditor {
 	a := &Auditor{zones: cfg.Zones, every: cfg.Every, handlers: cfg.Handlers, saidBelow: map[string]string{}, kube: newKubeWatch(cfg.Handlers), changed: cfg.Changed, serial: cfg.Serial,
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
-		standing: newGaugeSet(auditFindings), referenced: newGaugeSet(targetReferences), unchecked: newGaugeSet(auditUnchecked)}
+	}
+	// A series of audit_findings or audit_unchecked_names is the auditor's that audits its zone; one
+	// of target_references (by target) that of any auditor (gauges.go).
+	inZones := func(labels []string) bool { return a.holds(labels[0]) }
+	a.standing, a.unchecked = newGaugeSet(auditFindings, inZones), newGaugeSet(auditUnchecked, inZones)
+	a.referenced = newGaugeSet(targetReferences, func([]string) bool { return true })
 	for _, h := range cfg.Handlers {
 		if tr, ok := h.(transfer.Transferer); ok {
 			a.trs = append(a.trs, tr)
@@ -179,6 +184,9 @@ func (a *Auditor) Start() {
 		return
 	}
 	a.started.Store(true)
+	for _, g := range a.gaugeSets() {
+		g.enlist()
+	}
 	a.wg.Go(a.checker)
 	if a.serial != nil {
 		a.wg.Go(a.watchSerials)
@@ -214,7 +222,13 @@ func (a *Auditor) Stop() {
 	a.stop()
 	a.life.Unlock()
 	a.wg.Wait()
+	for _, g := range a.gaugeSets() {
+		g.retire()
+	}
 }
+
+// gaugeSets are the auditor's shares of the gauge vectors it publishes.
+func (a *Auditor) gaugeSets() []*gaugeSet { return []*gaugeSet{a.standing, a.referenced, a.unchecked} }
 
 // holds reports whether name is in a zone the audit reads (see held).
 func (a *Auditor) holds(name string) bool { return a.held.Load().Holds(name) }
