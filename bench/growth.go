@@ -56,8 +56,12 @@ func auditGrowth() (growth, error) {
 	return g, nil
 }
 
+// medianOf is the median of v, which it sorts: the mean of the middle two of an even count.
 func medianOf(v []float64) float64 {
 	sort.Float64s(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
 	return v[len(v)/2]
 }
 

@@ -32,6 +32,7 @@ var (
 	flood    = flag.Int("flood", 1_000_000, "distinct alias names for the memory bound")
 	write    = flag.Bool("write", true, "write BENCHMARKS.md and bench/qps.svg")
 	audits   = flag.String("audit-sizes", "10000,100000,1000000", "zone sizes, in records, of the audit-cost scenario")
+	side     = flag.Int("side", 0, "side-by-side runs of each pair of targets 1-4 and of the controls; 0: twice the rounds")
 	only     = flag.String("only", "", "run only this part: 'audit' (the audit-cost scenario, printed, nothing written)")
 )
 
@@ -194,10 +195,17 @@ h3 IN CNAME www.example.net.
 	}
 	scenarios = append(scenarios, fwd...)
 
+	// The side-by-side control: a second server identical to (a). It runs only side by side, not
+	// in the rounds, and is not in the table.
+	a2, err := core("a2", "a second server identical to (a)", "", "plain.example.org.", dns.TypeA, "192.0.2.1")
+	if err != nil {
+		return err
+	}
+
 	// Every answer is checked before anything is timed; the first answer of each flatten server is
 	// its cold answer.
 	cold := map[string]time.Duration{}
-	for _, s := range scenarios {
+	for _, s := range append(scenarios, a2) {
 		took, err := check(s)
 		if err != nil {
 			return err
@@ -235,7 +243,7 @@ h3 IN CNAME www.example.net.
 		}
 	}
 
-	by := map[string]*scenario{}
+	by := map[string]*scenario{"a2": a2}
 	for _, s := range scenarios {
 		by[s.key] = s
 	}

@@ -1,12 +1,14 @@
 package main
 
 // Side by side: the targets that compare two servers of one kind (the pass-through with the
-// server without flatten, the warm apex with whoami, HTTPS with A) also run the two servers
-// under dnsperf at the same time, half the clients each, as many times as there are rounds, after
-// them. One after the other, even 10 s apart, the machine's speed moves between the two runs by up to a third on a shared
-// machine (bench/PROFILE.md, fifth pass), and the ratio with it; side by side, both servers run
-// at the same moment on the same machine, and the ratio of their queries/s is that of what an
-// answer costs each.
+// server without flatten, the warm apex with whoami, HTTPS with A) also run the two servers under
+// dnsperf at the same time, half the clients each, after the rounds (twice as many times as there
+// are rounds, unless -side says otherwise). One after the other, even 10 s apart, the machine's
+// speed moves between the two runs by up to a third on a shared machine (bench/PROFILE.md, fifth
+// pass), and the ratio with it; side by side, both servers run at the same moment on the same
+// machine, and the ratio of their queries/s is that of what an answer costs each, give or take
+// what the machine does to one process and not the other: the control (a2)/(a), two identical
+// servers, measures that (bench/PROFILE.md, sixth pass).
 
 import (
 	"errors"
@@ -17,8 +19,19 @@ import (
 // pair is two scenarios a target compares: x's speed against y's.
 type pair struct{ x, y string }
 
-// pairs are the targets' pairs that run side by side (targets 1 to 4).
-var pairs = []pair{{"b", "a"}, {"bc", "ac"}, {"c", "w"}, {"h", "c"}}
+// pairs are the targets' pairs that run side by side (targets 1 to 4), and two controls: (a2), a
+// second server identical to (a), against (a), which measures the method itself (any ratio but 1
+// is the machine's), and (z), CoreDNS's any plugin in flatten's place, against (a): what any
+// plugin costs, side by side.
+var pairs = []pair{{"b", "a"}, {"bc", "ac"}, {"c", "w"}, {"h", "c"}, {"a2", "a"}, {"z", "a"}}
+
+// sideRuns is how many times each pair runs side by side.
+func sideRuns() int {
+	if *side > 0 {
+		return *side
+	}
+	return 2 * *rounds
+}
 
 // sideBySide runs dnsperf against x and y at the same time, half the clients each, and returns
 // x's queries/s over y's.
@@ -40,11 +53,10 @@ func (b *bench) sideBySide(x, y *scenario) (float64, error) {
 	return rx.qps / ry.qps, nil
 }
 
-// sideBySideRounds runs every pair side by side as many times as there are rounds, and returns
-// each pair's ratios.
+// sideBySideRounds runs every pair side by side sideRuns times, and returns each pair's ratios.
 func (b *bench) sideBySideRounds(by map[string]*scenario) (map[pair][]float64, error) {
 	out := map[pair][]float64{}
-	for r := 1; r <= *rounds; r++ {
+	for r := 1; r <= sideRuns(); r++ {
 		for _, p := range pairs {
 			v, err := b.sideBySide(by[p.x], by[p.y])
 			if err != nil {
