@@ -3,6 +3,7 @@ package flatten
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -323,4 +324,60 @@ func TestHopAfterSlowLookup(t *testing.T) {
 	clk.advance(6 * time.Second) // www.example.net expired; cdn.example.com has 4 s left
 	// The lookup of www.example.net takes 5 s more: by its end cdn.example.com has expired too.
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(5, "192.0.2.2"), "")
+}
+
+// A failed lookup of a target outside the zones is held (RFC 9520): a question in the next second
+// gets the same SERVFAIL and extended error at once, with no lookup of its own; the hold doubles
+// while the target keeps failing; a target that answers again is served once its hold ends, and
+// its next failure is held a second again.
+func TestFailuresHeld(t *testing.T) {
+	u := &backend{fail: map[string]int{"www.example.net.": -1}}
+	f, clk := newTest(t, apexNext, u)
+	const failed = "23: lookup of target www.example.net. A failed: i/o timeout"
+	step := func(after time.Duration, want test.Case, wantEDE string, lookups int32) {
+		t.Helper()
+		clk.advance(after)
+		expect(t, ask(t, f, "example.org.", dns.TypeA), want, wantEDE)
+		if n := u.calls.Load(); n != lookups {
+			t.Errorf("%v later: %d lookups in all, want %d", after, n, lookups)
+		}
+	}
+	step(0, servfailCase(), failed, 1)
+	step(500*time.Millisecond, servfailCase(), failed, 1)  // held
+	step(600*time.Millisecond, servfailCase(), failed, 2)  // the hold of 1s is over: asked, failed again
+	step(1500*time.Millisecond, servfailCase(), failed, 2) // held 2s now
+	u.set([]dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}, nil)
+	step(100*time.Millisecond, servfailCase(), failed, 2)      // still held, though the target is back
+	step(500*time.Millisecond, apexA(60, "192.0.2.10"), "", 3) // the hold is over
+	u.set(nil, map[string]int{"www.example.net.": -1})
+	step(25*time.Hour, servfailCase(), failed, 4)          // past max_stale (a day): nothing to serve stale
+	step(999*time.Millisecond, servfailCase(), failed, 4)  // a first failure again: held 1s
+	step(2*time.Millisecond, servfailCase(), failed, 5)    // held 2s
+	step(2500*time.Millisecond, servfailCase(), failed, 6) // asked half a second after the hold: held 4s
+	step(3900*time.Millisecond, servfailCase(), failed, 6)
+	step(200*time.Millisecond, servfailCase(), failed, 7) // held 8s
+	step(40*time.Second, servfailCase(), failed, 8)       // 32s after the hold's end: held 1s again
+	step(999*time.Millisecond, servfailCase(), failed, 8)
+	step(2*time.Millisecond, servfailCase(), failed, 9)
+}
+
+// A lookup that was not made (max_lookups in flight) is no failure to hold: once a slot is free,
+// the next question asks.
+func TestBusyNotHeld(t *testing.T) {
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}}
+	f, _ := newTest(t, apexNext, u)
+	slots := f.chase.Slots()
+	for range cap(slots) {
+		slots <- struct{}{}
+	}
+	if m := ask(t, f, "example.org.", dns.TypeA); m.Rcode != dns.RcodeServerFailure || !strings.Contains(ede(m), "max_lookups") {
+		t.Fatalf("with every slot taken: %s %q, want SERVFAIL with max_lookups's error", dns.RcodeToString[m.Rcode], ede(m))
+	}
+	for range cap(slots) {
+		<-slots
+	}
+	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(60, "192.0.2.10"), "")
+	if n := u.calls.Load(); n != 1 {
+		t.Errorf("%d lookups, want 1", n)
+	}
 }

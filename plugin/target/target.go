@@ -9,6 +9,7 @@ package target
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -60,6 +61,7 @@ type Chaser struct {
 	lookups  *lookups
 	resolver *resolver.Resolver // the resolver option's client, or nil
 	store    *store
+	failures *failures
 	// flights shares lookups of one name and type; firsts shares questions down the chain.
 	flights, firsts singleflight.Group
 	counters        *counters
@@ -79,7 +81,7 @@ type Chaser struct {
 func New(cfg Config) *Chaser {
 	l := &lookups{next: cfg.Next, zones: cfg.Zones, outside: cfg.Outside, slots: make(chan struct{}, cfg.MaxLookups),
 		maxChain: cfg.Limits.Max, serviceBackend: cfg.ServiceBackend}
-	ch := &Chaser{lookups: l, store: newStore(cfg.CacheSize), counters: newCounters(), limits: cfg.Limits,
+	ch := &Chaser{lookups: l, store: newStore(cfg.CacheSize), failures: newFailures(cfg.CacheSize), counters: newCounters(), limits: cfg.Limits,
 		minTTL: cfg.MinTTL, maxTTL: cfg.MaxTTL, maxStale: cfg.MaxStale, Now: time.Now}
 	if len(cfg.Resolvers) > 0 {
 		ch.resolver = resolver.New(cfg.Resolvers)
@@ -273,13 +275,30 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 	if sn != nil {
 		k += " " + sn.prefix.String() // one flight per client network
 	}
+	// A failure of a name outside the zones is held a moment (failures.go).
+	outside := !ch.lookups.zones.Holds(name)
+	var scope netip.Prefix
+	if sn != nil {
+		scope = sn.prefix
+	}
+	if outside && !force {
+		if err := ch.failures.get(name, qtype, scope, ch.Now()); err != nil {
+			return nil, err
+		}
+	}
 	v, err, _ := ch.flights.Do(k, func() (any, error) {
 		if e := ch.store.get(name, qtype, sn); !force && e != nil && e.Fresh(ch.Now()) {
 			return e, nil
 		}
 		e, err := ch.lookups.ask(ctx, name, qtype, sn)
 		if err != nil {
+			if outside {
+				ch.failures.add(name, qtype, scope, err, ch.Now())
+			}
 			return nil, err
+		}
+		if outside {
+			ch.failures.forget(name, qtype, scope)
 		}
 		ch.put(e)
 		return e, nil
