@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,5 +380,67 @@ func TestBusyNotHeld(t *testing.T) {
 	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(60, "192.0.2.10"), "")
 	if n := u.calls.Load(); n != 1 {
 		t.Errorf("%d lookups, want 1", n)
+	}
+}
+
+// cancelOutside answers as its backend, but fails with the question's context's error once that
+// has ended, as the resolver option's client does.
+type cancelOutside struct{ *backend }
+
+func (c cancelOutside) Lookup(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if err := ctx.Err(); err != nil {
+		c.calls.Add(1)
+		return nil, "", err
+	}
+	return c.backend.Lookup(ctx, name, qtype)
+}
+
+// A lookup cut short by the end of its own question is not held: the next question asks, and gets
+// its answer.
+func TestCancelledNotHeld(t *testing.T) {
+	u := &backend{rrs: []dns.RR{test.A("www.example.net. 60 IN A 192.0.2.10")}}
+	f, _ := newTest(t, apexNext, cancelOutside{u})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.chase.Fetch(ctx, "www.example.net.", dns.TypeA); err == nil {
+		t.Fatal("a lookup with its context ended succeeded")
+	}
+	expect(t, ask(t, f, "example.org.", dns.TypeA), apexA(60, "192.0.2.10"), "")
+	if n := u.calls.Load(); n != 2 {
+		t.Errorf("%d lookups, want 2", n)
+	}
+}
+
+// A name in the zones is asked of the block's plugins every time: its failure is not held, so a
+// zone that answers again (a reload) is read at once.
+func TestZoneFailuresNotHeld(t *testing.T) {
+	var failing atomic.Bool
+	failing.Store(true)
+	var asked atomic.Int32
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		asked.Add(1)
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Authoritative = true
+		if failing.Load() {
+			m.Rcode = dns.RcodeServerFailure
+		} else {
+			m.Answer = []dns.RR{test.A("in.example.org. 60 IN A 192.0.2.20")}
+		}
+		w.WriteMsg(m)
+		return m.Rcode, nil
+	})
+	f, _ := newTest(t, next, &backend{})
+	if _, err := f.chase.Fetch(context.Background(), "in.example.org.", dns.TypeA); err == nil {
+		t.Fatal("a SERVFAIL from the zone's plugin made an entry")
+	}
+	failing.Store(false)
+	before := asked.Load()
+	e, err := f.chase.Fetch(context.Background(), "in.example.org.", dns.TypeA)
+	if err != nil || e == nil {
+		t.Fatalf("the zone answers again, at the same instant: %v", err)
+	}
+	if asked.Load() == before {
+		t.Error("the zone's plugin was not asked again")
 	}
 }

@@ -1,8 +1,8 @@
 package target
 
 // Resolution failures, cached (RFC 9520): when a target outside the zones cannot be looked up (the
-// resolver times out, is unreachable, or answers SERVFAIL), the questions that need it in the next
-// moments get that failure at once, instead of each waiting out a lookup of its own that fails the
+// resolver times out, is unreachable, answers SERVFAIL, REFUSED or nothing usable, or refers the
+// question elsewhere), the questions that need it in the next moments get that failure at once, instead of each waiting out a lookup of its own that fails the
 // same way. A client's stub resolver that waits seconds for every answer retries, and gives up, on
 // its own clock; with the failure cached it gets its SERVFAIL (with the same extended error) at
 // once and moves on. Stale data, when the cache has some, is still served (RFC 8767): the failure
@@ -13,11 +13,11 @@ package target
 // to failureHoldMax: the load on a resolver that is down stays bounded, and a name whose resolver
 // comes back is looked up again within a second or two of a short outage, and within
 // failureHoldMax of a long one. Names in the zones are never held: they are asked of the block's own plugins, in memory, and a reload of the zone
-// must reach them at once. Nor is a lookup that was not made (max_lookups in flight) or whose
-// question was cancelled.
+// must reach them at once. Nor is a lookup that was not made (max_lookups in flight), or one cut
+// short by the end of the question that made it (fetch). A question answered with a held failure
+// makes no lookup: lookups_total and lookup_failures_total count the lookups made.
 
 import (
-	"context"
 	"errors"
 	"net/netip"
 	"time"
@@ -64,7 +64,7 @@ func (f *failures) get(name string, qtype uint16, scope netip.Prefix, now time.T
 // as long as the last hold when that ended less than failureHoldMax ago.
 func (f *failures) add(name string, qtype uint16, scope netip.Prefix, err error, now time.Time) {
 	var le *chain.LookupError
-	if !errors.As(err, &le) || le.Cause == chain.Busy || errors.Is(err, context.Canceled) {
+	if !errors.As(err, &le) || le.Cause == chain.Busy {
 		return
 	}
 	k := key(name, qtype, scope)
@@ -77,5 +77,8 @@ func (f *failures) add(name string, qtype uint16, scope netip.Prefix, err error,
 
 // forget drops what is held of name and qtype: it was looked up.
 func (f *failures) forget(name string, qtype uint16, scope netip.Prefix) {
-	f.c.Remove(key(name, qtype, scope))
+	k := key(name, qtype, scope)
+	if x, ok := f.c.Get(k); ok && x.qtype == qtype && x.scope == scope && chain.Equal(x.name, name) {
+		f.c.Remove(k) // not another name's, whose key collides
+	}
 }

@@ -231,9 +231,9 @@ func (ch *Chaser) From(ctx context.Context, qname, target string, ttl uint32, qt
 }
 
 // Target returns what is known of name's chain for qtype: a fresh cache entry, else the entry a
-// lookup makes (one lookup however many questions wait for it), else, when that lookup fails in a
-// way RFC 8767 covers and the cache holds an expired entry still within max_stale, that entry with
-// stale set to the failure.
+// lookup makes (one lookup however many questions wait for it; none while a failure of the name is
+// held, see fetch), else, when that lookup fails in a way RFC 8767 covers and the cache holds an
+// expired entry still within max_stale, that entry with stale set to the failure.
 //
 //go:noinline
 func (ch *Chaser) Target(ctx context.Context, name string, qtype uint16, now time.Time) (e *Entry, stale, err error) {
@@ -269,7 +269,9 @@ var errStaleRecent = errors.New("the last refresh failed less than 30s ago")
 //
 // A refresh (force) always looks up; any other fetch first looks in the cache again inside the
 // flight, so that a question that missed the cache just before an earlier flight landed does not
-// start a second lookup.
+// start a second lookup, and returns at once the failure of a name outside the zones still held
+// (failures.go). Every failed lookup of such a name is held, a refresh's included: a refresh that
+// fails makes the questions of the next moments wait for no lookup of their own either.
 func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subnet, force bool) (*Entry, error) {
 	k := chain.Lower(name) + " " + dns.TypeToString[qtype]
 	if sn != nil {
@@ -290,9 +292,17 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 		if e := ch.store.get(name, qtype, sn); !force && e != nil && e.Fresh(ch.Now()) {
 			return e, nil
 		}
+		if outside && !force {
+			// A flight that failed just before this one started.
+			if err := ch.failures.get(name, qtype, scope, ch.Now()); err != nil {
+				return nil, err
+			}
+		}
 		e, err := ch.lookups.ask(ctx, name, qtype, sn)
 		if err != nil {
-			if outside {
+			// A lookup cut short by its own question's end (the client gone, the server
+			// stopping) says nothing of the name: it is not held for other questions.
+			if outside && ctx.Err() == nil {
 				ch.failures.add(name, qtype, scope, err, ch.Now())
 			}
 			return nil, err
