@@ -7,35 +7,47 @@ package audit
 // A reload replaces every auditor. The series a stopped auditor published are not deleted when it
 // stops: its successor, which audits the same zones in the common case, has not audited yet (it
 // starts once the new instance serves, after the old one is stopped), and an alert on a standing
-// finding would resolve and fire again at every reload. They are handed on instead: once the new
-// instance's auditors have started (Sweep), the series no running auditor covers (a zone removed
-// from the Corefile) are deleted; the others stay until the first audit of an auditor that covers
-// them, which keeps those it finds again and deletes the rest, as it does with its own.
+// finding would resolve and fire again at every reload. They are handed on instead, and settled
+// series by series: one a running auditor publishes again is its own; one that every running
+// auditor covering it (auditing its zone; for target_references, every auditor) has let go of in
+// an audit since it started is deleted; one no running auditor covers (a zone removed from the
+// Corefile) is deleted once the new instance's auditors have all started (Sweep), or, should that
+// moment never come (flatten itself removed from the Corefile), handOnMax after the reload.
 
 import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // gaugeSet remembers the label values one auditor set on vec. Only the auditor's checker goroutine
-// publishes; enlist and retire are called by Start and Stop.
+// publishes; enlist and retire are called by Start and Stop; mine and published are read by the
+// settling of other auditors' series, and written with sets locked.
 type gaugeSet struct {
 	vec *prometheus.GaugeVec
 	// covers reports whether a series (by its label values) is this auditor's to publish or
 	// delete: one of its zones', or, for a vector not labelled by zone, any.
 	covers func(labels []string) bool
 	mine   map[string][]string // label values, by their joined key
+	// published is set by the set's first publish.
+	published bool
 }
 
-// sets are the gauge sets of the running auditors, and the series of stopped ones that no running
-// auditor has published or deleted since (handed on), by vector.
+// handOnMax is how long after a reload the series handed on that no running auditor covers are
+// deleted, when no instance's start has swept them before.
+const handOnMax = time.Minute
+
+// sets are the gauge sets of the running auditors, and the series of stopped ones not yet settled
+// (handed on), by vector; swept is false from an auditor's stop to the next Sweep, while the
+// auditors of the instance that replaces it may not all have started.
 var sets struct {
 	sync.Mutex
 	live     map[*gaugeSet]struct{}
 	handedOn map[*prometheus.GaugeVec]map[string][]string
+	swept    bool
 }
 
 func newGaugeSet(vec *prometheus.GaugeVec, covers func(labels []string) bool) *gaugeSet {
@@ -48,31 +60,23 @@ type gauge struct {
 	value  float64
 }
 
-// publish sets every gauge of next, and deletes the label values this auditor set before and does
-// not set now, and those a stopped auditor handed on that it covers and does not set now.
+// publish sets every gauge of next, deletes the label values this auditor set before and does not
+// set now, and settles the series handed on to it.
 func (g *gaugeSet) publish(next []gauge) {
 	now := make(map[string][]string, len(next))
 	for _, x := range next {
 		now[strings.Join(x.labels, "\x00")] = x.labels
 		g.vec.WithLabelValues(x.labels...).Set(x.value)
 	}
+	sets.Lock()
+	defer sets.Unlock()
 	for k, labels := range g.mine {
 		if _, ok := now[k]; !ok {
 			g.vec.DeleteLabelValues(labels...)
 		}
 	}
-	g.mine = now
-	sets.Lock()
-	defer sets.Unlock()
-	old := sets.handedOn[g.vec]
-	for k, labels := range old {
-		if _, ok := now[k]; ok {
-			delete(old, k)
-		} else if g.covers(labels) {
-			g.vec.DeleteLabelValues(labels...)
-			delete(old, k)
-		}
-	}
+	g.mine, g.published = now, true
+	settleLocked(g.vec, sets.swept)
 }
 
 // enlist counts g among the running auditors' sets.
@@ -85,8 +89,7 @@ func (g *gaugeSet) enlist() {
 	sets.live[g] = struct{}{}
 }
 
-// retire hands the series g published on to the running auditors (see Sweep): g's auditor has
-// stopped.
+// retire hands the series g published on to the running auditors: g's auditor has stopped.
 func (g *gaugeSet) retire() {
 	sets.Lock()
 	defer sets.Unlock()
@@ -104,30 +107,49 @@ func (g *gaugeSet) retire() {
 	}
 	maps.Copy(old, g.mine)
 	g.mine = map[string][]string{}
+	sets.swept = false
+	settleLocked(g.vec, false) // a successor started early (a question started it) may have published
+	time.AfterFunc(handOnMax, Sweep)
 }
 
-// Sweep deletes the series stopped auditors published that no running auditor covers: a zone no
-// longer audited. The plugin calls it once the auditors of an instance that serves have started.
+// Sweep settles every series handed on, deleting those no running auditor covers: a zone no longer
+// audited. The plugin calls it once the auditors of an instance that serves have started.
 func Sweep() {
 	sets.Lock()
 	defer sets.Unlock()
-	for vec, old := range sets.handedOn {
-		for k, labels := range old {
-			if !coveredLocked(vec, labels) {
-				vec.DeleteLabelValues(labels...)
-				delete(old, k)
-			}
-		}
+	sets.swept = true
+	for vec := range sets.handedOn {
+		settleLocked(vec, true)
 	}
 }
 
-// coveredLocked reports whether a running auditor covers the series of vec with labels. sets is
-// locked.
-func coveredLocked(vec *prometheus.GaugeVec, labels []string) bool {
-	for g := range sets.live {
-		if g.vec == vec && g.covers(labels) {
-			return true
+// settleLocked settles the series of vec handed on: one a running auditor published again is its
+// own; one the running auditors that cover it have all let go of in an audit is deleted; one no
+// running auditor covers is deleted when uncovered says so. sets is locked.
+func settleLocked(vec *prometheus.GaugeVec, uncovered bool) {
+	old := sets.handedOn[vec]
+	for k, labels := range old {
+		claimed, covered, waiting := false, false, false
+		for g := range sets.live {
+			if g.vec != vec {
+				continue
+			}
+			if _, ok := g.mine[k]; ok {
+				claimed = true
+				break
+			}
+			if g.covers(labels) {
+				covered = true
+				waiting = waiting || !g.published
+			}
+		}
+		switch {
+		case claimed:
+			delete(old, k)
+		case waiting:
+		case covered || uncovered:
+			vec.DeleteLabelValues(labels...)
+			delete(old, k)
 		}
 	}
-	return false
 }

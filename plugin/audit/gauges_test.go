@@ -2,6 +2,7 @@ package audit
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,13 +36,51 @@ func TestGaugeSetsShareAVector(t *testing.T) {
 	}
 }
 
+// seriesOf lists the series of vec, by their label values (in the order of the labels' names)
+// joined with "/", sorted.
+func seriesOf(t *testing.T, vec *prometheus.GaugeVec) []string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(vec)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var l []string
+			for _, p := range m.GetLabel() {
+				l = append(l, p.GetValue())
+			}
+			out = append(out, strings.Join(l, "/"))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// in covers the series of the zones given.
+func in(zones ...string) func([]string) bool {
+	return func(labels []string) bool { return slices.Contains(zones, labels[0]) }
+}
+
+// findingsVec is a vector labelled as audit_findings is, registered nowhere.
+func findingsVec() *prometheus.GaugeVec {
+	return promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "findings", Help: "test"}, []string{"zone", "rule"})
+}
+
+func wantSeries(t *testing.T, vec *prometheus.GaugeVec, when string, want ...string) {
+	t.Helper()
+	if got := seriesOf(t, vec); !slices.Equal(got, want) {
+		t.Errorf("%s: series %v, want %v", when, got, want)
+	}
+}
+
 // A reload: the stopped auditor's series of a zone no running auditor audits go at Sweep; those of
 // a zone the new auditor audits stay until its first publish, which keeps what it finds again.
 func TestGaugesHandedOnAtReload(t *testing.T) {
-	vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "findings", Help: "test"}, []string{"zone", "rule"})
-	in := func(zones ...string) func([]string) bool {
-		return func(labels []string) bool { return slices.Contains(zones, labels[0]) }
-	}
+	vec := findingsVec()
 	old := newGaugeSet(vec, in("kept.test.", "gone.test."))
 	old.enlist()
 	old.publish([]gauge{{[]string{"kept.test.", "dangling"}, 1}, {[]string{"kept.test.", "apex"}, 1}, {[]string{"gone.test.", "dangling"}, 2}})
@@ -49,31 +88,65 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 	// The new instance's auditor exists before the old one stops, and starts after.
 	next := newGaugeSet(vec, in("kept.test."))
 	old.retire()
+	wantSeries(t, vec, "the old auditor stopped", "apex/kept.test.", "dangling/gone.test.", "dangling/kept.test.")
 	next.enlist()
 	Sweep()
-	series := func() []string {
-		var out []string
-		for _, l := range [][]string{{"kept.test.", "dangling"}, {"kept.test.", "apex"}, {"gone.test.", "dangling"}} {
-			if vec.DeleteLabelValues(l...) { // the only way to ask whether a series exists; put back
-				out = append(out, l[0]+l[1])
-				vec.WithLabelValues(l...).Set(1)
-			}
-		}
-		return out
-	}
-	if got, want := series(), []string{"kept.test.dangling", "kept.test.apex"}; !slices.Equal(got, want) {
-		t.Errorf("after Sweep: series %v, want %v (gone.test.'s gone, kept.test.'s kept)", got, want)
-	}
+	wantSeries(t, vec, "after Sweep", "apex/kept.test.", "dangling/kept.test.")
 	next.publish([]gauge{{[]string{"kept.test.", "dangling"}, 3}}) // the apex finding was fixed
+	wantSeries(t, vec, "after the new audit", "dangling/kept.test.")
 	if got := testutil.ToFloat64(vec.WithLabelValues("kept.test.", "dangling")); got != 3 {
 		t.Errorf("after the new audit: kept.test. dangling = %v, want 3", got)
 	}
-	if got, want := series(), []string{"kept.test.dangling"}; !slices.Equal(got, want) {
-		t.Errorf("after the new audit: series %v, want %v", got, want)
-	}
 	next.retire()
-	Sweep()
-	if n := testutil.CollectAndCount(vec); n != 0 {
-		t.Errorf("%d series once no auditor runs, want 0", n)
-	}
+	Sweep() // as no instance started after it: the delayed sweep
+	wantSeries(t, vec, "once no auditor runs")
+}
+
+// The settling's other shapes: a root block whose zones are known after its first audit, two blocks
+// that both publish every target, a successor a question started before its predecessor stopped.
+func TestGaugesHandedOnShapes(t *testing.T) {
+	t.Run("a root block", func(t *testing.T) {
+		vec := findingsVec()
+		old := newGaugeSet(vec, in("a.test.", "b.test."))
+		old.enlist()
+		old.publish([]gauge{{[]string{"a.test.", "apex"}, 1}, {[]string{"b.test.", "apex"}, 1}})
+		// Until its first audit, the new auditor holds "." and covers every zone.
+		zones := []string{"a.test.", "b.test."}
+		next := newGaugeSet(vec, func(l []string) bool { return slices.Contains(zones, l[0]) })
+		old.retire()
+		next.enlist()
+		Sweep()
+		wantSeries(t, vec, "after Sweep", "apex/a.test.", "apex/b.test.")
+		zones = []string{"a.test."} // its audit found b.test. gone from the zones below "."
+		next.publish([]gauge{{[]string{"a.test.", "apex"}, 1}})
+		wantSeries(t, vec, "after the new audit", "apex/a.test.")
+	})
+	t.Run("two blocks", func(t *testing.T) {
+		vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"})
+		oldA, oldB := newGaugeSet(vec, every), newGaugeSet(vec, every)
+		oldA.enlist()
+		oldB.enlist()
+		oldA.publish([]gauge{{[]string{"a.cdn.test."}, 1}})
+		oldB.publish([]gauge{{[]string{"b.cdn.test."}, 1}, {[]string{"old.cdn.test."}, 1}})
+		newA, newB := newGaugeSet(vec, every), newGaugeSet(vec, every)
+		oldA.retire()
+		oldB.retire()
+		newA.enlist()
+		newB.enlist()
+		Sweep()
+		newA.publish([]gauge{{[]string{"a.cdn.test."}, 2}})
+		wantSeries(t, vec, "after block A's audit", "a.cdn.test.", "b.cdn.test.", "old.cdn.test.")
+		newB.publish([]gauge{{[]string{"b.cdn.test."}, 2}})
+		wantSeries(t, vec, "after both audits", "a.cdn.test.", "b.cdn.test.")
+	})
+	t.Run("a successor started early", func(t *testing.T) {
+		vec := findingsVec()
+		old, next := newGaugeSet(vec, in("a.test.")), newGaugeSet(vec, in("a.test."))
+		old.enlist()
+		old.publish([]gauge{{[]string{"a.test.", "apex"}, 1}, {[]string{"a.test.", "dangling"}, 1}})
+		next.enlist()
+		next.publish([]gauge{{[]string{"a.test.", "apex"}, 1}})
+		old.retire()
+		wantSeries(t, vec, "the old auditor stopped after the new one's audit", "apex/a.test.")
+	})
 }
