@@ -225,6 +225,7 @@ func (a *Auditor) Stop() {
 	for _, g := range a.gaugeSets() {
 		g.retire()
 	}
+	time.AfterFunc(handOnMax, Sweep) // should no instance's start sweep before (gauges.go)
 }
 
 // gaugeSets are the auditor's shares of the gauge vectors it publishes.

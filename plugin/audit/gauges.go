@@ -89,7 +89,8 @@ func (g *gaugeSet) enlist() {
 	sets.live[g] = struct{}{}
 }
 
-// retire hands the series g published on to the running auditors: g's auditor has stopped.
+// retire hands the series g published on to the running auditors: g's auditor has stopped. Its
+// Stop sweeps handOnMax later.
 func (g *gaugeSet) retire() {
 	sets.Lock()
 	defer sets.Unlock()
@@ -109,7 +110,6 @@ func (g *gaugeSet) retire() {
 	g.mine = map[string][]string{}
 	sets.swept = false
 	settleLocked(g.vec, false) // a successor started early (a question started it) may have published
-	time.AfterFunc(handOnMax, Sweep)
 }
 
 // Sweep settles every series handed on, deleting those no running auditor covers: a zone no longer

@@ -51,13 +51,22 @@ type failures struct{ c *cache.Cache[*failure] }
 
 func newFailures(size int) *failures { return &failures{c: cache.New[*failure](size)} }
 
-// get returns the error of a failed lookup of name and qtype still held at now, or nil.
-func (f *failures) get(name string, qtype uint16, scope netip.Prefix, now time.Time) error {
-	x, ok := f.c.Get(key(name, qtype, scope))
-	if !ok || x.qtype != qtype || x.scope != scope || !chain.Equal(x.name, name) || !now.Before(x.until) {
+// at returns the failure held under k for name and qtype (scope), or nil: nothing held, or another
+// name's whose key collides.
+func (f *failures) at(k uint64, name string, qtype uint16, scope netip.Prefix) *failure {
+	x, ok := f.c.Get(k)
+	if !ok || x.qtype != qtype || x.scope != scope || !chain.Equal(x.name, name) {
 		return nil
 	}
-	return x.err
+	return x
+}
+
+// get returns the error of a failed lookup of name and qtype still held at now, or nil.
+func (f *failures) get(name string, qtype uint16, scope netip.Prefix, now time.Time) error {
+	if x := f.at(key(name, qtype, scope), name, qtype, scope); x != nil && now.Before(x.until) {
+		return x.err
+	}
+	return nil
 }
 
 // add holds err, the failure of a lookup of name and qtype at now, when it is one to hold: twice
@@ -69,7 +78,7 @@ func (f *failures) add(name string, qtype uint16, scope netip.Prefix, err error,
 	}
 	k := key(name, qtype, scope)
 	hold := failureHold
-	if x, ok := f.c.Get(k); ok && x.qtype == qtype && x.scope == scope && chain.Equal(x.name, name) && now.Sub(x.until) < failureHoldMax {
+	if x := f.at(k, name, qtype, scope); x != nil && now.Sub(x.until) < failureHoldMax {
 		hold = min(2*x.hold, failureHoldMax)
 	}
 	f.c.Add(k, &failure{name: name, qtype: qtype, scope: scope, err: err, until: now.Add(hold), hold: hold})
@@ -77,8 +86,7 @@ func (f *failures) add(name string, qtype uint16, scope netip.Prefix, err error,
 
 // forget drops what is held of name and qtype: it was looked up.
 func (f *failures) forget(name string, qtype uint16, scope netip.Prefix) {
-	k := key(name, qtype, scope)
-	if x, ok := f.c.Get(k); ok && x.qtype == qtype && x.scope == scope && chain.Equal(x.name, name) {
-		f.c.Remove(k) // not another name's, whose key collides
+	if k := key(name, qtype, scope); f.at(k, name, qtype, scope) != nil {
+		f.c.Remove(k)
 	}
 }

@@ -283,17 +283,11 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 	if sn != nil {
 		scope = sn.prefix
 	}
-	if outside && !force {
-		if err := ch.failures.get(name, qtype, scope, ch.Now()); err != nil {
-			return nil, err
-		}
-	}
 	v, err, _ := ch.flights.Do(k, func() (any, error) {
 		if e := ch.store.get(name, qtype, sn); !force && e != nil && e.Fresh(ch.Now()) {
 			return e, nil
 		}
 		if outside && !force {
-			// A flight that failed just before this one started.
 			if err := ch.failures.get(name, qtype, scope, ch.Now()); err != nil {
 				return nil, err
 			}
