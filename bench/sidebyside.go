@@ -13,6 +13,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -34,14 +35,21 @@ func sideRuns() int {
 }
 
 // sideBySide runs dnsperf against x and y at the same time, half the clients each, and returns
-// x's queries/s over y's.
-func (b *bench) sideBySide(x, y *scenario) (float64, error) {
+// x's queries/s over y's. The two load tools are started one just after the other; xFirst says
+// which goes first, and the callers alternate it from run to run, so that neither server of a pair
+// is always the one whose load starts first.
+func (b *bench) sideBySide(x, y *scenario, xFirst bool) (float64, error) {
 	half := max(1, *clients/2)
-	var rx result
-	var ex error
+	var rx, ry result
+	var ex, ey error
 	var wg sync.WaitGroup
-	wg.Go(func() { rx, ex = b.dnsperfWith(x, half) })
-	ry, ey := b.dnsperfWith(y, half)
+	if xFirst {
+		wg.Go(func() { rx, ex = b.dnsperfWith(x, half) })
+		ry, ey = b.dnsperfWith(y, half)
+	} else {
+		wg.Go(func() { ry, ey = b.dnsperfWith(y, half) })
+		rx, ex = b.dnsperfWith(x, half)
+	}
 	wg.Wait()
 	if err := errors.Join(ex, ey); err != nil {
 		return 0, err
@@ -54,11 +62,18 @@ func (b *bench) sideBySide(x, y *scenario) (float64, error) {
 }
 
 // sideBySideRounds runs every pair side by side sideRuns times, and returns each pair's ratios.
+// As in the rounds, every other pass runs the pairs in reverse order, and it starts the other
+// server's load first: a server of a pair is then as often the one that rested longer before the
+// run, or whose load started first, as the other.
 func (b *bench) sideBySideRounds(by map[string]*scenario) (map[pair][]float64, error) {
 	out := map[pair][]float64{}
 	for r := 1; r <= sideRuns(); r++ {
-		for _, p := range pairs {
-			v, err := b.sideBySide(by[p.x], by[p.y])
+		order := slices.Clone(pairs)
+		if r%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, p := range order {
+			v, err := b.sideBySide(by[p.x], by[p.y], r%2 == 1)
 			if err != nil {
 				return nil, err
 			}
