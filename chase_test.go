@@ -256,7 +256,7 @@ func TestMaxLookups(t *testing.T) {
 	}
 	expect(t, ask(t, f, "other.example.org.", dns.TypeA),
 		test.Case{Qname: "other.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
-		"0: other.example.net. A not looked up: max_lookups lookups already in flight")
+		"0: lookup of target other.example.net. A not made: max_lookups lookups already in flight")
 	close(u.gate)
 	expect(t, <-done, apexA(60, "192.0.2.10"), "")
 }
@@ -370,7 +370,7 @@ func TestBusyNotHeld(t *testing.T) {
 	for range cap(slots) {
 		slots <- struct{}{}
 	}
-	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), "0: www.example.net. A not looked up: max_lookups lookups already in flight")
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), "0: lookup of target www.example.net. A not made: max_lookups lookups already in flight")
 	for range cap(slots) {
 		<-slots
 	}

@@ -215,9 +215,9 @@ www    300  IN A   192.0.2.80
 }
 `, metrics, nsd.addr))
 	soa := soaOrg(60)
-	wantEDE := fmt.Sprintf("22: resolver %s answered www.sub.example.com. A with a referral to sub.example.com.: it is not a recursive resolver", nsd.addr)
+	wantEDE := fmt.Sprintf("22: lookup of target www.sub.example.com. A: resolver %s answered with a referral to sub.example.com.: it is not a recursive resolver", nsd.addr)
 	check(t, s.query(t, "udp", "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure}, wantEDE)
-	s.waitLog(t, fmt.Sprintf("resolver %s answered www.sub.example.com. A with a referral to sub.example.com.: it is not a recursive resolver; point 'resolver' at a recursive server", nsd.addr))
+	s.waitLog(t, fmt.Sprintf("lookup of target www.sub.example.com. A: resolver %s answered with a referral to sub.example.com.: it is not a recursive resolver; point 'resolver' at a recursive server", nsd.addr))
 	check(t, s.query(t, "udp", "nodata.example.org.", dns.TypeA), test.Case{Qname: "nodata.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{soa}}, "")
 	check(t, s.query(t, "udp", "gone.example.org.", dns.TypeA), test.Case{Qname: "gone.example.org.", Qtype: dns.TypeA, Ns: []dns.RR{soa}},
 		"0: dangling alias: target gone.example.com. does not exist (NXDOMAIN): gone.example.org. -> gone.example.com.")

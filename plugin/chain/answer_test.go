@@ -2,6 +2,7 @@ package chain
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,11 +102,31 @@ func TestReferralText(t *testing.T) {
 	m.SetQuestion("www.sub.example.com.", dns.TypeA)
 	m.Response, m.Ns = true, []dns.RR{test.NS("Sub.Example.com. 3600 IN NS ns.elsewhere.example.")}
 	_, err := Read("www.sub.example.com.", dns.TypeA, m, From{MaxChain: 10, Via: "127.0.0.1:5301"})
-	want := "resolver 127.0.0.1:5301 answered www.sub.example.com. A with a referral to sub.example.com.: it is not a recursive resolver"
+	want := "lookup of target www.sub.example.com. A: resolver 127.0.0.1:5301 answered with a referral to sub.example.com.: it is not a recursive resolver"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
 	}
 	if le := err.(*LookupError); le.Cause != Referral || le.StaleAllowed() {
 		t.Errorf("cause %d (want a referral), stale allowed %v (a referral is never served stale)", le.Cause, le.StaleAllowed())
+	}
+}
+
+// Every failed lookup says so in the same words, which the alert FlattenLookupFailures greps the
+// log for ('lookup of target'): each cause, from this server and from a resolver.
+func TestLookupErrorsNameTheLookup(t *testing.T) {
+	t.Parallel()
+	for _, e := range []*LookupError{
+		{Cause: Unreachable, Err: errors.New("i/o timeout"), Via: "127.0.0.1:5301"},
+		{Cause: Unreachable},
+		{Cause: Failed, Rcode: dns.RcodeServerFailure, Via: "127.0.0.1:5301"},
+		{Cause: Failed, Rcode: dns.RcodeRefused},
+		{Cause: Referral, Zone: "example.net.", Via: "127.0.0.1:5301"},
+		{Cause: Referral, Zone: "example.net."},
+		{Cause: Busy},
+	} {
+		e.Name, e.Qtype = "www.example.net.", dns.TypeAAAA
+		if got := e.Error(); !strings.HasPrefix(got, "lookup of target www.example.net. AAAA") {
+			t.Errorf("cause %d, via %q: %q does not start 'lookup of target www.example.net. AAAA'", e.Cause, e.Via, got)
+		}
 	}
 }

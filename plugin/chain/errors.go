@@ -101,11 +101,11 @@ func (e *LookupError) Error() string {
 	switch e.Cause {
 	case Referral:
 		if e.Via != "" {
-			return "resolver " + e.Via + " answered " + q + " with a referral to " + e.Zone + ": it is not a recursive resolver"
+			return "lookup of target " + q + ": resolver " + e.Via + " answered with a referral to " + e.Zone + ": it is not a recursive resolver"
 		}
 		return "lookup of target " + q + " got a referral to " + e.Zone + ": the name is delegated and this server does not resolve it; add a forward or resolver for it"
 	case Busy:
-		return q + " not looked up: max_lookups lookups already in flight"
+		return "lookup of target " + q + " not made: max_lookups lookups already in flight"
 	case Failed:
 		if e.Rcode == dns.RcodeRefused && e.Via == "" {
 			return "lookup of target " + q + " was refused: this server does not serve it; add a forward or resolver for it"
