@@ -43,6 +43,8 @@ const (
 type config struct {
 	// zones are the zones whose names may be flattened: lower-case, fully qualified.
 	zones chain.Zones
+	// at is where the flatten line is (FILE:LINE), for what the plugin logs about the block.
+	at string
 	// mode chooses the flattened names in zones; names are the owner names of Names mode.
 	mode  Mode
 	names map[string]struct{}
@@ -62,7 +64,8 @@ type config struct {
 	dangling int
 	// maxLookups bounds the target lookups in flight at once.
 	maxLookups int
-	// audit is how often the zones' serials are checked for a new audit; 0 at start-up only.
+	// audit is how often the zones are audited again; 0: no timer. Whatever it is, a zone whose
+	// serial changed is audited again within about a second.
 	audit time.Duration
 	// resolvers, when set, resolve names outside zones (host:port).
 	resolvers []string

@@ -63,6 +63,7 @@ func parse(c *caddy.Controller) (config, error) {
 			return config{}, err
 		}
 		cfg = defaults(zones)
+		cfg.at = fmt.Sprintf("%s:%d", c.File(), c.Line())
 		selector := ""
 		given := map[string]int{} // property -> its line
 		for c.NextBlock() {
@@ -87,6 +88,17 @@ func parse(c *caddy.Controller) (config, error) {
 		return config{}, err
 	}
 	return cfg, nil
+}
+
+// rootApexNote is the warning for a block that flattens nothing: apex mode (the default) for the
+// root alone, with no alias declared. The root is no zone's apex and holds no CNAME, and the zones below
+// it (file's, auto's) are not apexes of ZONES; the block works, so this is said, not refused.
+func rootApexNote(cfg config) string {
+	if cfg.mode != Apex || len(cfg.aliases) > 0 || len(cfg.zones) != 1 || cfg.zones[0] != "." {
+		return ""
+	}
+	return fmt.Sprintf("%s - flatten for the root in apex mode (the default) flattens nothing: '.' is no zone's apex. "+
+		"List the zones whose apex is an alias (flatten example.org example.com), or write 'all' or 'names NAME...' in the block", cfg.at)
 }
 
 // checkTargets refuses a declared alias whose target the targets list would refuse.

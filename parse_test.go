@@ -220,3 +220,35 @@ func TestSetup(t *testing.T) {
 		})
 	}
 }
+
+// A root block in apex mode flattens nothing, and says so at start-up with its line and a fix; a
+// root block that names zones, flattens all or names, or declares an alias, says nothing.
+func TestRootApexNote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		input string
+		keys  []string
+		want  string
+	}{
+		{"flatten", []string{"."}, "Testfile:1 - flatten for the root in apex mode (the default) flattens nothing: '.' is no zone's apex. " +
+			"List the zones whose apex is an alias (flatten example.org example.com), or write 'all' or 'names NAME...' in the block"},
+		{"\n\nflatten {\n apex\n}", []string{".:1053"}, "Testfile:3 - flatten for the root in apex mode"},
+		{"flatten . example.org", []string{"."}, ""}, // example.org's apex
+		{"flatten example.org", []string{"."}, ""},
+		{"flatten {\n all\n}", []string{"."}, ""},
+		{"flatten {\n names www.example.org\n}", []string{"."}, ""},
+		{"flatten {\n alias example.org www.example.net\n}", []string{"."}, ""},
+		{"flatten", []string{"example.org."}, ""},
+	} {
+		c := caddy.NewTestController("dns", tc.input)
+		c.ServerBlockKeys = tc.keys
+		cfg, err := parse(c)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.input, err)
+		}
+		got := rootApexNote(cfg)
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%q in %v: note %q, want %q", tc.input, tc.keys, got, tc.want)
+		}
+	}
+}

@@ -69,6 +69,9 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	if note := rootApexNote(cfg); note != "" {
+		log.Warning(note)
+	}
 	hookAudits()
 	conf := dnsserver.GetConfig(c)
 	keys := c.ServerBlockKeys
