@@ -6,7 +6,7 @@ import "fmt"
 
 // Anchor is the directive flatten is inserted in front of: cache, so that the plugin's own replies
 // (and their extended errors, which CoreDNS 1.15's cache drops) go straight to the client. See the
-// README's "Plugin order".
+// README's "Building".
 const Anchor = "cache"
 
 // Name is the plugin's directive.
