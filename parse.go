@@ -90,15 +90,17 @@ func parse(c *caddy.Controller) (config, error) {
 	return cfg, nil
 }
 
-// rootApexNote is the warning for a block that flattens nothing: apex mode (the default) for the
-// root alone, with no alias declared. The root is no zone's apex and holds no CNAME, and the zones below
-// it (file's, auto's) are not apexes of ZONES; the block works, so this is said, not refused.
+// rootApexNote is the warning for a block that flattens no name: apex mode (the default) for the
+// root alone, with no alias declared. The root is no zone's apex, and the zones below it (file's,
+// auto's) are not apexes of ZONES. The block still validates its answers and audits those zones,
+// which may be all it is for: this is said, not refused.
 func rootApexNote(cfg config) string {
 	if cfg.mode != Apex || len(cfg.aliases) > 0 || len(cfg.zones) != 1 || cfg.zones[0] != "." {
 		return ""
 	}
-	return fmt.Sprintf("%s - flatten for the root in apex mode (the default) flattens nothing: '.' is no zone's apex. "+
-		"List the zones whose apex is an alias (flatten example.org example.com), or write 'all' or 'names NAME...' in the block", cfg.at)
+	return fmt.Sprintf("%s - flatten for the root in apex mode (the default) flattens no name, as '.' is no zone's apex "+
+		"(answers and zones are still validated). To flatten, list the zones whose apex is an alias (flatten example.org "+
+		"example.com), or write 'all' or 'names NAME...' in the block", cfg.at)
 }
 
 // checkTargets refuses a declared alias whose target the targets list would refuse.

@@ -221,7 +221,7 @@ func TestSetup(t *testing.T) {
 	}
 }
 
-// A root block in apex mode flattens nothing, and says so at start-up with its line and a fix; a
+// A root block in apex mode flattens no name, and says so at start-up with its line and a fix; a
 // root block that names zones, flattens all or names, or declares an alias, says nothing.
 func TestRootApexNote(t *testing.T) {
 	t.Parallel()
@@ -230,8 +230,9 @@ func TestRootApexNote(t *testing.T) {
 		keys  []string
 		want  string
 	}{
-		{"flatten", []string{"."}, "Testfile:1 - flatten for the root in apex mode (the default) flattens nothing: '.' is no zone's apex. " +
-			"List the zones whose apex is an alias (flatten example.org example.com), or write 'all' or 'names NAME...' in the block"},
+		{"flatten", []string{"."}, "Testfile:1 - flatten for the root in apex mode (the default) flattens no name, as '.' is no zone's apex " +
+			"(answers and zones are still validated). To flatten, list the zones whose apex is an alias (flatten example.org " +
+			"example.com), or write 'all' or 'names NAME...' in the block"},
 		{"\n\nflatten {\n apex\n}", []string{".:1053"}, "Testfile:3 - flatten for the root in apex mode"},
 		{"flatten . example.org", []string{"."}, ""}, // example.org's apex
 		{"flatten example.org", []string{"."}, ""},
