@@ -7,6 +7,7 @@ package flatten
 import (
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -302,6 +303,14 @@ func parseResolver(c *caddy.Controller, cfg *config) error {
 		addrs, err := hostport.HostPortOrFile(a)
 		if trans, _ := hostport.Transport(a); err != nil || trans != transport.DNS {
 			return c.Errf("resolver address '%s' is not an IP address with an optional port or a resolv.conf file, e.g. 127.0.0.1:5301, [::1]:53 or /etc/resolv.conf", a)
+		}
+		for _, addr := range addrs {
+			// plugin/pkg/parse takes any number for a port: one out of range would fail every
+			// lookup at run time instead.
+			_, port, _ := net.SplitHostPort(addr)
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return c.Errf("resolver address '%s' has port '%s': the port must be a number from 1 to 65535, e.g. 127.0.0.1:5301", a, port)
+			}
 		}
 		cfg.resolvers = append(cfg.resolvers, addrs...)
 	}

@@ -183,6 +183,10 @@ func TestSetup(t *testing.T) {
 			}},
 		{name: "probe_ns with arguments", input: "flatten {\n probe_ns all\n}",
 			wantErr: "'probe_ns' takes no arguments"},
+		{name: "resolver port out of range", input: "flatten {\n resolver 127.0.0.1:99999\n}",
+			wantErr: "Testfile:2 - Error during parsing: resolver address '127.0.0.1:99999' has port '99999': the port must be a number from 1 to 65535, e.g. 127.0.0.1:5301"},
+		{name: "resolver port zero", input: "flatten {\n resolver 127.0.0.1:53 [::1]:0\n}",
+			wantErr: "resolver address '[::1]:0' has port '0': the port must be a number from 1 to 65535"},
 		{name: "twice in a block", input: "flatten\nflatten",
 			wantErr: "Testfile:2 - Error during parsing: flatten may appear once per server block"},
 	}
