@@ -133,11 +133,11 @@ func New(cfg Config) *Auditor {
 		owners: cfg.Owners, rules: rules.Config{MaxChain: cfg.MaxChain, Targets: cfg.Targets}, aliases: cfg.Aliases,
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
 	}
-	// A series of audit_findings or audit_unchecked_names is the auditor's that audits its zone; one
-	// of target_references (by target) that of any auditor (gauges.go).
-	inZones := func(labels []string) bool { return a.holds(labels[0]) }
+	// A figure of audit_findings, audit_unchecked_names or target_references is the auditor's that
+	// audits the zone it comes from (gauges.go).
+	inZones := func(zone string) bool { return a.holds(zone) }
 	a.standing, a.unchecked = newGaugeSet(auditFindings, inZones), newGaugeSet(auditUnchecked, inZones)
-	a.referenced = newGaugeSet(targetReferences, func([]string) bool { return true })
+	a.referenced = newGaugeSet(targetReferences, inZones)
 	for _, h := range cfg.Handlers {
 		if tr, ok := h.(transfer.Transferer); ok {
 			a.trs = append(a.trs, tr)

@@ -59,7 +59,7 @@ func (a *Auditor) check(job checkJob) {
 	}
 	var published []gauge
 	for k, n := range standing {
-		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, value: n})
+		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, zone: k[0], value: n})
 	}
 	a.standing.publish(published)
 	a.references(res.Outside)
@@ -90,11 +90,14 @@ func (a *Auditor) check(job checkJob) {
 // AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
 // when a cloud resource, mail provider or CDN name about to be removed still has names pointing
 // at it (the deprovisioning guard cnamelint -points-at gives the list).
-func (a *Auditor) references(outside map[string]int) {
+func (a *Auditor) references(outside map[string]map[string]int) {
 	published := make([]gauge, 0, len(outside))
-	for target, n := range outside {
-		if !a.holds(target) {
-			published = append(published, gauge{labels: []string{target}, value: float64(n)})
+	for target, byZone := range outside {
+		if a.holds(target) {
+			continue
+		}
+		for zone, n := range byZone {
+			published = append(published, gauge{labels: []string{target}, zone: zone, value: float64(n)})
 		}
 	}
 	a.referenced.publish(published)
@@ -119,7 +122,7 @@ func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead) 
 	}
 	published := make([]gauge, 0, len(per))
 	for zone, n := range per {
-		published = append(published, gauge{labels: []string{zone}, value: n})
+		published = append(published, gauge{labels: []string{zone}, zone: zone, value: n})
 	}
 	a.unchecked.publish(published)
 	if len(failed) == 0 {

@@ -1,21 +1,25 @@
 package audit
 
 // One auditor's share of a gauge vector. Several server blocks may each run flatten, and each
-// block's auditor publishes its own zones' figures to the same process-wide metric: resetting the
-// whole vector at each audit would erase the other blocks' figures until their next audit.
+// block's auditor publishes its own zones' figures to the same process-wide metric, which has no
+// label for the block: a series is the sum, over the zones its figure comes from, of the largest
+// figure any auditor of that zone gives. Two blocks that reach one target from zones of their own
+// (one block per zone is a common Corefile) add up; two that audit the same zone (on two ports, or
+// over DNS and TLS) count it once; and where they differ (their resolvers, or views, differ) the
+// worse figure shows. Resetting the whole vector at each audit, or one block's figure replacing
+// another's, would erase or hide the other blocks' figures.
 //
-// A reload replaces every auditor. The series a stopped auditor published are not deleted when it
+// A reload replaces every auditor. The figures a stopped auditor published are not deleted when it
 // stops: its successor, which audits the same zones in the common case, has not audited yet (it
 // starts once the new instance serves, after the old one is stopped), and an alert on a standing
 // finding would resolve and fire again at every reload. They are handed on instead, and settled
-// series by series: one a running auditor publishes again is its own; one that every running
-// auditor covering it (auditing its zone; for target_references, every auditor) has let go of in
-// an audit since it started is deleted; one no running auditor covers (a zone removed from the
-// Corefile) is deleted once the new instance's auditors have all started (Sweep), or, should that
-// moment never come (flatten itself removed from the Corefile), handOnMax after the reload.
+// one by one: one a running auditor publishes again is replaced by it; one that every running
+// auditor covering its zone has let go of in an audit since it started is deleted; one no running
+// auditor covers (a zone removed from the Corefile) is deleted once the new instance's auditors
+// have all started (Sweep), or, should that moment never come (flatten itself removed from the
+// Corefile), handOnMax after the reload.
 
 import (
-	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -23,60 +27,95 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// gaugeSet remembers the label values one auditor set on vec. Only the auditor's checker goroutine
-// publishes; enlist and retire are called by Start and Stop; mine and published are read by the
-// settling of other auditors' series, and written with sets locked.
+// gaugeSet remembers the figures one auditor set on vec. Only the auditor's checker goroutine
+// publishes; enlist and retire are called by Start and Stop; every field but vec and covers is
+// read and written with sets locked.
 type gaugeSet struct {
 	vec *prometheus.GaugeVec
-	// covers reports whether a series (by its label values) is this auditor's to publish or
-	// delete: one of its zones', or, for a vector not labelled by zone, any.
-	covers func(labels []string) bool
-	mine   map[string][]string // label values, by their joined key
+	// covers reports whether a figure from zone is this auditor's to publish or let go of: one of
+	// its zones.
+	covers func(zone string) bool
+	mine   figures
 	// published is set by the set's first publish.
 	published bool
 }
 
-// handOnMax is how long after a reload the series handed on that no running auditor covers are
+// figures are the figures of one gauge vector, by the series' joined label values, then by the
+// zone each comes from.
+type figures map[string]map[string]figure
+
+// figure is one zone's figure of a series.
+type figure struct {
+	labels []string
+	value  float64
+}
+
+// handOnMax is how long after a reload the figures handed on that no running auditor covers are
 // deleted, when no instance's start has swept them before.
 const handOnMax = time.Minute
 
-// sets are the gauge sets of the running auditors, and the series of stopped ones not yet settled
+// sets are the gauge sets of the running auditors, and the figures of stopped ones not yet settled
 // (handed on), by vector; swept is false from an auditor's stop to the next Sweep, while the
 // auditors of the instance that replaces it may not all have started.
 var sets struct {
 	sync.Mutex
 	live     map[*gaugeSet]struct{}
-	handedOn map[*prometheus.GaugeVec]map[string][]string
+	handedOn map[*prometheus.GaugeVec]figures
 	swept    bool
 }
 
-func newGaugeSet(vec *prometheus.GaugeVec, covers func(labels []string) bool) *gaugeSet {
-	return &gaugeSet{vec: vec, covers: covers, mine: map[string][]string{}}
+func newGaugeSet(vec *prometheus.GaugeVec, covers func(zone string) bool) *gaugeSet {
+	return &gaugeSet{vec: vec, covers: covers, mine: figures{}}
 }
 
-// gauge is one value to publish, with its label values.
+// gauge is one figure to publish: its series' label values, and the zone it comes from.
 type gauge struct {
 	labels []string
+	zone   string
 	value  float64
 }
 
-// publish sets every gauge of next, deletes the label values this auditor set before and does not
-// set now, and settles the series handed on to it.
+// key is the series' key in figures.
+func key(labels []string) string { return strings.Join(labels, "\x00") }
+
+// add adds value to the figure of labels from zone.
+func (f figures) add(labels []string, zone string, value float64) {
+	f.set(labels, zone, f[key(labels)][zone].value+value)
+}
+
+// set sets the figure of labels from zone.
+func (f figures) set(labels []string, zone string, value float64) {
+	k := key(labels)
+	byZone := f[k]
+	if byZone == nil {
+		byZone = map[string]figure{}
+		f[k] = byZone
+	}
+	byZone[zone] = figure{labels: labels, value: value}
+}
+
+// publish replaces the auditor's figures with next, and sets the series they are part of, and
+// those it gave figures to before, to what every auditor's figures make now; it settles the
+// figures handed on.
 func (g *gaugeSet) publish(next []gauge) {
-	now := make(map[string][]string, len(next))
+	now := make(figures, len(next))
 	for _, x := range next {
-		now[strings.Join(x.labels, "\x00")] = x.labels
-		g.vec.WithLabelValues(x.labels...).Set(x.value)
+		now.add(x.labels, x.zone, x.value)
 	}
 	sets.Lock()
 	defer sets.Unlock()
-	for k, labels := range g.mine {
-		if _, ok := now[k]; !ok {
-			g.vec.DeleteLabelValues(labels...)
+	changed := make(map[string][]string, len(now)+len(g.mine))
+	for _, m := range []figures{g.mine, now} {
+		for k, byZone := range m {
+			for _, x := range byZone {
+				changed[k] = x.labels
+				break
+			}
 		}
 	}
 	g.mine, g.published = now, true
-	settleLocked(g.vec, sets.swept)
+	settleLocked(g.vec, sets.swept, changed)
+	setLocked(g.vec, changed)
 }
 
 // enlist counts g among the running auditors' sets.
@@ -89,7 +128,7 @@ func (g *gaugeSet) enlist() {
 	sets.live[g] = struct{}{}
 }
 
-// retire hands the series g published on to the running auditors: g's auditor has stopped. Its
+// retire hands the figures g published on to the running auditors: g's auditor has stopped. Its
 // Stop sweeps handOnMax later.
 func (g *gaugeSet) retire() {
 	sets.Lock()
@@ -99,57 +138,103 @@ func (g *gaugeSet) retire() {
 		return
 	}
 	if sets.handedOn == nil {
-		sets.handedOn = map[*prometheus.GaugeVec]map[string][]string{}
+		sets.handedOn = map[*prometheus.GaugeVec]figures{}
 	}
 	old := sets.handedOn[g.vec]
 	if old == nil {
-		old = map[string][]string{}
+		old = figures{}
 		sets.handedOn[g.vec] = old
 	}
-	maps.Copy(old, g.mine)
-	g.mine = map[string][]string{}
+	changed := make(map[string][]string, len(g.mine))
+	for k, byZone := range g.mine {
+		for zone, x := range byZone {
+			if y, ok := old[k][zone]; !ok || x.value > y.value { // two stopped auditors of one zone: the larger
+				old.set(x.labels, zone, x.value)
+			}
+			changed[k] = x.labels
+		}
+	}
+	g.mine = figures{}
 	sets.swept = false
-	settleLocked(g.vec, false) // a successor started early (a question started it) may have published
+	settleLocked(g.vec, false, changed) // a successor started early (a question started it) may have published
+	setLocked(g.vec, changed)
 }
 
-// Sweep settles every series handed on, deleting those no running auditor covers: a zone no longer
+// Sweep settles every figure handed on, deleting those no running auditor covers: a zone no longer
 // audited. The plugin calls it once the auditors of an instance that serves have started.
 func Sweep() {
 	sets.Lock()
 	defer sets.Unlock()
 	sets.swept = true
 	for vec := range sets.handedOn {
-		settleLocked(vec, true)
+		changed := map[string][]string{}
+		settleLocked(vec, true, changed)
+		setLocked(vec, changed)
 	}
 }
 
-// settleLocked settles the series of vec handed on: one a running auditor published again is its
-// own; one the running auditors that cover it have all let go of in an audit is deleted; one no
-// running auditor covers is deleted when uncovered says so. sets is locked.
-func settleLocked(vec *prometheus.GaugeVec, uncovered bool) {
+// settleLocked settles the figures of vec handed on: one a running auditor published again is
+// replaced by it; one the running auditors that cover its zone have all let go of in an audit is
+// deleted; one no running auditor covers is deleted when uncovered says so. The series whose
+// figures it settles are added to changed. sets is locked.
+func settleLocked(vec *prometheus.GaugeVec, uncovered bool, changed map[string][]string) {
 	old := sets.handedOn[vec]
-	for k, labels := range old {
-		claimed, covered, waiting := false, false, false
+	for k, byZone := range old {
+		for zone, x := range byZone {
+			claimed, covered, waiting := false, false, false
+			for g := range sets.live {
+				if g.vec != vec {
+					continue
+				}
+				if _, ok := g.mine[k][zone]; ok {
+					claimed = true
+					break
+				}
+				if g.covers(zone) {
+					covered = true
+					waiting = waiting || !g.published
+				}
+			}
+			if claimed || !waiting && (covered || uncovered) {
+				delete(byZone, zone)
+				changed[k] = x.labels
+			}
+		}
+		if len(byZone) == 0 {
+			delete(old, k)
+		}
+	}
+}
+
+// setLocked sets each series of changed (by key, with its label values) on vec to the sum, over
+// the zones its figures come from, of the largest figure a running auditor gives for that zone,
+// or the one handed on where none does; a series with no figure left is deleted. sets is locked.
+func setLocked(vec *prometheus.GaugeVec, changed map[string][]string) {
+	for k, labels := range changed {
+		best := map[string]float64{}
 		for g := range sets.live {
 			if g.vec != vec {
 				continue
 			}
-			if _, ok := g.mine[k]; ok {
-				claimed = true
-				break
-			}
-			if g.covers(labels) {
-				covered = true
-				waiting = waiting || !g.published
+			for zone, x := range g.mine[k] {
+				if v, ok := best[zone]; !ok || x.value > v {
+					best[zone] = x.value
+				}
 			}
 		}
-		switch {
-		case claimed:
-			delete(old, k)
-		case waiting:
-		case covered || uncovered:
+		for zone, x := range sets.handedOn[vec][k] {
+			if _, ok := best[zone]; !ok {
+				best[zone] = x.value
+			}
+		}
+		if len(best) == 0 {
 			vec.DeleteLabelValues(labels...)
-			delete(old, k)
+			continue
 		}
+		sum := 0.0
+		for _, v := range best {
+			sum += v
+		}
+		vec.WithLabelValues(labels...).Set(sum)
 	}
 }

@@ -10,17 +10,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// every covers every series.
-func every([]string) bool { return true }
+// every covers every zone.
+func every(string) bool { return true }
 
 // Two server blocks' auditors publish to one gauge vector: each replaces only its own values, so
 // one block's audit never erases the other's figures.
 func TestGaugeSetsShareAVector(t *testing.T) {
 	vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"}) // registered nowhere
 	a, b := newGaugeSet(vec, every), newGaugeSet(vec, every)
-	a.publish([]gauge{{[]string{"cdn.example.net."}, 3}, {[]string{"old.example.net."}, 1}})
-	b.publish([]gauge{{[]string{"mail.example.com."}, 2}})
-	a.publish([]gauge{{[]string{"cdn.example.net."}, 4}}) // old.example.net. no longer referenced
+	a.enlist()
+	b.enlist()
+	defer a.retire()
+	defer b.retire()
+	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 3}, {labels: []string{"old.example.net."}, value: 1}})
+	b.publish([]gauge{{labels: []string{"mail.example.com."}, value: 2}})
+	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 4}}) // old.example.net. no longer referenced
 
 	if n := testutil.CollectAndCount(vec); n != 2 {
 		t.Errorf("%d series, want 2 (cdn from a, mail from b)", n)
@@ -60,9 +64,9 @@ func seriesOf(t *testing.T, vec *prometheus.GaugeVec) []string {
 	return out
 }
 
-// in covers the series of the zones given.
-func in(zones ...string) func([]string) bool {
-	return func(labels []string) bool { return slices.Contains(zones, labels[0]) }
+// in covers the zones given.
+func in(zones ...string) func(string) bool {
+	return func(zone string) bool { return slices.Contains(zones, zone) }
 }
 
 // findingsVec is a vector labelled as audit_findings is, registered nowhere.
@@ -83,7 +87,7 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 	vec := findingsVec()
 	old := newGaugeSet(vec, in("kept.test.", "gone.test."))
 	old.enlist()
-	old.publish([]gauge{{[]string{"kept.test.", "dangling"}, 1}, {[]string{"kept.test.", "apex"}, 1}, {[]string{"gone.test.", "dangling"}, 2}})
+	old.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 1}, {labels: []string{"kept.test.", "apex"}, zone: "kept.test.", value: 1}, {labels: []string{"gone.test.", "dangling"}, zone: "gone.test.", value: 2}})
 
 	// The new instance's auditor exists before the old one stops, and starts after.
 	next := newGaugeSet(vec, in("kept.test."))
@@ -92,7 +96,7 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 	next.enlist()
 	Sweep()
 	wantSeries(t, vec, "after Sweep", "apex/kept.test.", "dangling/kept.test.")
-	next.publish([]gauge{{[]string{"kept.test.", "dangling"}, 3}}) // the apex finding was fixed
+	next.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 3}}) // the apex finding was fixed
 	wantSeries(t, vec, "after the new audit", "dangling/kept.test.")
 	if got := testutil.ToFloat64(vec.WithLabelValues("kept.test.", "dangling")); got != 3 {
 		t.Errorf("after the new audit: kept.test. dangling = %v, want 3", got)
@@ -109,16 +113,16 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 		vec := findingsVec()
 		old := newGaugeSet(vec, in("a.test.", "b.test."))
 		old.enlist()
-		old.publish([]gauge{{[]string{"a.test.", "apex"}, 1}, {[]string{"b.test.", "apex"}, 1}})
+		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"b.test.", "apex"}, zone: "b.test.", value: 1}})
 		// Until its first audit, the new auditor holds "." and covers every zone.
 		zones := []string{"a.test.", "b.test."}
-		next := newGaugeSet(vec, func(l []string) bool { return slices.Contains(zones, l[0]) })
+		next := newGaugeSet(vec, func(zone string) bool { return slices.Contains(zones, zone) })
 		old.retire()
 		next.enlist()
 		Sweep()
 		wantSeries(t, vec, "after Sweep", "apex/a.test.", "apex/b.test.")
 		zones = []string{"a.test."} // its audit found b.test. gone from the zones below "."
-		next.publish([]gauge{{[]string{"a.test.", "apex"}, 1}})
+		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}})
 		wantSeries(t, vec, "after the new audit", "apex/a.test.")
 	})
 	t.Run("two blocks", func(t *testing.T) {
@@ -126,27 +130,80 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 		oldA, oldB := newGaugeSet(vec, every), newGaugeSet(vec, every)
 		oldA.enlist()
 		oldB.enlist()
-		oldA.publish([]gauge{{[]string{"a.cdn.test."}, 1}})
-		oldB.publish([]gauge{{[]string{"b.cdn.test."}, 1}, {[]string{"old.cdn.test."}, 1}})
+		oldA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 1}})
+		oldB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 1}, {labels: []string{"old.cdn.test."}, value: 1}})
 		newA, newB := newGaugeSet(vec, every), newGaugeSet(vec, every)
 		oldA.retire()
 		oldB.retire()
 		newA.enlist()
 		newB.enlist()
 		Sweep()
-		newA.publish([]gauge{{[]string{"a.cdn.test."}, 2}})
+		newA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 2}})
 		wantSeries(t, vec, "after block A's audit", "a.cdn.test.", "b.cdn.test.", "old.cdn.test.")
-		newB.publish([]gauge{{[]string{"b.cdn.test."}, 2}})
+		newB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 2}})
 		wantSeries(t, vec, "after both audits", "a.cdn.test.", "b.cdn.test.")
 	})
 	t.Run("a successor started early", func(t *testing.T) {
 		vec := findingsVec()
 		old, next := newGaugeSet(vec, in("a.test.")), newGaugeSet(vec, in("a.test."))
 		old.enlist()
-		old.publish([]gauge{{[]string{"a.test.", "apex"}, 1}, {[]string{"a.test.", "dangling"}, 1}})
+		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"a.test.", "dangling"}, zone: "a.test.", value: 1}})
 		next.enlist()
-		next.publish([]gauge{{[]string{"a.test.", "apex"}, 1}})
+		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}})
 		old.retire()
 		wantSeries(t, vec, "the old auditor stopped after the new one's audit", "apex/a.test.")
 	})
+}
+
+// Server blocks that share no label on the vector: figures from different zones add up (one block
+// per zone, each reaching one target), one zone audited by two blocks counts once, and where two
+// auditors of a zone differ the larger shows (one block's resolver is down); a block's later
+// audit changes only its own part.
+func TestGaugeSetsAcrossBlocks(t *testing.T) {
+	refs := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"})
+	unchecked := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "unchecked", Help: "test"}, []string{"zone"})
+	ref := func(n float64, zone string) gauge {
+		return gauge{labels: []string{"ns1.example.net."}, zone: zone, value: n}
+	}
+	var blocks []*gaugeSet
+	block := func(vec *prometheus.GaugeVec, zones ...string) *gaugeSet {
+		g := newGaugeSet(vec, in(zones...))
+		g.enlist()
+		blocks = append(blocks, g)
+		return g
+	}
+	defer func() {
+		for _, g := range blocks {
+			g.retire()
+		}
+		Sweep()
+	}()
+	value := func(vec *prometheus.GaugeVec, label string) float64 {
+		return testutil.ToFloat64(vec.WithLabelValues(label))
+	}
+
+	a, b, c := block(refs, "a.test."), block(refs, "b.test."), block(refs, "a.test.")
+	a.publish([]gauge{ref(2, "a.test.")})
+	b.publish([]gauge{ref(3, "b.test.")})
+	if got := value(refs, "ns1.example.net."); got != 5 {
+		t.Errorf("two blocks, two zones: %v references, want 5 (2 + 3)", got)
+	}
+	c.publish([]gauge{ref(2, "a.test.")})
+	if got := value(refs, "ns1.example.net."); got != 5 {
+		t.Errorf("a.test. audited by two blocks: %v references, want 5 (counted once)", got)
+	}
+	b.publish(nil) // b.test.'s NS records changed
+	if got := value(refs, "ns1.example.net."); got != 2 {
+		t.Errorf("b.test. no longer refers: %v references, want 2", got)
+	}
+	a.publish(nil)
+	c.publish(nil)
+	wantSeries(t, refs, "no block refers")
+
+	ok, down := block(unchecked, "example.org."), block(unchecked, "example.org.")
+	down.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 2}})
+	ok.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 0}})
+	if got := value(unchecked, "example.org."); got != 2 {
+		t.Errorf("one of two blocks could not check 2 names: %v, want 2 (the block that checked all does not hide it)", got)
+	}
 }

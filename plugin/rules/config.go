@@ -54,8 +54,8 @@ type Result struct {
 	// those made by then.
 	Incomplete bool
 	// Outside is, with Config.Outside set, the number of references to each name outside the
-	// zones (see References).
-	Outside map[string]int
+	// zones (see References), by the zone of the name that refers.
+	Outside map[string]map[string]int
 	// Failed are the names outside the zones whose checks the Oracle could not answer (an error,
 	// SERVFAIL, REFUSED; each asked twice): the findings are incomplete without them.
 	Failed []Failure

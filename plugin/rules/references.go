@@ -64,10 +64,10 @@ func References(zones []Zone, aliases map[string]string) map[string][]Reference 
 // gives them), from the chains already walked: a name outside the zones owns nothing here, so it
 // can only be the last name of a reference's path, the end of its target's chain when the
 // reference follows the chain (a chain's head, an MX, SRV or NS target, a declared alias), else the
-// target itself.
-func (c *checker) outsideReferences(aliases map[string]string) map[string]int {
+// target itself. The counts are by the zone of the name that refers (its owner).
+func (c *checker) outsideReferences(aliases map[string]string) map[string]map[string]int {
 	ix := c.ix
-	counts := map[string]int{}
+	counts := map[string]map[string]int{}
 	count := func(owner, target string, far, ownerAlias bool) {
 		name := canonical(target)
 		switch {
@@ -92,7 +92,11 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]int {
 			name = c.chains.name(c.chains.end[id])
 		}
 		if ix.zoneOf(name) == "" {
-			counts[name]++
+			zone := ix.zoneOf(owner)
+			if counts[name] == nil {
+				counts[name] = map[string]int{}
+			}
+			counts[name][zone]++
 		}
 	}
 	ix.recordReferences(func(nd *node, target, _ string, far, headAlias bool) {

@@ -103,7 +103,7 @@ func TestOutsideReferences(t *testing.T) {
 			want[target] = len(refs)
 		}
 	}
-	got := Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside
+	got := totals(t, Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside, z.Origin)
 	if len(want) < 4 || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("outside references %v, want %v", got, want)
 	}
@@ -130,9 +130,44 @@ func TestOutsideReferencesRandom(t *testing.T) {
 				want[target] = len(refs)
 			}
 		}
-		got := Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside
+		got := totals(t, Run(t.Context(), []Zone{z}, Config{Outside: aliases}).Outside, z.Origin)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("zone %d:\n%s\noutside references %v, want %v", i, text, got, want)
 		}
+	}
+}
+
+// totals are the counts of outside, which must all come from zone.
+func totals(t *testing.T, outside map[string]map[string]int, zone string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for target, byZone := range outside {
+		for z, n := range byZone {
+			if z != zone {
+				t.Errorf("%d references to %s from zone %q, want all from %s", n, target, z, zone)
+			}
+			out[target] += n
+		}
+	}
+	return out
+}
+
+// Each zone's references are its own: two zones that reach one target are counted apart, so that
+// server blocks that audit them add them up and blocks that audit the same zone count it once.
+func TestOutsideReferencesByZone(t *testing.T) {
+	t.Parallel()
+	a := zone(t, "@ IN MX 10 mx.example.net.\nwww IN CNAME cdn.example.net.\n")
+	b, err := ParseZone(strings.NewReader("$ORIGIN example.com.\n@ IN SOA ns1.example.net. h.example.com. 1 7200 3600 1209600 300\n@ IN NS ns1.example.net.\nwww IN CNAME cdn.example.net.\nshop IN CNAME www\n"), "", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Run(t.Context(), []Zone{a, b}, Config{Outside: map[string]string{"app.example.org.": "cdn.example.net."}}).Outside
+	want := map[string]map[string]int{
+		"cdn.example.net.": {"example.org.": 2, "example.com.": 2},
+		"mx.example.net.":  {"example.org.": 1},
+		"ns1.example.net.": {"example.org.": 1, "example.com.": 1},
+	}
+	if a.Origin != "example.org." || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s: outside references %v, want %v", a.Origin, got, want)
 	}
 }
