@@ -95,6 +95,11 @@ func TestApex(t *testing.T) {
 				test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: wwwA("example.org.", 300)}, "")
 		})
 	}
+	// The apex's other types are its own records, NODATA here, never the CNAME a resolver would
+	// cache and apply to every type at the apex (its mail's MX and TXT looked up at the target).
+	for _, qtype := range []uint16{dns.TypeMX, dns.TypeTXT, dns.TypeCAA} {
+		check(t, s.query(t, "udp", "example.org.", qtype), test.Case{Qname: "example.org.", Qtype: qtype, Ns: []dns.RR{soaOrg(300)}}, "")
+	}
 	// In apex mode other names keep their CNAME, exactly as the file plugin answers them.
 	check(t, s.query(t, "udp", "www.example.org.", dns.TypeA), test.Case{Qname: "www.example.org.", Qtype: dns.TypeA,
 		Answer: append(wwwA("www.example.net.", 600), test.CNAME("www.example.org. 3600 IN CNAME www.example.net.")),

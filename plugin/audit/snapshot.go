@@ -21,9 +21,11 @@ type zoneState struct {
 	origin  string
 	serial  uint32
 	records int
-	// apex holds the apex's records by type when the apex holds a CNAME beside other data (the
-	// layout users bring from providers that flatten apex CNAMEs): questions for its other types
-	// are answered from here instead of with the CNAME. Never handed out: replies get copies.
+	// apex holds the apex's records by type when the apex holds a CNAME: questions for its other
+	// types are answered from here (NODATA for a type it lacks) instead of with the CNAME, which a
+	// resolver would cache and apply to every type at the apex, its TXT and MX included, as the
+	// target's (RFC 1034 3.6.2). Beside SOA and NS alone, or other data too (the layout users bring
+	// from providers that flatten apex CNAMEs). Never handed out: replies get copies.
 	apex map[uint16][]dns.RR
 	// owners are the CNAME owners that own other data or names below them: such a name exists
 	// whatever its CNAME leads to, so it is never answered NXDOMAIN (RFC 8020).
@@ -84,12 +86,7 @@ func newZoneState(origin string, serial uint32, rrs []dns.RR, owners bool) *zone
 		}
 	}
 	if len(apex[dns.TypeCNAME]) > 0 {
-		for t := range apex {
-			if !chain.Native(t) {
-				z.apex = apex
-				break
-			}
-		}
+		z.apex = apex
 	}
 	if len(cnames) == 0 {
 		return z
