@@ -63,6 +63,11 @@ func TestRuleCases(t *testing.T) {
 		findings: []string{"error cname-loop a.example.org.: CNAME loop: a.example.org. -> example.org. -> a.example.org.; fix: point one CNAME of the loop at a name that holds addresses",
 			"error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records; fix: replace the CNAME with the apex's own addresses: its target a.example.org. leads into a CNAME loop, so there is nothing to flatten"},
 	}, {
+		name: "an apex whose target forks: its CNAMEs first",
+		zone: "@ IN CNAME x\nx IN CNAME a.example.net.\nx IN CNAME b.example.net.\n",
+		findings: []string{"error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records; fix: give x.example.org. one CNAME (RFC 2181 10.1), then replace the apex's CNAME with the target's addresses, or declare it to flatten as 'alias example.org. x.example.org.' and remove the CNAME",
+			"error multiple-cnames x.example.org.: 2 CNAMEs (a.example.net., b.example.net.): a name has at most one canonical name; fix: keep one CNAME"},
+	}, {
 		name:     "an apex alias to flatten",
 		zone:     "@ IN CNAME www.example.net.\n",
 		findings: []string{"error cname-at-apex example.org.: CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records; fix: replace the CNAME with the target's addresses, or declare it to flatten as 'alias example.org. www.example.net.' and remove the CNAME"},

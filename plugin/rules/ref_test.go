@@ -186,10 +186,15 @@ func (c *refChecker) siblings(name string) {
 	}
 	apex := slices.Contains(c.ix.zones, name)
 	if apex {
+		target := cnames[0].(*dns.CNAME).Target
+		fix := "replace the CNAME with the target's addresses, or declare it to flatten as 'alias " + name + " " + target + "' and remove the CNAME"
+		if len(c.ix.names[dns.CanonicalName(target)][dns.TypeCNAME]) > 1 {
+			fix = "give " + target + " one CNAME (RFC 2181 10.1), then replace the apex's CNAME with the target's addresses, or declare it to flatten as 'alias " + name + " " + target + "' and remove the CNAME"
+		}
 		c.add(Finding{Severity: Error, Rule: RuleApex, Owner: name, Record: cnames[0].String(),
 			RFC:     "RFC 1034 3.6.2, RFC 2181 10.1",
 			Message: "CNAME at the zone apex, which must hold SOA and NS: resolvers that honour the CNAME lose the zone's other records",
-			Fix:     "replace the CNAME with the target's addresses, or declare it to flatten as 'alias " + name + " " + cnames[0].(*dns.CNAME).Target + "' and remove the CNAME"})
+			Fix:     fix})
 	}
 	var other []string
 	for t := range types {

@@ -29,6 +29,8 @@ func (c *checker) siblings(id int32, cn *dns.CNAME) {
 			fix = "replace the CNAME with the apex's own addresses: it points at the apex itself, so there is nothing to flatten"
 		case c.chains.loop[id] >= 0:
 			fix = "replace the CNAME with the apex's own addresses: its target " + cn.Target + " leads into a CNAME loop, so there is nothing to flatten"
+		case c.forks(target):
+			fix = "give " + cn.Target + " one CNAME (RFC 2181 10.1), then replace the apex's CNAME with the target's addresses, or declare it to flatten as 'alias " + name + " " + cn.Target + "' and remove the CNAME"
 		}
 		c.add(Finding{Severity: Error, Rule: RuleApex, Owner: name, Record: cn.String(),
 			RFC:     "RFC 1034 3.6.2, RFC 2181 10.1",
@@ -65,4 +67,25 @@ func (c *checker) siblings(id int32, cn *dns.CNAME) {
 		}
 		c.add(MultipleFinding(name, cnames[0].String(), targets)) // the first: where a reader starts
 	}
+}
+
+// forks reports whether name, in the zones, owns more than one CNAME (a record given twice is one):
+// a chain through it has no one end to flatten until it has one.
+func (c *checker) forks(name string) bool {
+	id, ok := c.ix.ids.get(c.ix.nodes, name)
+	if !ok || c.ix.nodes[id].flags&fMultiple == 0 {
+		return false
+	}
+	var first dns.RR
+	forked := false
+	c.ix.records(id, func(rr dns.RR) {
+		switch {
+		case rr.Header().Rrtype != dns.TypeCNAME:
+		case first == nil:
+			first = rr
+		case !dns.IsDuplicate(first, rr):
+			forked = true
+		}
+	})
+	return forked
 }
