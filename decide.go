@@ -29,6 +29,10 @@ const (
 	aliasOther
 	// apexOther: another type at an apex, which the apex's own records may answer.
 	apexOther
+	// belowOther: another type at a flattened name below an apex of ZONES, which may be the apex
+	// of a zone served below them (a root block's): answered as apexOther when it is one, passed
+	// through as watch when not.
+	belowOther
 )
 
 // policy is the configuration that decides.
@@ -88,6 +92,9 @@ func (p *policy) decide(r *dns.Msg) (action, string) {
 	}
 	if !chain.Native(q.Qtype) && len(zone) == len(q.Name) {
 		return apexOther, ""
+	}
+	if !chain.Native(q.Qtype) && p.mode != Apex && p.flattens(q.Name, zone) {
+		return belowOther, ""
 	}
 	return watch, ""
 }

@@ -84,6 +84,11 @@ func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 	switch act {
 	case watch:
 		return ctx, q.watcher(), nil, nil, 0, nil
+	case belowOther:
+		if !f.audit.AliasApex(r.Question[0].Name) {
+			return ctx, q.watcher(), nil, nil, 0, nil
+		}
+		rcode, err = q.apex()
 	case apexOther:
 		rcode, err = q.apex()
 	case aliasOther:
@@ -398,9 +403,10 @@ func (q question) aliasOther() (int, error) {
 	return q.write(reply.Negative(q.r, dns.RcodeSuccess, soa, chain.MaxTTL))
 }
 
-// apex answers a question for another type at an apex that holds a CNAME beside other data (MX,
-// TXT, ...: the layout users bring from providers that flatten apex CNAMEs) from the zone's own
-// records for that type, not with the CNAME that the file plugin gives for every type.
+// apex answers a question for another type at an apex that holds a CNAME (alone, or beside MX, TXT,
+// ...: the layout users bring from providers that flatten apex CNAMEs) from the zone's own records
+// for that type, NODATA when it has none, not with the CNAME that the file plugin gives for every
+// type.
 func (q question) apex() (int, error) {
 	records := q.f.audit.Apex(q.ctx, q.r.Question[0].Name)
 	if records == nil {

@@ -319,6 +319,18 @@ func TestRootAuditsTheBlocksZones(t *testing.T) {
 	if out := s.out.String(); strings.Contains(out, "not audited") || strings.Contains(out, "not checked") {
 		t.Errorf("a zone or a name was left unchecked:\n%s", out)
 	}
+
+	// The apex of a zone below the root is flattened in all mode, and its other types are its own
+	// records, NODATA for a type it lacks, never the CNAME; a CNAME below an apex is file's, as is.
+	for _, network := range []string{"udp", "tcp"} {
+		check(t, s.query(t, network, "example.org.", dns.TypeMX), test.Case{Qname: "example.org.", Qtype: dns.TypeMX,
+			Answer: []dns.RR{test.MX("example.org. 3600 IN MX 10 mx.example.net.")}}, "")
+		check(t, s.query(t, network, "example.org.", dns.TypeCAA), test.Case{Qname: "example.org.", Qtype: dns.TypeCAA,
+			Ns: []dns.RR{test.SOA("example.org. 300 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300")}}, "")
+	}
+	check(t, s.query(t, "udp", "txt.example.org.", dns.TypeMX), test.Case{Qname: "txt.example.org.", Qtype: dns.TypeMX,
+		Answer: []dns.RR{test.CNAME("txt.example.org. 3600 IN CNAME www.example.net.")},
+		Ns:     []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, "")
 }
 
 // A reload that drops a zone from the Corefile drops its audit_findings series with it, at once;

@@ -12,8 +12,8 @@ import (
 )
 
 // Apex returns the records by type at name when name is the apex of one of the zones and holds a
-// CNAME beside other data (the layout users bring from providers that flatten apex CNAMEs): its
-// other types are answered from here, not with the CNAME. The records are the zone's own, never to
+// CNAME (beside SOA and NS alone, or other data too: the layout users bring from providers that
+// flatten apex CNAMEs): its other types are answered from here, not with the CNAME. The records are the zone's own, never to
 // be changed: replies get copies. The zone's serial is checked first (an in-memory SOA question),
 // so answers follow every reload of the zone whatever the audit interval; a zone not read yet (the
 // first audit runs in the background after start-up) is read at once, so that the first questions
@@ -34,6 +34,18 @@ func (a *Auditor) Apex(ctx context.Context, name string) map[uint16][]dns.RR {
 		}
 	}
 	return z.apex
+}
+
+// AliasApex reports whether name is the apex of a zone read (one of the zones, or one served below
+// them) whose apex holds a CNAME: Apex answers its other types. From the snapshot alone: a zone not
+// read yet is not known.
+func (a *Auditor) AliasApex(name string) bool {
+	s := a.snapshot()
+	if s == nil {
+		return false
+	}
+	z := s.zones[chain.Lower(name)]
+	return z != nil && z.apex != nil
 }
 
 // Owns reports whether name owns records other than its CNAME, or names below it: such a name
