@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -82,7 +83,7 @@ func setup(c *caddy.Controller) error {
 		// the hooks start (its audit, its resolver) is the one that answers; the chain built last
 		// comes after it.
 		if f == nil {
-			f = newFlatten(cfg, next, blockOf(conf))
+			f = newFlatten(cfg, next, blockOf(conf, keys))
 		} else {
 			f.Next = next
 		}
@@ -118,6 +119,9 @@ func setup(c *caddy.Controller) error {
 type block struct {
 	// handlers are the block's plugins.
 	handlers []plugin.Handler
+	// name is the block's keys and the addresses it binds, which a reload keeps: the audit's
+	// successor in the new instance has the same.
+	name string
 	// self is the server's own address (host:port, plain DNS), for questions about names outside
 	// the zones asked with no client question in hand; "" when it has none.
 	self string
@@ -158,8 +162,8 @@ func serversOf(conf *dnsserver.Config, keys []string) []string {
 	return out
 }
 
-func blockOf(conf *dnsserver.Config) block {
-	b := block{handlers: conf.Handlers()}
+func blockOf(conf *dnsserver.Config, keys []string) block {
+	b := block{handlers: conf.Handlers(), name: strings.Join(keys, " ") + " bind " + strings.Join(conf.ListenHosts, " ")}
 	if conf.Transport == transport.DNS || conf.Transport == "" {
 		host := "127.0.0.1"
 		if len(conf.ListenHosts) > 0 {
@@ -210,7 +214,7 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 	case b.self != "":
 		world, self = resolver.NewSelf(b.self).Exchange, true
 	}
-	f.audit = audit.New(audit.Config{Zones: cfg.zones, Every: cfg.audit, Handlers: b.handlers, Owners: cfg.dangling == dns.RcodeNameError,
+	f.audit = audit.New(audit.Config{Zones: cfg.zones, Every: cfg.audit, Block: b.name, Handlers: b.handlers, Owners: cfg.dangling == dns.RcodeNameError,
 		MaxChain: cfg.maxChain, Targets: cfg.targets, Aliases: cfg.aliases, ProbeNS: cfg.probeNS, ProbePort: cfg.probePort,
 		Own: f.chase.Ask, World: world, WorldIsSelf: self, Slots: f.chase.Slots(), Changed: f.chase.Purge, Serial: f.chase.Serial})
 	return f

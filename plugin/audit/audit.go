@@ -34,6 +34,9 @@ type Config struct {
 	// and reload only).
 	Zones chain.Zones
 	Every time.Duration
+	// Block names the server block (its keys and addresses): at a reload, the auditor of the same
+	// block takes over the figures this one published (gauges.go).
+	Block string
 	// Handlers are the server block's plugins: the zones are read from those that can hand them
 	// over (transfer.Transferer), and the kubernetes plugin's services are watched.
 	Handlers []plugin.Handler
@@ -116,6 +119,8 @@ type Auditor struct {
 	// standing and referenced are this auditor's share of the audit_findings and
 	// target_references gauges (gauges.go).
 	standing, referenced, unchecked *gaugeSet
+	// unread is the zone the gauges' figures from names in no zone read come from (see New).
+	unread string
 	// saidOffline: the note on names outside the zones the audit has no way to check was logged.
 	saidOffline bool
 }
@@ -134,10 +139,13 @@ func New(cfg Config) *Auditor {
 		wake: make(chan struct{}, 1), jobs: make(chan checkJob, 1), read: map[string]zoneRead{}, checked: map[string]uint64{},
 	}
 	// A figure of audit_findings, audit_unchecked_names or target_references is the auditor's that
-	// audits the zone it comes from (gauges.go).
-	inZones := func(zone string) bool { return a.holds(zone) }
-	a.standing, a.unchecked = newGaugeSet(auditFindings, inZones), newGaugeSet(auditUnchecked, inZones)
-	a.referenced = newGaugeSet(targetReferences, inZones)
+	// audits the zone it comes from (gauges.go); one from names in no zone read (a declared alias
+	// in a zone no plugin of the block serves) is the plugin's ZONES'.
+	a.unread = "\x00" + strings.Join(cfg.Zones, " ")
+	inZones := func(zone string) bool { return zone == a.unread || a.holds(zone) }
+	a.standing = newGaugeSet(auditFindings, cfg.Block, inZones)
+	a.unchecked = newGaugeSet(auditUnchecked, cfg.Block, inZones)
+	a.referenced = newGaugeSet(targetReferences, cfg.Block, inZones)
 	for _, h := range cfg.Handlers {
 		if tr, ok := h.(transfer.Transferer); ok {
 			a.trs = append(a.trs, tr)

@@ -59,7 +59,7 @@ func (a *Auditor) check(job checkJob) {
 	}
 	var published []gauge
 	for k, n := range standing {
-		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, zone: k[0], value: n})
+		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, zone: a.figureZone(k[0]), value: n})
 	}
 	a.standing.publish(published)
 	a.references(res.Outside)
@@ -86,6 +86,15 @@ func (a *Auditor) check(job checkJob) {
 	}
 }
 
+// figureZone is the zone a gauge figure comes from (gauges.go): zone, or, for names in no zone read
+// (""), the plugin's ZONES.
+func (a *Auditor) figureZone(zone string) string {
+	if zone == "" {
+		return a.unread
+	}
+	return zone
+}
+
 // references publishes, for every name outside the zones that names in them reach (CNAME and
 // AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
 // when a cloud resource, mail provider or CDN name about to be removed still has names pointing
@@ -97,7 +106,7 @@ func (a *Auditor) references(outside map[string]map[string]int) {
 			continue
 		}
 		for zone, n := range byZone {
-			published = append(published, gauge{labels: []string{target}, zone: zone, value: float64(n)})
+			published = append(published, gauge{labels: []string{target}, zone: a.figureZone(zone), value: float64(n)})
 		}
 	}
 	a.referenced.publish(published)
@@ -122,7 +131,7 @@ func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead) 
 	}
 	published := make([]gauge, 0, len(per))
 	for zone, n := range per {
-		published = append(published, gauge{labels: []string{zone}, zone: zone, value: n})
+		published = append(published, gauge{labels: []string{zone}, zone: a.figureZone(zone), value: n})
 	}
 	a.unchecked.publish(published)
 	if len(failed) == 0 {

@@ -10,14 +10,15 @@ package audit
 // another's, would erase or hide the other blocks' figures.
 //
 // A reload replaces every auditor. The figures a stopped auditor published are not deleted when it
-// stops: its successor, which audits the same zones in the common case, has not audited yet (it
-// starts once the new instance serves, after the old one is stopped), and an alert on a standing
-// finding would resolve and fire again at every reload. They are handed on instead, and settled
-// one by one: one a running auditor publishes again is replaced by it; one that every running
-// auditor covering its zone has let go of in an audit since it started is deleted; one no running
-// auditor covers (a zone removed from the Corefile) is deleted once the new instance's auditors
-// have all started (Sweep), or, should that moment never come (flatten itself removed from the
-// Corefile), handOnMax after the reload.
+// stops: its successor, the new auditor of the same server block, which audits the same zones in
+// the common case, has not audited yet (it starts once the new instance serves, after the old one
+// is stopped), and an alert on a standing finding would resolve and fire again at every reload.
+// They are handed on to it instead, count as they did until they are settled, and are settled one
+// by one: one the successor publishes again is replaced by it; one the successor has let go of in
+// an audit since it started is deleted; one no successor covers (a zone, or a block, removed from
+// the Corefile) is deleted once the new instance's auditors have all started (Sweep), or, should
+// that moment never come (flatten itself removed from the Corefile), handOnMax after the reload.
+// Only a successor settles: another block's auditor, old or new, has figures of its own.
 
 import (
 	"strings"
@@ -32,6 +33,9 @@ import (
 // read and written with sets locked.
 type gaugeSet struct {
 	vec *prometheus.GaugeVec
+	// block is the auditor's server block (its keys and addresses), which its successor at a
+	// reload shares.
+	block string
 	// covers reports whether a figure from zone is this auditor's to publish or let go of: one of
 	// its zones.
 	covers func(zone string) bool
@@ -44,10 +48,12 @@ type gaugeSet struct {
 // zone each comes from.
 type figures map[string]map[string]figure
 
-// figure is one zone's figure of a series.
+// figure is one zone's figure of a series; block is the block of the stopped auditor that gave a
+// figure handed on.
 type figure struct {
 	labels []string
 	value  float64
+	block  string
 }
 
 // handOnMax is how long after a reload the figures handed on that no running auditor covers are
@@ -64,8 +70,8 @@ var sets struct {
 	swept    bool
 }
 
-func newGaugeSet(vec *prometheus.GaugeVec, covers func(zone string) bool) *gaugeSet {
-	return &gaugeSet{vec: vec, covers: covers, mine: figures{}}
+func newGaugeSet(vec *prometheus.GaugeVec, block string, covers func(zone string) bool) *gaugeSet {
+	return &gaugeSet{vec: vec, block: block, covers: covers, mine: figures{}}
 }
 
 // gauge is one figure to publish: its series' label values, and the zone it comes from.
@@ -80,18 +86,18 @@ func key(labels []string) string { return strings.Join(labels, "\x00") }
 
 // add adds value to the figure of labels from zone.
 func (f figures) add(labels []string, zone string, value float64) {
-	f.set(labels, zone, f[key(labels)][zone].value+value)
+	f.set(labels, zone, figure{labels: labels, value: f[key(labels)][zone].value + value})
 }
 
 // set sets the figure of labels from zone.
-func (f figures) set(labels []string, zone string, value float64) {
+func (f figures) set(labels []string, zone string, x figure) {
 	k := key(labels)
 	byZone := f[k]
 	if byZone == nil {
 		byZone = map[string]figure{}
 		f[k] = byZone
 	}
-	byZone[zone] = figure{labels: labels, value: value}
+	byZone[zone] = x
 }
 
 // publish replaces the auditor's figures with next, and sets the series they are part of, and
@@ -149,7 +155,8 @@ func (g *gaugeSet) retire() {
 	for k, byZone := range g.mine {
 		for zone, x := range byZone {
 			if y, ok := old[k][zone]; !ok || x.value > y.value { // two stopped auditors of one zone: the larger
-				old.set(x.labels, zone, x.value)
+				x.block = g.block
+				old.set(x.labels, zone, x)
 			}
 			changed[k] = x.labels
 		}
@@ -173,17 +180,18 @@ func Sweep() {
 	}
 }
 
-// settleLocked settles the figures of vec handed on: one a running auditor published again is
-// replaced by it; one the running auditors that cover its zone have all let go of in an audit is
-// deleted; one no running auditor covers is deleted when uncovered says so. The series whose
-// figures it settles are added to changed. sets is locked.
+// settleLocked settles the figures of vec handed on, by their successors (the running auditors of
+// the block that gave them): one a successor published again is replaced by it; one the successors
+// that cover its zone have all let go of in an audit is deleted; one no successor covers is
+// deleted when uncovered says so. The series whose figures it settles are added to changed. sets
+// is locked.
 func settleLocked(vec *prometheus.GaugeVec, uncovered bool, changed map[string][]string) {
 	old := sets.handedOn[vec]
 	for k, byZone := range old {
 		for zone, x := range byZone {
 			claimed, covered, waiting := false, false, false
 			for g := range sets.live {
-				if g.vec != vec {
+				if g.vec != vec || g.block != x.block {
 					continue
 				}
 				if _, ok := g.mine[k][zone]; ok {
@@ -207,8 +215,8 @@ func settleLocked(vec *prometheus.GaugeVec, uncovered bool, changed map[string][
 }
 
 // setLocked sets each series of changed (by key, with its label values) on vec to the sum, over
-// the zones its figures come from, of the largest figure a running auditor gives for that zone,
-// or the one handed on where none does; a series with no figure left is deleted. sets is locked.
+// the zones its figures come from, of the largest figure a running auditor gives for that zone or
+// a stopped one handed on; a series with no figure left is deleted. sets is locked.
 func setLocked(vec *prometheus.GaugeVec, changed map[string][]string) {
 	for k, labels := range changed {
 		best := map[string]float64{}
@@ -223,7 +231,7 @@ func setLocked(vec *prometheus.GaugeVec, changed map[string][]string) {
 			}
 		}
 		for zone, x := range sets.handedOn[vec][k] {
-			if _, ok := best[zone]; !ok {
+			if v, ok := best[zone]; !ok || x.value > v {
 				best[zone] = x.value
 			}
 		}

@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dnsflatten/flatten/plugin/chain"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -17,7 +20,7 @@ func every(string) bool { return true }
 // one block's audit never erases the other's figures.
 func TestGaugeSetsShareAVector(t *testing.T) {
 	vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"}) // registered nowhere
-	a, b := newGaugeSet(vec, every), newGaugeSet(vec, every)
+	a, b := newGaugeSet(vec, "a", every), newGaugeSet(vec, "b", every)
 	a.enlist()
 	b.enlist()
 	defer a.retire()
@@ -85,12 +88,12 @@ func wantSeries(t *testing.T, vec *prometheus.GaugeVec, when string, want ...str
 // a zone the new auditor audits stay until its first publish, which keeps what it finds again.
 func TestGaugesHandedOnAtReload(t *testing.T) {
 	vec := findingsVec()
-	old := newGaugeSet(vec, in("kept.test.", "gone.test."))
+	old := newGaugeSet(vec, "block", in("kept.test.", "gone.test."))
 	old.enlist()
 	old.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 1}, {labels: []string{"kept.test.", "apex"}, zone: "kept.test.", value: 1}, {labels: []string{"gone.test.", "dangling"}, zone: "gone.test.", value: 2}})
 
 	// The new instance's auditor exists before the old one stops, and starts after.
-	next := newGaugeSet(vec, in("kept.test."))
+	next := newGaugeSet(vec, "block", in("kept.test."))
 	old.retire()
 	wantSeries(t, vec, "the old auditor stopped", "apex/kept.test.", "dangling/gone.test.", "dangling/kept.test.")
 	next.enlist()
@@ -111,12 +114,12 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 func TestGaugesHandedOnShapes(t *testing.T) {
 	t.Run("a root block", func(t *testing.T) {
 		vec := findingsVec()
-		old := newGaugeSet(vec, in("a.test.", "b.test."))
+		old := newGaugeSet(vec, "root", in("a.test.", "b.test."))
 		old.enlist()
 		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"b.test.", "apex"}, zone: "b.test.", value: 1}})
 		// Until its first audit, the new auditor holds "." and covers every zone.
 		zones := []string{"a.test.", "b.test."}
-		next := newGaugeSet(vec, func(zone string) bool { return slices.Contains(zones, zone) })
+		next := newGaugeSet(vec, "root", func(zone string) bool { return slices.Contains(zones, zone) })
 		old.retire()
 		next.enlist()
 		Sweep()
@@ -127,12 +130,12 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 	})
 	t.Run("two blocks", func(t *testing.T) {
 		vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "refs", Help: "test"}, []string{"target"})
-		oldA, oldB := newGaugeSet(vec, every), newGaugeSet(vec, every)
+		oldA, oldB := newGaugeSet(vec, "A", every), newGaugeSet(vec, "B", every)
 		oldA.enlist()
 		oldB.enlist()
 		oldA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 1}})
 		oldB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 1}, {labels: []string{"old.cdn.test."}, value: 1}})
-		newA, newB := newGaugeSet(vec, every), newGaugeSet(vec, every)
+		newA, newB := newGaugeSet(vec, "A", every), newGaugeSet(vec, "B", every)
 		oldA.retire()
 		oldB.retire()
 		newA.enlist()
@@ -145,7 +148,7 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 	})
 	t.Run("a successor started early", func(t *testing.T) {
 		vec := findingsVec()
-		old, next := newGaugeSet(vec, in("a.test.")), newGaugeSet(vec, in("a.test."))
+		old, next := newGaugeSet(vec, "block", in("a.test.")), newGaugeSet(vec, "block", in("a.test."))
 		old.enlist()
 		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"a.test.", "dangling"}, zone: "a.test.", value: 1}})
 		next.enlist()
@@ -167,7 +170,7 @@ func TestGaugeSetsAcrossBlocks(t *testing.T) {
 	}
 	var blocks []*gaugeSet
 	block := func(vec *prometheus.GaugeVec, zones ...string) *gaugeSet {
-		g := newGaugeSet(vec, in(zones...))
+		g := newGaugeSet(vec, fmt.Sprintf("block %d", len(blocks)), in(zones...))
 		g.enlist()
 		blocks = append(blocks, g)
 		return g
@@ -205,5 +208,63 @@ func TestGaugeSetsAcrossBlocks(t *testing.T) {
 	ok.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 0}})
 	if got := value(unchecked, "example.org."); got != 2 {
 		t.Errorf("one of two blocks could not check 2 names: %v, want 2 (the block that checked all does not hide it)", got)
+	}
+}
+
+// A reload of two blocks that audit one zone and disagree (one's resolver is down): while the old
+// blocks stop one after the other and until each successor audits, the larger figure stays; only a
+// block's own successor settles its figures, never the other block, old or new.
+func TestGaugesHandedOnAcrossBlocks(t *testing.T) {
+	vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "unchecked", Help: "test"}, []string{"zone"})
+	fig := func(n float64) []gauge {
+		return []gauge{{labels: []string{"example.org."}, zone: "example.org.", value: n}}
+	}
+	value := func() float64 { return testutil.ToFloat64(vec.WithLabelValues("example.org.")) }
+	down, ok := newGaugeSet(vec, "down", in("example.org.")), newGaugeSet(vec, "ok", in("example.org."))
+	down.enlist()
+	ok.enlist()
+	down.publish(fig(2))
+	ok.publish(fig(0))
+	if got := value(); got != 2 {
+		t.Fatalf("before the reload: %v, want 2", got)
+	}
+	down2, ok2 := newGaugeSet(vec, "down", in("example.org.")), newGaugeSet(vec, "ok", in("example.org."))
+	down.retire()
+	if got := value(); got != 2 {
+		t.Errorf("the block whose resolver is down stopped, the other still runs: %v, want 2", got)
+	}
+	ok.retire()
+	down2.enlist()
+	ok2.enlist()
+	Sweep()
+	if got := value(); got != 2 {
+		t.Errorf("both stopped, their successors started: %v, want 2", got)
+	}
+	ok2.publish(fig(0))
+	if got := value(); got != 2 {
+		t.Errorf("the other block's successor audited: %v, want 2 (not its figure to settle)", got)
+	}
+	down2.publish(fig(0)) // the resolver answers again
+	if got := value(); got != 0 {
+		t.Errorf("the successor of the block whose resolver was down audited: %v, want 0", got)
+	}
+	down2.retire()
+	ok2.retire()
+	Sweep()
+	wantSeries(t, vec, "once no auditor runs")
+}
+
+// Figures from names in no zone read (a declared alias in a zone no plugin of the block serves)
+// come from the plugin's ZONES: the auditor covers them, so that a reload hands them on rather than
+// sweeping them, and blocks of other zones add up rather than share one figure.
+func TestFiguresOfNamesInNoZoneRead(t *testing.T) {
+	a := New(Config{Zones: chain.Zones{"example.org."}, Block: "a"})
+	b := New(Config{Zones: chain.Zones{"example.com."}, Block: "b"})
+	za, zb := a.figureZone(""), b.figureZone("")
+	if za == "" || za == zb || !a.referenced.covers(za) || a.referenced.covers(zb) || a.standing.covers("") {
+		t.Errorf("figure zones %q and %q: a covers its own %v, b's %v, none %v", za, zb, a.referenced.covers(za), a.referenced.covers(zb), a.standing.covers(""))
+	}
+	if a.figureZone("example.org.") != "example.org." {
+		t.Errorf("a zone read is its own figure zone: %q", a.figureZone("example.org."))
 	}
 }
