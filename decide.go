@@ -27,7 +27,7 @@ const (
 	flattenAlias
 	// aliasOther: another type at a declared alias, which exists for every type.
 	aliasOther
-	// apexOther: another type at an apex, which the apex's own records may answer.
+	// apexOther: another type at a flattened apex, which the apex's own records may answer.
 	apexOther
 	// belowOther: another type at a flattened name below an apex of ZONES, which may be the apex
 	// of a zone served below them (a root block's): answered as apexOther when it is one, passed
@@ -90,7 +90,7 @@ func (p *policy) decide(r *dns.Msg) (action, string) {
 	if chain.Flattened(q.Qtype) && p.flattens(q.Name, zone) {
 		return flattenName, ""
 	}
-	if !chain.Native(q.Qtype) && len(zone) == len(q.Name) {
+	if !chain.Native(q.Qtype) && len(zone) == len(q.Name) && p.flattens(q.Name, zone) {
 		return apexOther, ""
 	}
 	if !chain.Native(q.Qtype) && p.mode != Apex && p.flattens(q.Name, zone) {

@@ -406,10 +406,12 @@ func (q question) aliasOther() (int, error) {
 // apex answers a question for another type at an apex that holds a CNAME (alone, or beside MX, TXT,
 // ...: the layout users bring from providers that flatten apex CNAMEs) from the zone's own records
 // for that type, NODATA when it has none, not with the CNAME that the file plugin gives for every
-// type.
+// type. A DO question at a pre-signed apex for a type it lacks, with no dnssec plugin to sign a
+// reply, gets the zone's signed answer: a NODATA there could carry no proof a validator accepts,
+// the apex's NSEC listing the CNAME (RFC 4035 5.4). A type it holds comes with its signatures.
 func (q question) apex() (int, error) {
 	records := q.f.audit.Apex(q.ctx, q.r.Question[0].Name)
-	if records == nil {
+	if records == nil || len(records[dns.TypeRRSIG]) > 0 && len(records[q.r.Question[0].Qtype]) == 0 && q.f.sign == nil && isDO(q.r) {
 		return q.watch()
 	}
 	var soa *dns.SOA

@@ -234,6 +234,29 @@ example.net:{{PORT}} {
 			t.Errorf("DO=%v: answer %s, want %s", do, got, want)
 		}
 	}
+	// A type the apex lacks: DO=1 gets the zone's signed CNAME too (a NODATA there could carry no
+	// proof: the apex's NSEC lists the CNAME), DO=0 the apex's own answer, NODATA. A type it holds
+	// comes signed (TestApexSiblingsConcurrent).
+	for _, do := range []bool{true, false} {
+		m := new(dns.Msg)
+		m.SetQuestion("example.org.", dns.TypeMX)
+		m.SetEdns0(1232, do)
+		r, _, err := c.Exchange(m, s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types := make([]string, 0, len(r.Answer))
+		for _, rr := range r.Answer {
+			types = append(types, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
+		}
+		want := "[]"
+		if do {
+			want = "[example.org. CNAME example.org. RRSIG]"
+		}
+		if got := fmt.Sprint(types); got != want || r.Rcode != dns.RcodeSuccess {
+			t.Errorf("MX, DO=%v: %s, answer %s, want NOERROR %s", do, dns.RcodeToString[r.Rcode], got, want)
+		}
+	}
 }
 
 // An HTTPS question at a flattened apex in a zone signed online: the target's HTTPS record,

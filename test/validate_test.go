@@ -385,3 +385,22 @@ func TestReloadDropsARemovedZonesGauges(t *testing.T) {
 		t.Errorf("after a.test's new audit: audit_findings{zone=\"a.test.\"} has no series")
 	}
 }
+
+// In names mode without the apex listed, the apex's CNAME is not flattened, and its other types are
+// not answered from the zone either: A and MX both get the zone plugin's CNAME, one consistent
+// answer, not a CNAME for one type and the apex's own records for another.
+func TestApexNotFlattenedKeepsItsCNAME(t *testing.T) {
+	s, _, _, _ := auditServer(t, "names txt.example.org")
+	s.waitLog(t, "audit of example.org.")
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeMX, dns.TypeTXT} {
+		m := s.query(t, "udp", "example.org.", qtype)
+		if len(m.Answer) == 0 || m.Answer[0].Header().Rrtype != dns.TypeCNAME || m.Answer[0].(*dns.CNAME).Target != "www.example.net." {
+			t.Errorf("%s at the apex, not flattened: answer %v, want the zone's CNAME to www.example.net. first", dns.TypeToString[qtype], m.Answer)
+		}
+		for _, rr := range m.Answer {
+			if rr.Header().Name == "example.org." && rr.Header().Rrtype == qtype {
+				t.Errorf("%s at the apex, not flattened: %v answered from the zone beside its CNAME", dns.TypeToString[qtype], rr)
+			}
+		}
+	}
+}
