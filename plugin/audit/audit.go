@@ -141,7 +141,7 @@ func New(cfg Config) *Auditor {
 	// A figure of audit_findings, audit_unchecked_names or target_references is the auditor's that
 	// audits the zone it comes from (gauges.go); one from names in no zone read (a declared alias
 	// in a zone no plugin of the block serves) is the plugin's ZONES'.
-	a.unread = "\x00" + strings.Join(cfg.Zones, " ")
+	a.unread = "\x00" + strings.Join(slices.Sorted(slices.Values(cfg.Zones)), " ")
 	inZones := func(zone string) bool { return zone == a.unread || a.holds(zone) }
 	a.standing = newGaugeSet(auditFindings, cfg.Block, inZones)
 	a.unchecked = newGaugeSet(auditUnchecked, cfg.Block, inZones)
@@ -233,7 +233,7 @@ func (a *Auditor) Stop() {
 	for _, g := range a.gaugeSets() {
 		g.retire()
 	}
-	time.AfterFunc(handOnMax, Sweep) // should no instance's start sweep before (gauges.go)
+	time.AfterFunc(handOnMax, expire) // what no successor has settled by then (gauges.go)
 }
 
 // gaugeSets are the auditor's shares of the gauge vectors it publishes.

@@ -61,9 +61,14 @@ func (a *Auditor) check(job checkJob) {
 	for k, n := range standing {
 		published = append(published, gauge{labels: []string{k[0], k[1], k[2]}, zone: a.figureZone(k[0]), value: n})
 	}
-	a.standing.publish(published)
-	a.references(res.Outside)
-	unchecked := a.incomplete(res.Failed, job.zones)
+	read := make([]string, 0, len(job.zones)+1)
+	for origin := range job.zones {
+		read = append(read, origin)
+	}
+	read = append(read, a.unread)
+	a.standing.publish(published, read)
+	a.references(res.Outside, read)
+	unchecked := a.incomplete(res.Failed, job.zones, read)
 	a.mu.Lock()
 	a.last = findings
 	for origin, z := range job.zones {
@@ -99,7 +104,7 @@ func (a *Auditor) figureZone(zone string) string {
 // AliasMode chains, declared aliases, MX, SRV and NS targets), how many names do: an alert can fire
 // when a cloud resource, mail provider or CDN name about to be removed still has names pointing
 // at it (the deprovisioning guard cnamelint -points-at gives the list).
-func (a *Auditor) references(outside map[string]map[string]int) {
+func (a *Auditor) references(outside map[string]map[string]int, read []string) {
 	published := make([]gauge, 0, len(outside))
 	for target, byZone := range outside {
 		if a.holds(target) {
@@ -109,13 +114,13 @@ func (a *Auditor) references(outside map[string]map[string]int) {
 			published = append(published, gauge{labels: []string{target}, zone: a.figureZone(zone), value: float64(n)})
 		}
 	}
-	a.referenced.publish(published)
+	a.referenced.publish(published, read)
 }
 
 // incomplete publishes, for each zone audited, how many names outside the zones its checks
 // needed and got no answer about, and returns the one warning the pass logs when there were any:
 // a resolver that does not answer must not look like a clean audit.
-func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead) string {
+func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead, read []string) string {
 	per := make(map[string]float64, len(zones))
 	for origin := range zones {
 		per[origin] = 0
@@ -133,7 +138,7 @@ func (a *Auditor) incomplete(failed []rules.Failure, zones map[string]zoneRead) 
 	for zone, n := range per {
 		published = append(published, gauge{labels: []string{zone}, zone: a.figureZone(zone), value: n})
 	}
-	a.unchecked.publish(published)
+	a.unchecked.publish(published, read)
 	if len(failed) == 0 {
 		return ""
 	}

@@ -14,11 +14,13 @@ package audit
 // the common case, has not audited yet (it starts once the new instance serves, after the old one
 // is stopped), and an alert on a standing finding would resolve and fire again at every reload.
 // They are handed on to it instead, count as they did until they are settled, and are settled one
-// by one: one the successor publishes again is replaced by it; one the successor has let go of in
-// an audit since it started is deleted; one no successor covers (a zone, or a block, removed from
-// the Corefile) is deleted once the new instance's auditors have all started (Sweep), or, should
-// that moment never come (flatten itself removed from the Corefile), handOnMax after the reload.
-// Only a successor settles: another block's auditor, old or new, has figures of its own.
+// by one, each by its own block's successor (another block's auditor, old or new, has figures of
+// its own): one the successor publishes again is replaced by it; one of a zone the successor read
+// and let go of in an audit is deleted. Once the new instance's auditors have all started (Sweep),
+// a figure whose block is gone (a block's keys edited) is settled by any auditor of its zone, and
+// one no auditor covers (a zone, or a block, removed from the Corefile) is deleted. Whatever is
+// still handed on handOnMax after its auditor stopped is deleted (expire): a zone its successor
+// cannot read, or a Corefile with no flatten left.
 
 import (
 	"strings"
@@ -29,8 +31,8 @@ import (
 )
 
 // gaugeSet remembers the figures one auditor set on vec. Only the auditor's checker goroutine
-// publishes; enlist and retire are called by Start and Stop; every field but vec and covers is
-// read and written with sets locked.
+// publishes; enlist and retire are called by Start and Stop; every field but vec, block and covers
+// is read and written with sets locked.
 type gaugeSet struct {
 	vec *prometheus.GaugeVec
 	// block is the auditor's server block (its keys and addresses), which its successor at a
@@ -40,24 +42,27 @@ type gaugeSet struct {
 	// its zones.
 	covers func(zone string) bool
 	mine   figures
-	// published is set by the set's first publish.
+	// read are the zones the figures published last were made from; published is set by the
+	// set's first publish.
+	read      map[string]bool
 	published bool
 }
 
 // figures are the figures of one gauge vector, by the series' joined label values, then by the
-// zone each comes from.
+// zone each comes from (and, for figures handed on, the block that gave it).
 type figures map[string]map[string]figure
 
-// figure is one zone's figure of a series; block is the block of the stopped auditor that gave a
-// figure handed on.
+// figure is one zone's figure of a series. A figure handed on also has the block of the stopped
+// auditor that gave it ("" once any auditor of its zone may settle it) and when it was handed on.
 type figure struct {
 	labels []string
+	zone   string
 	value  float64
 	block  string
+	since  time.Time
 }
 
-// handOnMax is how long after a reload the figures handed on that no running auditor covers are
-// deleted, when no instance's start has swept them before.
+// handOnMax is how long after its auditor stopped a figure still handed on is deleted.
 const handOnMax = time.Minute
 
 // sets are the gauge sets of the running auditors, and the figures of stopped ones not yet settled
@@ -84,29 +89,25 @@ type gauge struct {
 // key is the series' key in figures.
 func key(labels []string) string { return strings.Join(labels, "\x00") }
 
-// add adds value to the figure of labels from zone.
-func (f figures) add(labels []string, zone string, value float64) {
-	f.set(labels, zone, figure{labels: labels, value: f[key(labels)][zone].value + value})
-}
-
-// set sets the figure of labels from zone.
-func (f figures) set(labels []string, zone string, x figure) {
+// set sets x, a figure of the series labels, under at.
+func (f figures) set(labels []string, at string, x figure) {
 	k := key(labels)
-	byZone := f[k]
-	if byZone == nil {
-		byZone = map[string]figure{}
-		f[k] = byZone
+	byAt := f[k]
+	if byAt == nil {
+		byAt = map[string]figure{}
+		f[k] = byAt
 	}
-	byZone[zone] = x
+	byAt[at] = x
 }
 
-// publish replaces the auditor's figures with next, and sets the series they are part of, and
-// those it gave figures to before, to what every auditor's figures make now; it settles the
-// figures handed on.
-func (g *gaugeSet) publish(next []gauge) {
+// publish replaces the auditor's figures with next, made from the zones read, and sets the series
+// they are part of, and those it gave figures to before, to what every auditor's figures make now;
+// it settles the figures handed on.
+func (g *gaugeSet) publish(next []gauge, read []string) {
 	now := make(figures, len(next))
 	for _, x := range next {
-		now.add(x.labels, x.zone, x.value)
+		old := now[key(x.labels)][x.zone]
+		now.set(x.labels, x.zone, figure{labels: x.labels, zone: x.zone, value: old.value + x.value})
 	}
 	sets.Lock()
 	defer sets.Unlock()
@@ -120,6 +121,10 @@ func (g *gaugeSet) publish(next []gauge) {
 		}
 	}
 	g.mine, g.published = now, true
+	g.read = make(map[string]bool, len(read))
+	for _, z := range read {
+		g.read[z] = true
+	}
 	settleLocked(g.vec, sets.swept, changed)
 	setLocked(g.vec, changed)
 }
@@ -134,8 +139,8 @@ func (g *gaugeSet) enlist() {
 	sets.live[g] = struct{}{}
 }
 
-// retire hands the figures g published on to the running auditors: g's auditor has stopped. Its
-// Stop sweeps handOnMax later.
+// retire hands the figures g published on to the successor of g's auditor, which has stopped.
+// Its Stop expires them handOnMax later.
 func (g *gaugeSet) retire() {
 	sets.Lock()
 	defer sets.Unlock()
@@ -151,13 +156,12 @@ func (g *gaugeSet) retire() {
 		old = figures{}
 		sets.handedOn[g.vec] = old
 	}
+	now := time.Now()
 	changed := make(map[string][]string, len(g.mine))
 	for k, byZone := range g.mine {
 		for zone, x := range byZone {
-			if y, ok := old[k][zone]; !ok || x.value > y.value { // two stopped auditors of one zone: the larger
-				x.block = g.block
-				old.set(x.labels, zone, x)
-			}
+			x.block, x.since = g.block, now
+			old.set(x.labels, zone+"\x00"+g.block, x)
 			changed[k] = x.labels
 		}
 	}
@@ -167,8 +171,9 @@ func (g *gaugeSet) retire() {
 	setLocked(g.vec, changed)
 }
 
-// Sweep settles every figure handed on, deleting those no running auditor covers: a zone no longer
-// audited. The plugin calls it once the auditors of an instance that serves have started.
+// Sweep settles every figure handed on as the new instance's auditors, all started now, can: a
+// figure whose block is gone goes to any auditor of its zone, and one no auditor covers is deleted.
+// The plugin calls it once the auditors of an instance that serves have started.
 func Sweep() {
 	sets.Lock()
 	defer sets.Unlock()
@@ -180,35 +185,69 @@ func Sweep() {
 	}
 }
 
-// settleLocked settles the figures of vec handed on, by their successors (the running auditors of
-// the block that gave them): one a successor published again is replaced by it; one the successors
-// that cover its zone have all let go of in an audit is deleted; one no successor covers is
-// deleted when uncovered says so. The series whose figures it settles are added to changed. sets
-// is locked.
-func settleLocked(vec *prometheus.GaugeVec, uncovered bool, changed map[string][]string) {
+// expire deletes the figures handed on at least handOnMax ago that are still not settled.
+func expire() {
+	sets.Lock()
+	defer sets.Unlock()
+	for vec, old := range sets.handedOn {
+		changed := map[string][]string{}
+		for k, byAt := range old {
+			for at, x := range byAt {
+				if time.Since(x.since) >= handOnMax {
+					delete(byAt, at)
+					changed[k] = x.labels
+				}
+			}
+			if len(byAt) == 0 {
+				delete(old, k)
+			}
+		}
+		setLocked(vec, changed)
+	}
+}
+
+// settleLocked settles the figures of vec handed on, each by its successors (the running auditors
+// of the block that gave it; any running auditor of its zone once its block is gone): one a
+// successor published again is replaced by it; one of a zone the successors that cover it have all
+// read and let go of in an audit is deleted. With sweep, the new instance's auditors have all
+// started: a figure no successor covers goes to any running auditor that covers its zone, or is
+// deleted when none does. The series whose figures it settles are added to changed. sets is locked.
+func settleLocked(vec *prometheus.GaugeVec, sweep bool, changed map[string][]string) {
 	old := sets.handedOn[vec]
-	for k, byZone := range old {
-		for zone, x := range byZone {
-			claimed, covered, waiting := false, false, false
+	for k, byAt := range old {
+		for at, x := range byAt {
+			claimed, covered, waiting, others := false, false, false, false
 			for g := range sets.live {
-				if g.vec != vec || g.block != x.block {
+				if g.vec != vec {
 					continue
 				}
-				if _, ok := g.mine[k][zone]; ok {
+				if x.block != "" && g.block != x.block { // another block's: not its successor
+					others = others || g.covers(x.zone)
+					continue
+				}
+				if _, ok := g.mine[k][x.zone]; ok {
 					claimed = true
 					break
 				}
-				if g.covers(zone) {
+				if g.covers(x.zone) {
 					covered = true
-					waiting = waiting || !g.published
+					waiting = waiting || !g.published || !g.read[x.zone]
 				}
 			}
-			if claimed || !waiting && (covered || uncovered) {
-				delete(byZone, zone)
+			switch {
+			case claimed || covered && !waiting:
+				delete(byAt, at)
+				changed[k] = x.labels
+			case covered || !sweep:
+			case others:
+				x.block = "" // its block is gone: any auditor of its zone settles it
+				byAt[at] = x
+			default:
+				delete(byAt, at)
 				changed[k] = x.labels
 			}
 		}
-		if len(byZone) == 0 {
+		if len(byAt) == 0 {
 			delete(old, k)
 		}
 	}
@@ -230,9 +269,9 @@ func setLocked(vec *prometheus.GaugeVec, changed map[string][]string) {
 				}
 			}
 		}
-		for zone, x := range sets.handedOn[vec][k] {
-			if v, ok := best[zone]; !ok || x.value > v {
-				best[zone] = x.value
+		for _, x := range sets.handedOn[vec][k] {
+			if v, ok := best[x.zone]; !ok || x.value > v {
+				best[x.zone] = x.value
 			}
 		}
 		if len(best) == 0 {

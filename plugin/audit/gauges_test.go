@@ -25,9 +25,9 @@ func TestGaugeSetsShareAVector(t *testing.T) {
 	b.enlist()
 	defer a.retire()
 	defer b.retire()
-	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 3}, {labels: []string{"old.example.net."}, value: 1}})
-	b.publish([]gauge{{labels: []string{"mail.example.com."}, value: 2}})
-	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 4}}) // old.example.net. no longer referenced
+	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 3}, {labels: []string{"old.example.net."}, value: 1}}, nil)
+	b.publish([]gauge{{labels: []string{"mail.example.com."}, value: 2}}, nil)
+	a.publish([]gauge{{labels: []string{"cdn.example.net."}, value: 4}}, nil) // old.example.net. no longer referenced
 
 	if n := testutil.CollectAndCount(vec); n != 2 {
 		t.Errorf("%d series, want 2 (cdn from a, mail from b)", n)
@@ -37,7 +37,7 @@ func TestGaugeSetsShareAVector(t *testing.T) {
 			t.Errorf("%s = %v, want %v", target, got, want)
 		}
 	}
-	b.publish(nil)
+	b.publish(nil, nil)
 	if n := testutil.CollectAndCount(vec); n != 1 {
 		t.Errorf("%d series after b found nothing, want 1", n)
 	}
@@ -90,7 +90,7 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 	vec := findingsVec()
 	old := newGaugeSet(vec, "block", in("kept.test.", "gone.test."))
 	old.enlist()
-	old.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 1}, {labels: []string{"kept.test.", "apex"}, zone: "kept.test.", value: 1}, {labels: []string{"gone.test.", "dangling"}, zone: "gone.test.", value: 2}})
+	old.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 1}, {labels: []string{"kept.test.", "apex"}, zone: "kept.test.", value: 1}, {labels: []string{"gone.test.", "dangling"}, zone: "gone.test.", value: 2}}, []string{"kept.test.", "gone.test."})
 
 	// The new instance's auditor exists before the old one stops, and starts after.
 	next := newGaugeSet(vec, "block", in("kept.test."))
@@ -99,7 +99,7 @@ func TestGaugesHandedOnAtReload(t *testing.T) {
 	next.enlist()
 	Sweep()
 	wantSeries(t, vec, "after Sweep", "apex/kept.test.", "dangling/kept.test.")
-	next.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 3}}) // the apex finding was fixed
+	next.publish([]gauge{{labels: []string{"kept.test.", "dangling"}, zone: "kept.test.", value: 3}}, []string{"kept.test."}) // the apex finding was fixed
 	wantSeries(t, vec, "after the new audit", "dangling/kept.test.")
 	if got := testutil.ToFloat64(vec.WithLabelValues("kept.test.", "dangling")); got != 3 {
 		t.Errorf("after the new audit: kept.test. dangling = %v, want 3", got)
@@ -116,7 +116,7 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 		vec := findingsVec()
 		old := newGaugeSet(vec, "root", in("a.test.", "b.test."))
 		old.enlist()
-		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"b.test.", "apex"}, zone: "b.test.", value: 1}})
+		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"b.test.", "apex"}, zone: "b.test.", value: 1}}, []string{"a.test.", "b.test."})
 		// Until its first audit, the new auditor holds "." and covers every zone.
 		zones := []string{"a.test.", "b.test."}
 		next := newGaugeSet(vec, "root", func(zone string) bool { return slices.Contains(zones, zone) })
@@ -125,7 +125,7 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 		Sweep()
 		wantSeries(t, vec, "after Sweep", "apex/a.test.", "apex/b.test.")
 		zones = []string{"a.test."} // its audit found b.test. gone from the zones below "."
-		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}})
+		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}}, []string{"a.test."})
 		wantSeries(t, vec, "after the new audit", "apex/a.test.")
 	})
 	t.Run("two blocks", func(t *testing.T) {
@@ -133,26 +133,26 @@ func TestGaugesHandedOnShapes(t *testing.T) {
 		oldA, oldB := newGaugeSet(vec, "A", every), newGaugeSet(vec, "B", every)
 		oldA.enlist()
 		oldB.enlist()
-		oldA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 1}})
-		oldB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 1}, {labels: []string{"old.cdn.test."}, value: 1}})
+		oldA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 1}}, []string{""})
+		oldB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 1}, {labels: []string{"old.cdn.test."}, value: 1}}, []string{""})
 		newA, newB := newGaugeSet(vec, "A", every), newGaugeSet(vec, "B", every)
 		oldA.retire()
 		oldB.retire()
 		newA.enlist()
 		newB.enlist()
 		Sweep()
-		newA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 2}})
+		newA.publish([]gauge{{labels: []string{"a.cdn.test."}, value: 2}}, []string{""})
 		wantSeries(t, vec, "after block A's audit", "a.cdn.test.", "b.cdn.test.", "old.cdn.test.")
-		newB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 2}})
+		newB.publish([]gauge{{labels: []string{"b.cdn.test."}, value: 2}}, []string{""})
 		wantSeries(t, vec, "after both audits", "a.cdn.test.", "b.cdn.test.")
 	})
 	t.Run("a successor started early", func(t *testing.T) {
 		vec := findingsVec()
 		old, next := newGaugeSet(vec, "block", in("a.test.")), newGaugeSet(vec, "block", in("a.test."))
 		old.enlist()
-		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"a.test.", "dangling"}, zone: "a.test.", value: 1}})
+		old.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}, {labels: []string{"a.test.", "dangling"}, zone: "a.test.", value: 1}}, []string{"a.test."})
 		next.enlist()
-		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}})
+		next.publish([]gauge{{labels: []string{"a.test.", "apex"}, zone: "a.test.", value: 1}}, []string{"a.test."})
 		old.retire()
 		wantSeries(t, vec, "the old auditor stopped after the new one's audit", "apex/a.test.")
 	})
@@ -186,26 +186,26 @@ func TestGaugeSetsAcrossBlocks(t *testing.T) {
 	}
 
 	a, b, c := block(refs, "a.test."), block(refs, "b.test."), block(refs, "a.test.")
-	a.publish([]gauge{ref(2, "a.test.")})
-	b.publish([]gauge{ref(3, "b.test.")})
+	a.publish([]gauge{ref(2, "a.test.")}, []string{"a.test."})
+	b.publish([]gauge{ref(3, "b.test.")}, []string{"b.test."})
 	if got := value(refs, "ns1.example.net."); got != 5 {
 		t.Errorf("two blocks, two zones: %v references, want 5 (2 + 3)", got)
 	}
-	c.publish([]gauge{ref(2, "a.test.")})
+	c.publish([]gauge{ref(2, "a.test.")}, []string{"a.test."})
 	if got := value(refs, "ns1.example.net."); got != 5 {
 		t.Errorf("a.test. audited by two blocks: %v references, want 5 (counted once)", got)
 	}
-	b.publish(nil) // b.test.'s NS records changed
+	b.publish(nil, []string{"b.test."}) // b.test.'s NS records changed
 	if got := value(refs, "ns1.example.net."); got != 2 {
 		t.Errorf("b.test. no longer refers: %v references, want 2", got)
 	}
-	a.publish(nil)
-	c.publish(nil)
+	a.publish(nil, []string{"a.test."})
+	c.publish(nil, []string{"a.test."})
 	wantSeries(t, refs, "no block refers")
 
 	ok, down := block(unchecked, "example.org."), block(unchecked, "example.org.")
-	down.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 2}})
-	ok.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 0}})
+	down.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 2}}, []string{"example.org."})
+	ok.publish([]gauge{{labels: []string{"example.org."}, zone: "example.org.", value: 0}}, []string{"example.org."})
 	if got := value(unchecked, "example.org."); got != 2 {
 		t.Errorf("one of two blocks could not check 2 names: %v, want 2 (the block that checked all does not hide it)", got)
 	}
@@ -223,8 +223,8 @@ func TestGaugesHandedOnAcrossBlocks(t *testing.T) {
 	down, ok := newGaugeSet(vec, "down", in("example.org.")), newGaugeSet(vec, "ok", in("example.org."))
 	down.enlist()
 	ok.enlist()
-	down.publish(fig(2))
-	ok.publish(fig(0))
+	down.publish(fig(2), []string{"example.org."})
+	ok.publish(fig(0), []string{"example.org."})
 	if got := value(); got != 2 {
 		t.Fatalf("before the reload: %v, want 2", got)
 	}
@@ -240,11 +240,11 @@ func TestGaugesHandedOnAcrossBlocks(t *testing.T) {
 	if got := value(); got != 2 {
 		t.Errorf("both stopped, their successors started: %v, want 2", got)
 	}
-	ok2.publish(fig(0))
+	ok2.publish(fig(0), []string{"example.org."})
 	if got := value(); got != 2 {
 		t.Errorf("the other block's successor audited: %v, want 2 (not its figure to settle)", got)
 	}
-	down2.publish(fig(0)) // the resolver answers again
+	down2.publish(fig(0), []string{"example.org."}) // the resolver answers again
 	if got := value(); got != 0 {
 		t.Errorf("the successor of the block whose resolver was down audited: %v, want 0", got)
 	}
@@ -267,4 +267,114 @@ func TestFiguresOfNamesInNoZoneRead(t *testing.T) {
 	if a.figureZone("example.org.") != "example.org." {
 		t.Errorf("a zone read is its own figure zone: %q", a.figureZone("example.org."))
 	}
+}
+
+// The shapes a second review found: two blocks' figures of one zone are each settled by their own
+// block's successor, whichever audits first; a successor that has not read a zone (not synced, a
+// failed read) does not let go of its figures; a block whose keys changed hands its figures to
+// the auditor of their zone; only figures handed on handOnMax ago expire.
+func TestGaugesHandedOnReviewShapes(t *testing.T) {
+	org := []string{"example.org."}
+	fig := func(n float64) []gauge {
+		return []gauge{{labels: []string{"example.org."}, zone: "example.org.", value: n}}
+	}
+	newVec := func() (*prometheus.GaugeVec, func() float64) {
+		vec := promauto.With(nil).NewGaugeVec(prometheus.GaugeOpts{Name: "unchecked", Help: "test"}, []string{"zone"})
+		return vec, func() float64 { return testutil.ToFloat64(vec.WithLabelValues("example.org.")) }
+	}
+	set := func(vec *prometheus.GaugeVec, block string) *gaugeSet {
+		return newGaugeSet(vec, block, in("example.org."))
+	}
+	done := func(gs ...*gaugeSet) {
+		for _, g := range gs {
+			g.retire()
+		}
+		Sweep()
+		expireAll()
+	}
+
+	t.Run("two blocks, the smaller's successor audits last", func(t *testing.T) {
+		vec, value := newVec()
+		a, b := set(vec, "a"), set(vec, "b")
+		a.enlist()
+		b.enlist()
+		a.publish(fig(5), org)
+		b.publish(fig(3), org)
+		a2, b2 := set(vec, "a"), set(vec, "b")
+		a.retire()
+		b.retire()
+		a2.enlist()
+		b2.enlist()
+		Sweep()
+		a2.publish(fig(0), org)
+		if got := value(); got != 3 {
+			t.Errorf("a's successor found nothing, b's has not audited: %v, want 3 (b's figure)", got)
+		}
+		b2.publish(fig(3), org)
+		if got := value(); got != 3 {
+			t.Errorf("b's successor found 3 again: %v, want 3", got)
+		}
+		done(a2, b2)
+	})
+	t.Run("a zone the successor has not read", func(t *testing.T) {
+		vec, value := newVec()
+		old, next := set(vec, "a"), set(vec, "a")
+		old.enlist()
+		old.publish(fig(2), org)
+		old.retire()
+		next.enlist()
+		Sweep()
+		next.publish(nil, nil) // example.org. not read yet (a kubernetes zone not synced)
+		if got := value(); got != 2 {
+			t.Errorf("the successor has not read the zone: %v, want 2 (kept)", got)
+		}
+		next.publish(nil, org)
+		wantSeries(t, vec, "the successor read it and found nothing")
+		done(next)
+	})
+	t.Run("a block whose keys changed", func(t *testing.T) {
+		vec, value := newVec()
+		old, renamed := set(vec, "example.org:53"), set(vec, "example.org:53 example.net:53")
+		old.enlist()
+		old.publish(fig(2), org)
+		old.retire()
+		renamed.enlist()
+		Sweep()
+		if got := value(); got != 2 {
+			t.Errorf("after the sweep: %v, want 2 (the zone is still audited)", got)
+		}
+		renamed.publish(fig(1), org)
+		if got := value(); got != 1 {
+			t.Errorf("the renamed block audited: %v, want its 1", got)
+		}
+		done(renamed)
+	})
+	t.Run("an earlier reload's timer", func(t *testing.T) {
+		vec, value := newVec()
+		old := set(vec, "a")
+		old.enlist()
+		old.publish(fig(2), org)
+		old.retire()
+		expire() // the timer of a reload a minute before this one
+		if got := value(); got != 2 {
+			t.Errorf("a figure handed on just now: %v, want 2 (not expired)", got)
+		}
+		expireAll()
+		wantSeries(t, vec, "a minute later, no successor")
+	})
+}
+
+// expireAll expires every figure handed on, as if handOnMax had passed.
+func expireAll() {
+	sets.Lock()
+	for _, old := range sets.handedOn {
+		for _, byAt := range old {
+			for at, x := range byAt {
+				x.since = x.since.Add(-handOnMax)
+				byAt[at] = x
+			}
+		}
+	}
+	sets.Unlock()
+	expire()
 }
