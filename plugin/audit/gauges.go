@@ -42,10 +42,8 @@ type gaugeSet struct {
 	// its zones.
 	covers func(zone string) bool
 	mine   figures
-	// read are the zones the figures published last were made from; published is set by the
-	// set's first publish.
-	read      map[string]bool
-	published bool
+	// read are the zones the figures published last were made from: nil until the first publish.
+	read map[string]bool
 }
 
 // figures are the figures of one gauge vector, by the series' joined label values, then by the
@@ -120,7 +118,7 @@ func (g *gaugeSet) publish(next []gauge, read []string) {
 			}
 		}
 	}
-	g.mine, g.published = now, true
+	g.mine = now
 	g.read = make(map[string]bool, len(read))
 	for _, z := range read {
 		g.read[z] = true
@@ -231,7 +229,7 @@ func settleLocked(vec *prometheus.GaugeVec, sweep bool, changed map[string][]str
 				}
 				if g.covers(x.zone) {
 					covered = true
-					waiting = waiting || !g.published || !g.read[x.zone]
+					waiting = waiting || !g.read[x.zone] // not read, or nothing published yet
 				}
 			}
 			switch {

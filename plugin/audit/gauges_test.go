@@ -316,14 +316,20 @@ func TestGaugesHandedOnReviewShapes(t *testing.T) {
 		}
 		done(a2, b2)
 	})
-	t.Run("a zone the successor has not read", func(t *testing.T) {
-		vec, value := newVec()
-		old, next := set(vec, "a"), set(vec, "a")
+	// reload: an auditor of block publishes 2 and stops; its successor, of next's block, starts.
+	reload := func(vec *prometheus.GaugeVec, block, next string) *gaugeSet {
+		old, g := set(vec, block), set(vec, next)
 		old.enlist()
 		old.publish(fig(2), org)
 		old.retire()
-		next.enlist()
+		g.enlist()
 		Sweep()
+		return g
+	}
+
+	t.Run("a zone the successor has not read", func(t *testing.T) {
+		vec, value := newVec()
+		next := reload(vec, "a", "a")
 		next.publish(nil, nil) // example.org. not read yet (a kubernetes zone not synced)
 		if got := value(); got != 2 {
 			t.Errorf("the successor has not read the zone: %v, want 2 (kept)", got)
@@ -334,12 +340,7 @@ func TestGaugesHandedOnReviewShapes(t *testing.T) {
 	})
 	t.Run("a block whose keys changed", func(t *testing.T) {
 		vec, value := newVec()
-		old, renamed := set(vec, "example.org:53"), set(vec, "example.org:53 example.net:53")
-		old.enlist()
-		old.publish(fig(2), org)
-		old.retire()
-		renamed.enlist()
-		Sweep()
+		renamed := reload(vec, "example.org:53", "example.org:53 example.net:53")
 		if got := value(); got != 2 {
 			t.Errorf("after the sweep: %v, want 2 (the zone is still audited)", got)
 		}
