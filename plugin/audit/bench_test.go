@@ -17,15 +17,15 @@ import (
 
 // fileOf returns the file plugin serving a generated zone of n records, as CoreDNS builds it (a
 // file.File value, which the audit reads from its tree).
-func fileOf(b *testing.B, n int) file.File {
-	b.Helper()
+func fileOf(tb testing.TB, n int) file.File {
+	tb.Helper()
 	var zone bytes.Buffer
 	if err := zonegen.Write(&zone, zonegen.Options{Records: n, Seed: 1}); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	z, err := file.Parse(&zone, "example.org.", "db.example.org", 0)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return file.File{Zones: file.Zones{Z: map[string]*file.Zone{"example.org.": z}, Names: []string{"example.org."}}}
 }

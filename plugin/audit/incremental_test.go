@@ -53,6 +53,7 @@ loop-b 300 IN CNAME loop-a
 		{name: "an address changed", addr: "192.0.2.11"},
 		{name: "the serial alone", addr: "192.0.2.11"},
 		{name: "a TXT added", addr: "192.0.2.11", extra: "www 300 IN TXT \"v=spf1 -all\"\n", checked: true},
+		{name: "the serial alone, www owning an A and a TXT", addr: "192.0.2.11", extra: "www 300 IN TXT \"v=spf1 -all\"\n"},
 		{name: "a loop added", addr: "192.0.2.11", extra: "www 300 IN TXT \"v=spf1 -all\"\nx 300 IN CNAME y\ny 300 IN CNAME x\n", checked: true},
 		{name: "the loop removed, an address changed", addr: "192.0.2.12", extra: "www 300 IN TXT \"v=spf1 -all\"\n", checked: true},
 		{name: "a CNAME's TTL changed", addr: "192.0.2.12", extra: "www 300 IN TXT \"v=spf1 -all\"\n", checked: true},

@@ -5,7 +5,11 @@ package audit
 // without exposing anything to clients.
 
 import (
+	"cmp"
 	"errors"
+	"math"
+	"math/bits"
+	"reflect"
 	"slices"
 
 	"github.com/coredns/coredns/plugin"
@@ -64,6 +68,10 @@ func readZone(trs []transfer.Transferer, origin string, serial uint32, hint int)
 // would allocate five times the zone's size on the way). The channel is always drained, so the
 // Transferer's goroutine ends.
 func transferZone(tr transfer.Transferer, zone, origin string, serial uint32, hint int) (zoneRead, error) {
+	f, isFile := tr.(file.File)
+	if isFile && hint == 0 {
+		hint = fileNames(f, zone) // a zone read the first time: most names own one record
+	}
 	rrs := make([]dns.RR, 0, hint+hint/64)
 	add := func(batch []dns.RR) {
 		if len(rrs)+len(batch) > cap(rrs) {
@@ -71,7 +79,7 @@ func transferZone(tr transfer.Transferer, zone, origin string, serial uint32, hi
 		}
 		rrs = append(rrs, batch...)
 	}
-	if f, ok := tr.(file.File); ok {
+	if isFile {
 		// file's own zones are read as its Transfer reads them, without a channel send and a
 		// slice for every name: at a million records that was a third of the audit.
 		if err := fileRecords(f, zone, serial, add); err != nil {
@@ -108,12 +116,65 @@ func transferZone(tr transfer.Transferer, zone, origin string, serial uint32, hi
 	if n := len(rrs); n > 1 && rrs[n-1].Header().Rrtype == dns.TypeSOA && rrs[0].Header().Rrtype == dns.TypeSOA {
 		rrs = rrs[:n-1]
 	}
+	inMemoryOrder(rrs)
 	z.records = rrs
 	if z.records == nil {
 		z.records = []dns.RR{} // read, and empty: not "unchanged"
 	}
 	return z, nil
 }
+
+// inMemoryOrder puts rrs in the order their records lie in memory. A zone plugin's records are
+// allocated as its parser read them, and its transfer gives them in its tree's order, which
+// scatters them: every pass of the audit over a million records in the tree's order waited on the
+// memory for nearly each one, and the check cost 1.7 x what it costs over the same records in
+// memory order, sorting included. Nothing the audit reports depends on the order (the rules sort
+// their findings, and fingerprint sums its records' hashes); the serial's SOA, which a transfer
+// gives first, has been read before.
+func inMemoryOrder(rrs []dns.RR) {
+	if len(rrs) < 2 {
+		return
+	}
+	// Each record's key is its offset from the lowest and its place in rrs, in one word: a third of
+	// the memory a copy of the records would take, and nothing in it for the collector to scan.
+	keys := make([]uint64, len(rrs))
+	lo, hi := uint64(math.MaxUint64), uint64(0)
+	for i, rr := range rrs {
+		keys[i] = uint64(at(rr))
+		lo, hi = min(lo, keys[i]), max(hi, keys[i])
+	}
+	shift := bits.Len(uint(len(rrs)))
+	if bits.Len64(hi-lo)+shift > 63 { // a heap wider than the word holds: the slow sort
+		slices.SortFunc(rrs, func(x, y dns.RR) int { return cmp.Compare(at(x), at(y)) })
+		return
+	}
+	for i := range keys {
+		keys[i] = (keys[i]-lo)<<shift | uint64(i)
+	}
+	slices.Sort(keys)
+	// Move each record to its place, one cycle of the permutation at a time, marking each place
+	// filled in its key's top bit.
+	const done = 1 << 63
+	place := uint64(1)<<shift - 1
+	for start := range keys {
+		if keys[start]&done != 0 {
+			continue
+		}
+		first, i := rrs[start], start
+		for {
+			from := int(keys[i] & place) // #nosec G115 -- a place in rrs, below len(rrs)
+			keys[i] |= done
+			if from == start {
+				rrs[i] = first
+				break
+			}
+			rrs[i], i = rrs[from], from
+		}
+	}
+}
+
+// at is where rr lies in memory: every dns.RR is a pointer, and Go's collector moves nothing.
+func at(rr dns.RR) uintptr { return reflect.ValueOf(rr).Pointer() }
 
 // fileRecords hands add the records of file's zone as its Transfer sends them (file/xfr.go): the
 // apex (SOA, its signatures, NS, their signatures), every other name in the zone's tree, the SOA
@@ -149,6 +210,22 @@ func fileRecords(f file.File, zone string, serial uint32, add func([]dns.RR)) er
 	}
 	add([]dns.RR{ap.SOA})
 	return nil
+}
+
+// fileNames is how many names file's zone has (its tree's count, and the apex), 0 for a zone it
+// does not serve.
+func fileNames(f file.File, zone string) int {
+	z, ok := f.Z[zone]
+	if !ok || z == nil {
+		return 0
+	}
+	z.RLock()
+	t := z.Tree
+	z.RUnlock()
+	if t == nil {
+		return 0
+	}
+	return t.Count + 1
 }
 
 // readApex reads the records at the apex of zone origin: a transfer starts with the apex (the SOA,

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"cmp"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +118,11 @@ ns.sub 300 IN A 192.0.2.54
 	if g, w := texts(got.records), texts(want[:len(want)-1]); !slices.Equal(g, w) || got.serial != 9 || len(w) < 12 {
 		t.Errorf("read\n  %s\nfile's transfer\n  %s", strings.Join(g, "\n  "), strings.Join(w, "\n  "))
 	}
+	for i := 1; i < len(got.records); i++ {
+		if at(got.records[i-1]) >= at(got.records[i]) {
+			t.Fatalf("records %d and %d are not in memory order: %s, then %s", i-1, i, got.records[i-1], got.records[i])
+		}
+	}
 	if same, err := transferZone(f, "example.org.", "example.org.", 9, 0); err != nil || same.records != nil || same.serial != 9 {
 		t.Errorf("the same serial: %+v, %v; want no records", same, err)
 	}
@@ -210,5 +217,63 @@ func TestZonesBelowAnUnservedZone(t *testing.T) {
 
 	if _, got = read(chain.Zones{"."}); len(got) != 0 {
 		t.Errorf("'.' with nothing below it: read %v, want nothing", got)
+	}
+}
+
+// inMemoryOrder puts any order of a zone's records in memory order, and loses none.
+func TestInMemoryOrder(t *testing.T) {
+	z, err := readZone([]transfer.Transferer{fileOf(t, 10_000)}, "example.org.", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range []string{"shuffled", "reversed", "sorted"} {
+		rrs := slices.Clone(z.records)
+		switch order {
+		case "shuffled":
+			rand.New(rand.NewPCG(1, 2)).Shuffle(len(rrs), func(i, j int) { rrs[i], rrs[j] = rrs[j], rrs[i] })
+		case "reversed":
+			slices.Reverse(rrs)
+		}
+		inMemoryOrder(rrs)
+		for i := 1; i < len(rrs); i++ {
+			if at(rrs[i-1]) >= at(rrs[i]) {
+				t.Fatalf("%s: records %d and %d are not in memory order", order, i-1, i)
+			}
+		}
+		byAt := func(x, y dns.RR) int { return cmp.Compare(at(x), at(y)) }
+		want := slices.SortedFunc(slices.Values(z.records), byAt)
+		if !slices.Equal(rrs, want) {
+			t.Errorf("%s: %d records after the sort, not the %d given", order, len(rrs), len(z.records))
+		}
+	}
+}
+
+// The fingerprint of a zone does not depend on the order its records come in (file gives a
+// name's types in its map's order), and changes with what the rules read.
+func TestFingerprintIgnoresOrder(t *testing.T) {
+	rrs := []dns.RR{
+		test.SOA("example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 1 7200 3600 1209600 300"),
+		test.A("www.example.org. 300 IN A 192.0.2.1"),
+		test.TXT(`www.example.org. 300 IN TXT "v=spf1 -all"`),
+		test.CNAME("shop.example.org. 300 IN CNAME www.example.org."),
+	}
+	want := fingerprint(rrs)
+	reversed := slices.Clone(rrs)
+	slices.Reverse(reversed)
+	if got := fingerprint(reversed); got != want {
+		t.Errorf("reversed: %x, want %x", got, want)
+	}
+	changed := slices.Clone(rrs)
+	changed[3] = test.CNAME("shop.example.org. 300 IN CNAME web.example.org.")
+	if fingerprint(changed) == want {
+		t.Error("a CNAME's target changed, and the fingerprint did not")
+	}
+	if fingerprint(rrs[:3]) == want {
+		t.Error("a CNAME removed, and the fingerprint did not change")
+	}
+	again := slices.Clone(rrs)
+	again[1] = test.A("www.example.org. 300 IN A 192.0.2.99")
+	if fingerprint(again) != want {
+		t.Error("an address changed the fingerprint")
 	}
 }

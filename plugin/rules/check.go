@@ -3,6 +3,7 @@ package rules
 // Check and Run: the pass over every name of the zones, and the order of the findings.
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -13,7 +14,7 @@ import (
 )
 
 // Check runs every rule over zones (checked together, so that loops and targets across them are
-// seen) and returns the findings, ordered by owner name and rule.
+// seen) and returns the findings, ordered by owner name, rule and message.
 func Check(ctx context.Context, zones []Zone, cfg Config) []Finding {
 	return Run(ctx, zones, cfg).Findings
 }
@@ -66,11 +67,10 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 			out = append(out, s.f)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Owner != out[j].Owner {
-			return out[i].Owner < out[j].Owner
-		}
-		return out[i].Rule < out[j].Rule
+	// By owner and rule, then message: the order of the zones' records, which a server's zone
+	// plugin gives as its map of types and the audit reads in memory order, never shows.
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Message, b.Message))
 	})
 	c.locate(zones, out)
 	res.Findings = out

@@ -68,7 +68,8 @@ func References(zones []Zone, aliases map[string]string) map[string][]Reference 
 func (c *checker) outsideReferences(aliases map[string]string) map[string]map[string]int {
 	ix := c.ix
 	counts := map[string]map[string]int{}
-	count := func(owner, target string, far, ownerAlias bool) {
+	// id is the target's node when the index holds it (an alias record's target), else -1.
+	count := func(owner, target string, far, ownerAlias bool, id int32) {
 		name := canonical(target)
 		switch {
 		case far && ownerAlias:
@@ -84,7 +85,9 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]map[st
 			}
 			name = path[len(path)-1]
 		case far:
-			id := c.chains.id(name)
+			if id < 0 { // else the target's node, which the index found as it was built
+				id = c.chains.id(name)
+			}
 			c.chains.walk(id)
 			if c.chains.loop[id] >= 0 {
 				return // a loop: every name on it is the zones'
@@ -99,11 +102,18 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]map[st
 			counts[name][zone]++
 		}
 	}
-	ix.recordReferences(func(nd *node, target, _ string, far, headAlias bool) {
-		count(nd.name, target, far, !headAlias && nd.aliasRec() >= 0)
+	ix.recordReferences(func(nd *node, target, _ string, far, headAlias, alias bool) {
+		switch {
+		case alias && nd.target >= 0 && headAlias:
+			count(nd.name, target, far, false, nd.target)
+		case alias && nd.target >= 0 && !far:
+			// A hop inside the zones: its target is a name of theirs, never an outside one.
+		default:
+			count(nd.name, target, far, !headAlias && nd.aliasRec() >= 0, -1)
+		}
 	})
 	for name, target := range aliases {
-		count(canonical(name), target, true, true)
+		count(canonical(name), target, true, true, -1)
 	}
 	return counts
 }
@@ -111,8 +121,9 @@ func (c *checker) outsideReferences(aliases map[string]string) map[string]map[st
 // recordReferences calls ref for every record of the zones of ix that names another name: its
 // owner's node, the target as written, the kind of reference, whether the reference follows the
 // target's chain (far), and whether the record is the alias record of a chain's head (a name no
-// alias record points at), whose reference follows the chain all the way.
-func (ix *index) recordReferences(ref func(nd *node, target, kind string, far, headAlias bool)) {
+// alias record points at), whose reference follows the chain all the way; and whether the record is
+// the owner's alias record (see node.aliasRec), whose target's node is nd.target.
+func (ix *index) recordReferences(ref func(nd *node, target, kind string, far, headAlias, alias bool)) {
 	for id := range ix.nodes {
 		nd := &ix.nodes[id]
 		if nd.flags&fRefers == 0 {
@@ -125,11 +136,15 @@ func (ix *index) recordReferences(ref func(nd *node, target, kind string, far, h
 			if target == "" || target == "." {
 				return
 			}
-			headAlias := (kind == RefCNAME || kind == RefAliasMode) && head && !aliasWalked && ix.recs[nd.aliasRec()] == rr
-			if headAlias {
-				far, aliasWalked = true, true
+			alias := (kind == RefCNAME || kind == RefAliasMode) && !aliasWalked && ix.recs[nd.aliasRec()] == rr
+			headAlias := alias && head
+			if alias {
+				aliasWalked = true
 			}
-			ref(nd, target, kind, far, headAlias)
+			if headAlias {
+				far = true
+			}
+			ref(nd, target, kind, far, headAlias, alias)
 		})
 	}
 }
@@ -196,7 +211,7 @@ func (ix *index) references(aliases map[string]string, add func(path []string, i
 			add(path, i, owner, kind)
 		}
 	}
-	ix.recordReferences(func(nd *node, target, kind string, far, _ bool) {
+	ix.recordReferences(func(nd *node, target, kind string, far, _, _ bool) {
 		walk(nd.name, kind, dns.CanonicalName(target), far)
 	})
 	for name, target := range aliases {
