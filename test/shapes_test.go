@@ -258,6 +258,49 @@ intosub    300  IN CNAME host.sub.example.org.
 		"22: lookup of target host.sub.example.org. A got a referral to sub.example.org.: the name is delegated and this server does not resolve it; add a forward or resolver for it")
 }
 
+// In a root block every name is in the plugin's zones, and a target no plugin of the block serves
+// (file refuses it) is asked as names outside the zones are: of the resolver option's servers. A
+// block of the server that serves the target answers file's own chase through the server. With
+// neither, the refusal is said.
+func TestRootBlockTargetsServedElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "db.example.org"), soaNS("example.org.")+"@ 300 IN CNAME www.example.net.\n")
+	root := func(resolver string) string {
+		opt := ""
+		if resolver != "" {
+			opt = "\n        resolver " + resolver
+		}
+		return fmt.Sprintf(`.:{{PORT}} {
+    bind 127.0.0.1
+    flatten . {
+        all%s
+    }
+    file %s/db.example.org example.org
+}
+`, opt, dir)
+	}
+	flattened := test.Case{Qname: "example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("example.org. 60 IN A 192.0.2.10")}} // the chain's lowest TTL, the target's
+	t.Run("resolver", func(t *testing.T) {
+		s := startHere(t, root(oracleServer(t).addr))
+		for _, network := range []string{"udp", "tcp"} {
+			check(t, s.query(t, network, "example.org.", dns.TypeA), flattened, "")
+		}
+	})
+	t.Run("another block of the server", func(t *testing.T) {
+		s := startHere(t, root("")+`example.net:{{PORT}} {
+    bind 127.0.0.1
+    file {{DIR}}/db.oracle.example.net example.net
+}
+`)
+		check(t, s.query(t, "udp", "example.org.", dns.TypeA), flattened, "")
+	})
+	t.Run("neither", func(t *testing.T) {
+		s := startHere(t, root(""))
+		check(t, s.query(t, "udp", "example.org.", dns.TypeA), test.Case{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeServerFailure},
+			"22: lookup of target www.example.net. A was refused: this server does not serve it; add a forward or resolver for it")
+	})
+}
+
 // A CNAME at its own name and a two-name loop, which the file plugin answers with its own bare
 // SERVFAIL, get the same answer as any other loop: SERVFAIL, the extended error naming the names,
 // the log line and the metric.

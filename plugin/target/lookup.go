@@ -146,11 +146,18 @@ func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Ms
 		if err != nil {
 			return nil, chain.From{}, err
 		}
-		if !delegated(m) {
+		switch {
+		case delegated(m):
+			// A name below a delegation in the zone: the child zone's servers answer for it, not
+			// the block's plugins (RFC 1034 section 4.3.2).
+		case m.Rcode == dns.RcodeRefused:
+			// No plugin of the block serves the name (file refuses a name outside its zones): with
+			// `flatten .` every name is in the plugin's zones, and the targets its zones' aliases
+			// name elsewhere are for the resolver option's servers, or another block, to answer.
+		default:
 			return m, l.from(name, m, size), nil
 		}
-		// A name below a delegation in the zone: the child zone's servers answer for it, not the
-		// block's plugins (RFC 1034 section 4.3.2), so it is asked as names outside the zones are.
+		// Asked as names outside the zones are.
 	}
 	m, via, err := l.outside.Lookup(ctx, name, qtype)
 	return m, chain.From{MaxChain: l.maxChain, Via: via}, err
