@@ -10,6 +10,7 @@ package flatten
 import (
 	"context"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/coredns/coredns/plugin"
@@ -241,10 +242,10 @@ func (q question) walk(e *target.Entry) chain.Result {
 }
 
 // keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
-// synthesized record has no signature a validator could check, unless the server block signs
-// online (its dnssec plugin then signs the flattened reply).
+// synthesized record has no signature a validator could check, unless the server block signs the
+// name's zone online (its dnssec plugin then signs the flattened reply).
 func (q question) keepSigned(e *target.Entry) bool {
-	return e.Signed && q.f.sign == nil && isDO(q.r)
+	return e.Signed && isDO(q.r) && !q.f.sign.signs(q.r.Question[0].Name)
 }
 
 // alias answers an address question at a declared alias of to. When to does not resolve to records
@@ -411,7 +412,7 @@ func (q question) aliasOther() (int, error) {
 // the apex's NSEC listing the CNAME (RFC 4035 5.4). A type it holds comes with its signatures.
 func (q question) apex() (int, error) {
 	records := q.f.audit.Apex(q.ctx, q.r.Question[0].Name)
-	if records == nil || len(records[dns.TypeRRSIG]) > 0 && len(records[q.r.Question[0].Qtype]) == 0 && q.f.sign == nil && isDO(q.r) {
+	if records == nil || len(records[dns.TypeRRSIG]) > 0 && len(records[q.r.Question[0].Qtype]) == 0 && isDO(q.r) && !q.f.sign.signs(q.r.Question[0].Name) {
 		return q.watch()
 	}
 	var soa *dns.SOA
@@ -456,6 +457,28 @@ func (f *Flatten) write(ctx context.Context, w dns.ResponseWriter, r, m *dns.Msg
 // to the client), so it hands each reply to dnssec as if it were the next plugin's answer.
 type signer struct {
 	d dnssec.Dnssec
+	// zones are the zones d signs; nil for every zone.
+	zones plugin.Zones
+}
+
+// newSigner returns the signer of the block's dnssec plugin d. The zones it signs (a block may
+// serve a pre-signed zone beside one it signs) are d's own, which dnssec keeps unexported: they
+// are read by reflection, and when that fails (a CoreDNS that renamed the field), every zone is
+// taken to be signed, as before the zones were read.
+func newSigner(d dnssec.Dnssec) *signer {
+	s := &signer{d: d}
+	if v := reflect.ValueOf(d).FieldByName("zones"); v.IsValid() && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
+		s.zones = make(plugin.Zones, v.Len())
+		for i := range s.zones {
+			s.zones[i] = v.Index(i).String()
+		}
+	}
+	return s
+}
+
+// signs reports whether s signs the replies for name; false for a nil s (a block without dnssec).
+func (s *signer) signs(name string) bool {
+	return s != nil && (s.zones == nil || s.zones.Matches(name) != "")
 }
 
 // write writes m, the reply to r, through the dnssec plugin: it signs it when r asks for DNSSEC

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coredns/coredns/plugin/dnssec"
 	"github.com/coredns/coredns/plugin/pkg/dnstest"
 	"github.com/coredns/coredns/plugin/test"
 	"github.com/coredns/coredns/request"
@@ -687,5 +688,19 @@ func TestFlagsFollowTheFirstAnswer(t *testing.T) {
 					recursive, q.name, dns.TypeToString[q.qtype], m.Authoritative, m.RecursionAvailable, len(m.Answer), !recursive, recursive, q.n)
 			}
 		}
+	}
+}
+
+// The signer knows the zones its dnssec plugin signs, read from the plugin: a pre-signed zone
+// beside them is not one of them (TestPreSignedZone asks a server so configured).
+func TestSignerZones(t *testing.T) {
+	s := newSigner(dnssec.New([]string{"example.com."}, nil, false, nil, nil))
+	for name, want := range map[string]bool{"example.com.": true, "www.example.com.": true, "example.org.": false, "com.": false} {
+		if got := s.signs(name); got != want {
+			t.Errorf("signs(%s) = %v, want %v", name, got, want)
+		}
+	}
+	if (*signer)(nil).signs("example.com.") {
+		t.Error("a block without dnssec signs")
 	}
 }

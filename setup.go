@@ -184,7 +184,7 @@ func newFlatten(cfg config, next plugin.Handler, b block) *Flatten {
 	for _, h := range b.handlers {
 		switch h := h.(type) {
 		case dnssec.Dnssec:
-			f.sign = &signer{d: h}
+			f.sign = newSigner(h)
 		case plugin.ServiceBackend:
 			hides = true
 		}

@@ -202,45 +202,72 @@ func mustRR(tb testing.TB, s string) dns.RR {
 // In a pre-signed zone, a DO=1 question gets the signed CNAME chain unflattened (a synthesized
 // record has no signature a validator could check), a DO=0 question the flattened answer.
 func TestPreSignedZone(t *testing.T) {
-	zone := signedZone(t, t.TempDir())
-	s := startHere(t, fmt.Sprintf(`example.org:{{PORT}} {
+	dir := t.TempDir()
+	zone := signedZone(t, dir)
+	base, _ := writeKey(t, dir, "example.com.")
+	writeFile(t, dir+"/db.example.com", soaNS("example.com."))
+	for _, block := range []struct{ name, keys, dnssec string }{
+		{name: "alone", keys: "example.org:{{PORT}}"},
+		// The block's dnssec plugin signs example.com only: example.org's replies are its own.
+		{name: "beside a zone signed online", keys: "example.org:{{PORT}} example.com:{{PORT}}",
+			dnssec: fmt.Sprintf("dnssec example.com {\n        key file %s\n    }\n    file %s/db.example.com example.com", base, dir)},
+	} {
+		t.Run(block.name, func(t *testing.T) {
+			s := startHereOnOnePort(t, fmt.Sprintf(`%s {
     bind 127.0.0.1
     flatten
     file %s example.org
+    %s
 }
 example.net:{{PORT}} {
     bind 127.0.0.1
     file {{DIR}}/db.example.net
 }
-`, zone))
-	// A type the apex lacks (MX): DO=1 gets the zone's signed CNAME too (a NODATA there could carry
-	// no proof: the apex's NSEC lists the CNAME), DO=0 the apex's own answer, NODATA. A type it
-	// holds comes signed (TestApexSiblingsConcurrent).
-	c := &dns.Client{Timeout: 5 * time.Second}
-	for _, tc := range []struct {
-		qtype uint16
-		do    bool
-		want  string
-	}{
-		{dns.TypeA, true, "[example.org. CNAME example.org. RRSIG www.example.net. A www.example.net. A]"},
-		{dns.TypeA, false, "[example.org. A example.org. A]"},
-		{dns.TypeMX, true, "[example.org. CNAME example.org. RRSIG]"},
-		{dns.TypeMX, false, "[]"},
-	} {
-		m := new(dns.Msg)
-		m.SetQuestion("example.org.", tc.qtype)
-		m.SetEdns0(1232, tc.do)
-		r, _, err := c.Exchange(m, s.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		types := make([]string, 0, len(r.Answer))
-		for _, rr := range r.Answer {
-			types = append(types, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
-		}
-		if got := fmt.Sprint(types); got != tc.want || r.Rcode != dns.RcodeSuccess {
-			t.Errorf("%s, DO=%v: %s, answer %s, want NOERROR %s", dns.TypeToString[tc.qtype], tc.do, dns.RcodeToString[r.Rcode], got, tc.want)
-		}
+`, block.keys, zone, block.dnssec))
+			// A type the apex lacks (MX): DO=1 gets the zone's signed CNAME too (a NODATA there
+			// could carry no proof: the apex's NSEC lists the CNAME), DO=0 the apex's own answer,
+			// NODATA. A type it holds comes signed (TestApexSiblingsConcurrent).
+			c := &dns.Client{Timeout: 5 * time.Second}
+			for _, tc := range []struct {
+				qtype uint16
+				do    bool
+				want  string
+			}{
+				{dns.TypeA, true, "[example.org. CNAME example.org. RRSIG www.example.net. A www.example.net. A]"},
+				{dns.TypeA, false, "[example.org. A example.org. A]"},
+				{dns.TypeMX, true, "[example.org. CNAME example.org. RRSIG]"},
+				{dns.TypeMX, false, "[]"},
+			} {
+				m := new(dns.Msg)
+				m.SetQuestion("example.org.", tc.qtype)
+				m.SetEdns0(1232, tc.do)
+				r, _, err := c.Exchange(m, s.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				types := make([]string, 0, len(r.Answer))
+				for _, rr := range r.Answer {
+					types = append(types, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
+				}
+				if got := fmt.Sprint(types); got != tc.want || r.Rcode != dns.RcodeSuccess {
+					t.Errorf("%s, DO=%v: %s, answer %s, want NOERROR %s", dns.TypeToString[tc.qtype], tc.do, dns.RcodeToString[r.Rcode], got, tc.want)
+				}
+			}
+			if block.dnssec == "" {
+				return
+			}
+			// The zone it signs is signed still: its apex's SOA comes with an RRSIG.
+			m := new(dns.Msg)
+			m.SetQuestion("example.com.", dns.TypeSOA)
+			m.SetEdns0(1232, true)
+			r, _, err := c.Exchange(m, s.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Answer) != 2 || r.Answer[1].Header().Rrtype != dns.TypeRRSIG {
+				t.Errorf("example.com. SOA, DO=1: %v, want the SOA and its RRSIG", r.Answer)
+			}
+		})
 	}
 }
 
