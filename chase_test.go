@@ -361,6 +361,46 @@ func TestFailuresHeld(t *testing.T) {
 	step(2*time.Millisecond, servfailCase(), failed, 9)
 }
 
+// In a root block every name is in the zones: a target its plugins refuse (file, for a zone it
+// does not serve) is asked outside, and that lookup's failure is held as any outside name's is; a
+// failure of a name its plugins serve is not held.
+func TestRootBlockRefusedHeld(t *testing.T) {
+	var zoneAsked atomic.Int32
+	next := handlerFunc(func(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		switch qn := r.Question[0].Name; {
+		case chain.In(qn, "example.org.") && !chain.Equal(qn, "example.org."):
+			zoneAsked.Add(1)
+			m := new(dns.Msg)
+			m.SetRcode(r, dns.RcodeServerFailure)
+			m.Authoritative = true
+			w.WriteMsg(m)
+			return dns.RcodeServerFailure, nil
+		case chain.In(qn, "example.org."):
+			return apexNext.ServeDNS(ctx, w, r)
+		}
+		return dns.RcodeRefused, nil // as file does, for a name of no zone of its own
+	})
+	u := &backend{fail: map[string]int{"www.example.net.": -1}}
+	f, clk := newTest(t, next, u, func(c *config) { c.zones, c.mode = chain.Zones{"."}, All })
+	const failed = "23: lookup of target www.example.net. A failed: i/o timeout"
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), failed)
+	clk.advance(500 * time.Millisecond)
+	expect(t, ask(t, f, "example.org.", dns.TypeA), servfailCase(), failed)
+	if n := u.calls.Load(); n != 1 {
+		t.Errorf("%d lookups of the refused target, want 1: the second question's held", n)
+	}
+	asked := make([]int32, 0, 2)
+	for range 2 {
+		if _, err := f.chase.Fetch(context.Background(), "in.example.org.", dns.TypeA); err == nil {
+			t.Fatal("a SERVFAIL from the zone's plugin made an entry")
+		}
+		asked = append(asked, zoneAsked.Load())
+	}
+	if asked[0] == 0 || asked[1] != 2*asked[0] || u.calls.Load() != 1 {
+		t.Errorf("the zone's plugin asked %v times in all after each question, and the outside %d more: a zone's failure is neither held nor asked outside", asked, u.calls.Load()-1)
+	}
+}
+
 // A lookup that was not made (max_lookups in flight) is no failure to hold: once a slot is free,
 // the next question asks.
 func TestBusyNotHeld(t *testing.T) {

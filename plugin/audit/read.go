@@ -128,9 +128,11 @@ func transferZone(tr transfer.Transferer, zone, origin string, serial uint32, hi
 // allocated as its parser read them, and its transfer gives them in its tree's order, which
 // scatters them: every pass of the audit over a million records in the tree's order waited on the
 // memory for nearly each one, and the check cost 1.7 x what it costs over the same records in
-// memory order, sorting included. Nothing the audit reports depends on the order (the rules sort
-// their findings, and fingerprint sums its records' hashes); the serial's SOA, which a transfer
-// gives first, has been read before.
+// memory order, sorting included. The rules sort their findings and fingerprint sums its records'
+// hashes, so neither shows the order; the serial's SOA, which a transfer gives first, has been read
+// before. Where a finding quotes one record of several of a name and type (two CNAMEs at a name,
+// the first NS of a lame delegation), it is the one the parser allocated first: the first in the
+// zone file, unless the allocator started a new span between the two.
 func inMemoryOrder(rrs []dns.RR) {
 	if len(rrs) < 2 {
 		return

@@ -67,8 +67,8 @@ func (s *snapshot) with(z *zoneState) *snapshot {
 // newZoneState indexes what the request path needs of a zone's records: the apex's records, and
 // with owners the CNAME owners that own other data or names below them (needed only to keep
 // 'dangling nxdomain' from denying them). One pass over the records, another when owners are
-// asked for and the zone has CNAMEs, each looking up a map once per owner name (a transfer groups
-// a name's records) and once per ancestor: O(n) in the zone's size.
+// asked for and the zone has CNAMEs, each looking up a map once per record that is not a CNAME's
+// (once per name where its records come together) and once per ancestor: O(n) in the zone's size.
 func newZoneState(origin string, serial uint32, rrs []dns.RR, owners bool) *zoneState {
 	z := &zoneState{origin: origin, serial: serial, records: len(rrs)}
 	apex := map[uint16][]dns.RR{}

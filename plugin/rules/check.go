@@ -14,7 +14,7 @@ import (
 )
 
 // Check runs every rule over zones (checked together, so that loops and targets across them are
-// seen) and returns the findings, ordered by owner name, rule and message.
+// seen) and returns the findings, ordered by owner name, rule, message and record.
 func Check(ctx context.Context, zones []Zone, cfg Config) []Finding {
 	return Run(ctx, zones, cfg).Findings
 }
@@ -67,10 +67,11 @@ func Run(ctx context.Context, zones []Zone, cfg Config) Result {
 			out = append(out, s.f)
 		}
 	}
-	// By owner and rule, then message: the order of the zones' records, which a server's zone
-	// plugin gives as its map of types and the audit reads in memory order, never shows.
+	// By owner and rule, then message and record: the order of the findings does not follow the
+	// order of the zones' records, which a server's zone plugin gives as its map of types and the
+	// audit reads in memory order.
 	slices.SortStableFunc(out, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Message, b.Message))
+		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Message, b.Message), cmp.Compare(a.Record, b.Record))
 	})
 	c.locate(zones, out)
 	res.Findings = out

@@ -2,9 +2,10 @@ package target
 
 // Lookups of chain targets, by the route their names take: a name in the plugin's zones is asked of
 // the server block's own plugins directly (an in-memory lookup that does not come back through the
-// plugin: plugin/own); a name elsewhere is asked of the resolver option's servers when there are
-// some, else of the whole server (CoreDNS's upstream self-lookup, which reaches the block that
-// serves the name, or a forward).
+// plugin: plugin/own); a name elsewhere, below a delegation, or in a root block that no plugin of
+// the block serves, is asked of the resolver option's servers when there are some, else of the
+// whole server (CoreDNS's upstream self-lookup, which reaches the block that serves the name, or a
+// forward).
 
 import (
 	"context"
@@ -58,7 +59,8 @@ func (r Resolving) Lookup(ctx context.Context, name string, qtype uint16) (*dns.
 }
 
 // subnet returns the client subnet ctx carries when the lookup of name passes it on: with ecs,
-// for a name outside the zones, which the resolver option's servers are asked.
+// for a name outside the zones, which the resolver option's servers are asked. A root block's
+// names are all in its zones: those its plugins refuse are asked without one.
 func (l *lookups) subnet(ctx context.Context, name string) *Subnet {
 	if !l.ecs || l.zones.Holds(name) {
 		return nil
@@ -66,19 +68,20 @@ func (l *lookups) subnet(ctx context.Context, name string) *Subnet {
 	return SubnetOf(ctx)
 }
 
-// ask looks name up and returns the entry its answer makes. It times and counts the lookup, and
-// fails at once when max_lookups lookups are in flight.
-func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet) (*Entry, error) {
+// ask looks name up and returns the entry its answer makes, and whether it was asked outside the
+// block's plugins (see route). It times and counts the lookup, and fails at once when max_lookups
+// lookups are in flight.
+func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet) (*Entry, bool, error) {
 	server := metrics.WithServer(ctx)
 	select {
 	case l.slots <- struct{}{}:
 		defer func() { <-l.slots }()
 	default:
 		lookupFailures.WithLabelValues(server, "busy").Inc()
-		return nil, &chain.LookupError{Name: name, Qtype: qtype, Cause: chain.Busy}
+		return nil, false, &chain.LookupError{Name: name, Qtype: qtype, Cause: chain.Busy}
 	}
 	start := time.Now()
-	m, from, err := l.route(WithSubnet(ctx, sn), name, qtype)
+	m, from, outside, err := l.route(WithSubnet(ctx, sn), name, qtype)
 	lookupDuration.WithLabelValues(server).Observe(time.Since(start).Seconds())
 	lookupCount.WithLabelValues(server).Inc()
 	var e *Entry
@@ -113,7 +116,7 @@ func (l *lookups) ask(ctx context.Context, name string, qtype uint16, sn *Subnet
 	if le, ok := err.(*chain.LookupError); ok {
 		lookupFailures.WithLabelValues(server, le.Label()).Inc()
 	}
-	return e, err
+	return e, outside, err
 }
 
 // from says how to read m, an answer of the block's own plugins to a question for name with a
@@ -138,29 +141,37 @@ func (l *lookups) from(name string, m *dns.Msg, size int) chain.From {
 	return from
 }
 
+// mayGoOutside reports whether a lookup of name may be asked outside the block's plugins: a name
+// outside the zones, or any name of a root block (see route), whose failure may then be held.
+func (l *lookups) mayGoOutside(name string) bool {
+	zone := l.zones.Match(name)
+	return zone == "" || zone == "."
+}
+
 // route asks name by the route it takes, and says how to read the answer (who answered, when that
-// was a resolver).
-func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, chain.From, error) {
+// was a resolver), and whether it was asked outside the block's plugins.
+func (l *lookups) route(ctx context.Context, name string, qtype uint16) (*dns.Msg, chain.From, bool, error) {
 	if l.zones.Holds(name) {
 		m, size, err := l.askNext(ctx, name, qtype)
 		if err != nil {
-			return nil, chain.From{}, err
+			return nil, chain.From{}, false, err
 		}
 		switch {
 		case delegated(m):
 			// A name below a delegation in the zone: the child zone's servers answer for it, not
 			// the block's plugins (RFC 1034 section 4.3.2).
-		case m.Rcode == dns.RcodeRefused:
-			// No plugin of the block serves the name (file refuses a name outside its zones): with
-			// `flatten .` every name is in the plugin's zones, and the targets its zones' aliases
-			// name elsewhere are for the resolver option's servers, or another block, to answer.
+		case m.Rcode == dns.RcodeRefused && l.zones.Match(name) == ".":
+			// No plugin of a root block serves the name (file refuses a name outside its zones):
+			// with `flatten .` every name is in the plugin's zones, and the targets its zones'
+			// aliases name elsewhere are for the resolver option's servers, or another block, to
+			// answer. In another block a refusal is an answer (an upstream's, through forward).
 		default:
-			return m, l.from(name, m, size), nil
+			return m, l.from(name, m, size), false, nil
 		}
 		// Asked as names outside the zones are.
 	}
 	m, via, err := l.outside.Lookup(ctx, name, qtype)
-	return m, chain.From{MaxChain: l.maxChain, Via: via}, err
+	return m, chain.From{MaxChain: l.maxChain, Via: via}, true, err
 }
 
 // delegated reports whether m, an answer of the block's plugins, is a referral: no answer, the

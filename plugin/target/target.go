@@ -277,8 +277,9 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 	if sn != nil {
 		k += " " + sn.prefix.String() // one flight per client network
 	}
-	// A failure of a name outside the zones is held a moment (failures.go).
-	outside := !ch.lookups.zones.Holds(name)
+	// A failure of a lookup asked outside the block's plugins is held a moment (failures.go): a
+	// name outside the zones, or one a root block's plugins refuse. A zone's own is asked again.
+	mayHold := ch.lookups.mayGoOutside(name)
 	var scope netip.Prefix
 	if sn != nil {
 		scope = sn.prefix
@@ -287,12 +288,12 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 		if e := ch.store.get(name, qtype, sn); !force && e != nil && e.Fresh(ch.Now()) {
 			return e, nil
 		}
-		if outside && !force {
+		if mayHold && !force {
 			if err := ch.failures.get(name, qtype, scope, ch.Now()); err != nil {
 				return nil, err
 			}
 		}
-		e, err := ch.lookups.ask(ctx, name, qtype, sn)
+		e, outside, err := ch.lookups.ask(ctx, name, qtype, sn)
 		if err != nil {
 			// A lookup cut short by its own question's end (the client gone, the server
 			// stopping) says nothing of the name: it is not held for other questions.
@@ -301,7 +302,7 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 			}
 			return nil, err
 		}
-		if outside {
+		if mayHold {
 			ch.failures.forget(name, qtype, scope)
 		}
 		ch.put(e)
