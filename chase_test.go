@@ -401,6 +401,30 @@ func TestRootBlockRefusedHeld(t *testing.T) {
 	}
 }
 
+// A declared alias in a root block, at a name its zone's plugin answers NXDOMAIN without an SOA:
+// NODATA, with no SOA of the root asked of the resolver (a question no client asked, whose answer
+// is not the zone's).
+func TestRootBlockAliasOtherAsksNoRootSOA(t *testing.T) {
+	next := handlerFunc(func(_ context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+		if !chain.In(r.Question[0].Name, "example.org.") {
+			return dns.RcodeRefused, nil // as file does, for a name of no zone of its own
+		}
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeNameError)
+		w.WriteMsg(m)
+		return dns.RcodeNameError, nil
+	})
+	u := &backend{rrs: []dns.RR{test.SOA(". 86400 IN SOA a.root-servers.net. nstld.verisign-grs.com. 1 1800 900 604800 86400")}}
+	f, _ := newTest(t, next, u, func(c *config) {
+		c.zones = chain.Zones{"."}
+		c.aliases = map[string]string{"alias.example.org.": "www.example.net."}
+	})
+	expect(t, ask(t, f, "alias.example.org.", dns.TypeMX), test.Case{Qname: "alias.example.org.", Qtype: dns.TypeMX}, "")
+	if n := u.calls.Load(); n != 0 {
+		t.Errorf("%d lookups outside, want none", n)
+	}
+}
+
 // A lookup that was not made (max_lookups in flight) is no failure to hold: once a slot is free,
 // the next question asks.
 func TestBusyNotHeld(t *testing.T) {

@@ -398,8 +398,8 @@ func (q question) aliasOther() (int, error) {
 		return dns.RcodeSuccess, writeMsg(q.w, m)
 	}
 	soa := chain.FirstSOA(m.Ns)
-	if soa == nil {
-		soa = q.f.chase.SOA(q.ctx, q.f.policy.zones.Match(q.r.Question[0].Name))
+	if zone := q.f.policy.zones.Match(q.r.Question[0].Name); soa == nil && zone != "." {
+		soa = q.f.chase.SOA(q.ctx, zone) // not the root's, as soa says
 	}
 	return q.write(reply.Negative(q.r, dns.RcodeSuccess, soa, chain.MaxTTL))
 }
