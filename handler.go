@@ -467,11 +467,14 @@ type signer struct {
 // taken to be signed, as before the zones were read.
 func newSigner(d dnssec.Dnssec) *signer {
 	s := &signer{d: d}
-	if v := reflect.ValueOf(d).FieldByName("zones"); v.IsValid() && v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
-		s.zones = make(plugin.Zones, v.Len())
-		for i := range s.zones {
-			s.zones[i] = v.Index(i).String()
-		}
+	v := reflect.ValueOf(d).FieldByName("zones")
+	if !v.IsValid() || v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.String {
+		log.Warning("the dnssec plugin's zones could not be read: every zone of the block is taken to be signed online, and a pre-signed zone's DNSSEC answers are flattened unsigned")
+		return s
+	}
+	s.zones = make(plugin.Zones, v.Len())
+	for i := range s.zones {
+		s.zones[i] = v.Index(i).String()
 	}
 	return s
 }

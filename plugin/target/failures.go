@@ -12,8 +12,9 @@ package target
 // its last hold's end (the lookup that fails again may itself wait out a timeout of seconds), up
 // to failureHoldMax: the load on a resolver that is down stays bounded, and a name whose resolver
 // comes back is looked up again within a second or two of a short outage, and within
-// failureHoldMax of a long one. Names in the zones are never held: they are asked of the block's own plugins, in memory, and a reload of the zone
-// must reach them at once. Nor is a lookup that was not made (max_lookups in flight), or one cut
+// failureHoldMax of a long one. Names in the zones are never held: they are asked of the block's
+// own plugins, in memory, and a reload of the zone must reach them at once; but for the names a root
+// block's plugins refuse, which are asked as names outside the zones are (lookup.go, route). Nor is a lookup that was not made (max_lookups in flight), or one cut
 // short by the end of the question that made it (fetch). A question answered with a held failure
 // makes no lookup: lookups_total and lookup_failures_total count the lookups made.
 

@@ -269,8 +269,8 @@ var errStaleRecent = errors.New("the last refresh failed less than 30s ago")
 //
 // A refresh (force) always looks up; any other fetch first looks in the cache again inside the
 // flight, so that a question that missed the cache just before an earlier flight landed does not
-// start a second lookup, and returns at once the failure of a name outside the zones still held
-// (failures.go). Every failed lookup of such a name is held, a refresh's included: a refresh that
+// start a second lookup, and returns at once the failure of a name outside the zones (or one a
+// root block's plugins refuse) still held (failures.go). Every failed lookup of such a name is held, a refresh's included: a refresh that
 // fails makes the questions of the next moments wait for no lookup of their own either.
 func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subnet, force bool) (*Entry, error) {
 	k := chain.Lower(name) + " " + dns.TypeToString[qtype]
@@ -297,7 +297,7 @@ func (ch *Chaser) fetch(ctx context.Context, name string, qtype uint16, sn *Subn
 		if err != nil {
 			// A lookup cut short by its own question's end (the client gone, the server
 			// stopping) says nothing of the name: it is not held for other questions.
-			if outside && ctx.Err() == nil {
+			if mayHold && outside && ctx.Err() == nil { // not a name below a delegation in a zone
 				ch.failures.add(name, qtype, scope, err, ch.Now())
 			}
 			return nil, err
