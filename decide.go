@@ -90,11 +90,11 @@ func (p *policy) decide(r *dns.Msg) (action, string) {
 	if chain.Flattened(q.Qtype) && p.flattens(q.Name, zone) {
 		return flattenName, ""
 	}
-	if !chain.Native(q.Qtype) && len(zone) == len(q.Name) && p.flattens(q.Name, zone) {
-		return apexOther, ""
-	}
-	if !chain.Native(q.Qtype) && p.mode != Apex && p.flattens(q.Name, zone) {
-		return belowOther, ""
+	if !chain.Native(q.Qtype) && p.flattens(q.Name, zone) {
+		if len(zone) == len(q.Name) {
+			return apexOther, ""
+		}
+		return belowOther, "" // all and names modes: apex mode flattens apexes alone
 	}
 	return watch, ""
 }

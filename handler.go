@@ -87,6 +87,7 @@ func (f *Flatten) serve(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (
 		return ctx, q.watcher(), nil, nil, 0, nil
 	case belowOther:
 		if !f.audit.AliasApex(r.Question[0].Name) {
+			// Passed on from ServeDNS's frame, as every question the plugin does not answer.
 			return ctx, q.watcher(), nil, nil, 0, nil
 		}
 		rcode, err = q.apex()
@@ -146,7 +147,7 @@ func (q question) name(e *target.Entry) (*dns.Msg, int, error) {
 	// Warm: the name is known to be an alias, and what it leads to is cached.
 	if e != nil {
 		now := q.f.chase.Now() // once per question: the clock is slow to read on some machines
-		if target.IsAlias(e, now) && !q.keepSigned(e) {
+		if target.IsAlias(e, now) && !q.keepSigned(e.Signed) {
 			return q.warm(e, now)
 		}
 	}
@@ -222,7 +223,7 @@ func (q question) resolve(fa firstAnswer, err error) (int, error) {
 	case fa.entry == nil:
 		return fa.rcode, err
 	}
-	if q.keepSigned(fa.entry) {
+	if q.keepSigned(fa.entry.Signed) {
 		// A pre-signed zone's chain is only verifiable as signed (RFC 4035 section 3.1.1): a
 		// client that asks for DNSSEC gets it unchanged, with every CNAME and RRSIG.
 		m := fa.msg.Copy()
@@ -241,11 +242,12 @@ func (q question) walk(e *target.Entry) chain.Result {
 	return res
 }
 
-// keepSigned reports whether a chain from a pre-signed zone goes to a DNSSEC client unchanged: a
-// synthesized record has no signature a validator could check, unless the server block signs the
-// name's zone online (its dnssec plugin then signs the flattened reply).
-func (q question) keepSigned(e *target.Entry) bool {
-	return e.Signed && isDO(q.r) && !q.f.sign.signs(q.r.Question[0].Name)
+// keepSigned reports whether a pre-signed zone's answer (a chain, or an apex's, signed says)
+// goes to a DNSSEC client as the zone gives it: a synthesized record or NODATA has no signature a
+// validator could check, unless the server block signs the name's zone online (its dnssec plugin
+// then signs the reply).
+func (q question) keepSigned(signed bool) bool {
+	return signed && isDO(q.r) && !q.f.sign.signs(q.r.Question[0].Name)
 }
 
 // alias answers an address question at a declared alias of to. When to does not resolve to records
@@ -398,8 +400,10 @@ func (q question) aliasOther() (int, error) {
 		return dns.RcodeSuccess, writeMsg(q.w, m)
 	}
 	soa := chain.FirstSOA(m.Ns)
-	if zone := q.f.policy.zones.Match(q.r.Question[0].Name); soa == nil && zone != "." {
-		soa = q.f.chase.SOA(q.ctx, zone) // not the root's, as soa says
+	if soa == nil {
+		if zone := q.f.policy.zones.Match(q.r.Question[0].Name); zone != "." {
+			soa = q.f.chase.SOA(q.ctx, zone) // not the root's, as question.soa says
+		}
 	}
 	return q.write(reply.Negative(q.r, dns.RcodeSuccess, soa, chain.MaxTTL))
 }
@@ -412,7 +416,7 @@ func (q question) aliasOther() (int, error) {
 // the apex's NSEC listing the CNAME (RFC 4035 5.4). A type it holds comes with its signatures.
 func (q question) apex() (int, error) {
 	records := q.f.audit.Apex(q.ctx, q.r.Question[0].Name)
-	if records == nil || len(records[dns.TypeRRSIG]) > 0 && len(records[q.r.Question[0].Qtype]) == 0 && isDO(q.r) && !q.f.sign.signs(q.r.Question[0].Name) {
+	if records == nil || len(records[q.r.Question[0].Qtype]) == 0 && q.keepSigned(len(records[dns.TypeRRSIG]) > 0) {
 		return q.watch()
 	}
 	var soa *dns.SOA

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,14 +230,15 @@ example.net:{{PORT}} {
 			// NODATA. A type it holds comes signed (TestApexSiblingsConcurrent).
 			c := &dns.Client{Timeout: 5 * time.Second}
 			for _, tc := range []struct {
-				qtype uint16
-				do    bool
-				want  string
+				qtype  uint16
+				do     bool
+				want   string
+				wantNs string // the authority section, where it is the plugin's own reply's
 			}{
-				{dns.TypeA, true, "[example.org. CNAME example.org. RRSIG www.example.net. A www.example.net. A]"},
-				{dns.TypeA, false, "[example.org. A example.org. A]"},
-				{dns.TypeMX, true, "[example.org. CNAME example.org. RRSIG]"},
-				{dns.TypeMX, false, "[]"},
+				{qtype: dns.TypeA, do: true, want: "[example.org. CNAME example.org. RRSIG www.example.net. A www.example.net. A]"},
+				{qtype: dns.TypeA, do: false, want: "[example.org. A example.org. A]"},
+				{qtype: dns.TypeMX, do: true, want: "[example.org. CNAME example.org. RRSIG]"},
+				{qtype: dns.TypeMX, do: false, want: "[]", wantNs: "[example.org. 300 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 300]"},
 			} {
 				m := new(dns.Msg)
 				m.SetQuestion("example.org.", tc.qtype)
@@ -251,6 +253,15 @@ example.net:{{PORT}} {
 				}
 				if got := fmt.Sprint(types); got != tc.want || r.Rcode != dns.RcodeSuccess {
 					t.Errorf("%s, DO=%v: %s, answer %s, want NOERROR %s", dns.TypeToString[tc.qtype], tc.do, dns.RcodeToString[r.Rcode], got, tc.want)
+				}
+				if tc.wantNs != "" {
+					ns := make([]string, 0, len(r.Ns))
+					for _, rr := range r.Ns {
+						ns = append(ns, strings.ReplaceAll(rr.String(), "\t", " "))
+					}
+					if got := fmt.Sprint(ns); got != tc.wantNs {
+						t.Errorf("%s, DO=%v: authority %s, want %s", dns.TypeToString[tc.qtype], tc.do, got, tc.wantNs)
+					}
 				}
 			}
 			if block.dnssec == "" {

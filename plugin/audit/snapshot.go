@@ -46,6 +46,15 @@ func (s *snapshot) zone(name string) *zoneState {
 	return best
 }
 
+// at returns the zone whose origin is name (lower case), or nil: one map lookup, where zone scans
+// every zone for the closest enclosing one.
+func (s *snapshot) at(origin string) *zoneState {
+	if s == nil {
+		return nil
+	}
+	return s.zones[origin]
+}
+
 // owns reports whether name owns records other than its CNAME, or names below it.
 func (s *snapshot) owns(name string) bool {
 	z := s.zone(name)

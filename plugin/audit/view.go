@@ -19,9 +19,10 @@ import (
 // first audit runs in the background after start-up) is read at once, so that the first questions
 // get the same answer as the later ones.
 func (a *Auditor) Apex(ctx context.Context, name string) map[uint16][]dns.RR {
-	z := a.snapshot().zone(name)
-	if z == nil || !chain.Equal(z.origin, name) {
-		z = a.apexNow(chain.Lower(name)) // zones are read by their names in lower case
+	lower := chain.Lower(name) // zones are read by their names in lower case
+	z := a.snapshot().at(lower)
+	if z == nil {
+		z = a.apexNow(lower)
 	}
 	if z == nil || z.apex == nil {
 		return nil
@@ -40,11 +41,7 @@ func (a *Auditor) Apex(ctx context.Context, name string) map[uint16][]dns.RR {
 // them) whose apex holds a CNAME: Apex answers its other types. From the snapshot alone: a zone not
 // read yet is not known.
 func (a *Auditor) AliasApex(name string) bool {
-	s := a.snapshot()
-	if s == nil {
-		return false
-	}
-	z := s.zones[chain.Lower(name)]
+	z := a.snapshot().at(chain.Lower(name))
 	return z != nil && z.apex != nil
 }
 
